@@ -1,0 +1,64 @@
+package io.github.qwenvl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The few tensor functions the Qwen models need, written to follow the reference PyTorch code
+ * operation by operation (so float32 results agree to rounding). Every result is attached to the
+ * manager of the first operand, so callers keep inputs in a per-request scope manager.
+ */
+public final class Ops {
+
+    private Ops() {
+    }
+
+    /** {@code x @ weight.T + bias}, exactly torch.nn.functional.linear. weight: (out, in), bias: (out) or null. */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** Qwen2RMSNorm: {@code weight * (x * rsqrt(mean(x², -1) + eps))}, in float32. */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        NDArray variance = x.square().mean(new int[] {-1}, true);
+        NDArray normed = x.mul(variance.add(eps).sqrt().pow(-1));
+        // torch computes rsqrt; x * rsqrt(v) and x / sqrt(v) can differ in the last bit, both are float32 noise.
+        return normed.mul(weight);
+    }
+
+    /** torch.nn.LayerNorm over the last dimension. */
+    public static NDArray layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        Shape normalized = new Shape(x.getShape().get(x.getShape().dimension() - 1));
+        return x.getNDArrayInternal().layerNorm(x, normalized, weight, bias, (float) eps).singletonOrThrow();
+    }
+
+    /** Exact (erf) GELU, torch.nn.GELU(). */
+    public static NDArray gelu(NDArray x) {
+        return x.getNDArrayInternal().gelu();
+    }
+
+    /** QuickGELU of the Qwen2-VL ViT: {@code x * sigmoid(1.702 x)}. */
+    public static NDArray quickGelu(NDArray x) {
+        return x.mul(x.mul(1.702f).getNDArrayInternal().sigmoid());
+    }
+
+    /** SiLU: {@code x * sigmoid(x)}. */
+    public static NDArray silu(NDArray x) {
+        return x.mul(x.getNDArrayInternal().sigmoid());
+    }
+
+    /** {@code cat(-x2, x1)} over the halves of the last dimension (GPT-NeoX rotary layout). */
+    public static NDArray rotateHalf(NDArray x) {
+        int last = x.getShape().dimension() - 1;
+        long half = x.getShape().get(last) / 2;
+        var halves = x.split(new long[] {half}, last);
+        try (halves) {
+            return halves.get(1).neg().concat(halves.get(0), last);
+        }
+    }
+
+    /** {@code x * cos + rotate_half(x) * sin}. */
+    public static NDArray applyRotary(NDArray x, NDArray cos, NDArray sin) {
+        return x.mul(cos).add(rotateHalf(x).mul(sin));
+    }
+}

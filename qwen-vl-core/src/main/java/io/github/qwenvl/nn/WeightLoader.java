@@ -1,0 +1,108 @@
+package io.github.qwenvl.nn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.qwenvl.checkpoint.CheckpointException;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.checkpoint.TensorInfo;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Turns checkpoint tensors into engine {@link NDArray}s owned by one long-lived manager.
+ *
+ * <p>BF16/F16 weights are widened to float32 in Java while reading (DJL 0.36's PyTorch engine aborts
+ * the JVM on a BFLOAT16 NDArray), then optionally cast to the compute dtype on the target device.
+ * Names are looked up with alternative prefixes, because checkpoints saved by newer transformers
+ * versions nest the same tensors under {@code model.language_model.} / {@code model.visual.}.
+ */
+public final class WeightLoader {
+
+    private final SafetensorsCheckpoint checkpoint;
+    private final NDManager manager;
+    private final DataType dataType;
+    private long loadedBytes;
+
+    public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
+        this.checkpoint = checkpoint;
+        this.manager = manager;
+        this.dataType = dataType;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public SafetensorsCheckpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** Bytes of float32 (or compute dtype) weights created so far. */
+    public long loadedBytes() {
+        return loadedBytes;
+    }
+
+    /** The stored name of a tensor, trying the published layout first, then the newer nested one. */
+    public String resolve(String name) {
+        for (String candidate : candidates(name)) {
+            if (checkpoint.contains(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    public boolean contains(String name) {
+        return resolve(name) != null;
+    }
+
+    /** Loads a required tensor and checks its shape. */
+    public NDArray load(String name, long... expectedShape) {
+        String stored = resolve(name);
+        if (stored == null) {
+            throw new CheckpointException("Missing weight '" + name + "' in " + checkpoint.directory()
+                    + " (the checkpoint has " + checkpoint.names().size() + " tensors; is it the right architecture?)");
+        }
+        TensorInfo info = checkpoint.info(stored);
+        if (expectedShape.length > 0 && !Arrays.equals(info.shape(), expectedShape)) {
+            throw new CheckpointException("Weight '" + stored + "' in " + checkpoint.directory() + " has shape "
+                    + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(expectedShape));
+        }
+        ByteBuffer data = checkpoint.float32Buffer(stored);
+        NDArray array = manager.create(data, new Shape(info.shape()), DataType.FLOAT32);
+        Device device = manager.getDevice();
+        if (dataType != DataType.FLOAT32 || !device.equals(array.getDevice())) {
+            NDArray converted = array.toDevice(device, false).toType(dataType, false);
+            if (converted != array) {
+                array.close();
+                array = converted;
+            }
+        }
+        array.setName(stored);
+        loadedBytes += info.elementCount() * dataType.getNumOfBytes();
+        return array;
+    }
+
+    /** Loads a tensor when the checkpoint has it, else null. */
+    public NDArray loadOptional(String name, long... expectedShape) {
+        return contains(name) ? load(name, expectedShape) : null;
+    }
+
+    private static List<String> candidates(String name) {
+        if (name.startsWith("model.")) {
+            return List.of(name, "model.language_model." + name.substring("model.".length()));
+        }
+        if (name.startsWith("visual.")) {
+            return List.of(name, "model." + name);
+        }
+        if (name.startsWith("lm_head.")) {
+            return List.of(name, "model." + name);
+        }
+        return List.of(name);
+    }
+}

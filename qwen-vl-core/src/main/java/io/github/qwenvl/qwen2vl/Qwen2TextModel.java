@@ -1,0 +1,215 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import io.github.qwenvl.config.Qwen2TextConfig;
+import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.WeightLoader;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Qwen2 decoder of Qwen2-VL / Qwen2.5-VL: pre-norm blocks of grouped-query attention (q/k/v
+ * biases, M-RoPE) and a gated SiLU MLP, final RMSNorm, tied or untied LM head.
+ *
+ * <p>Shapes: B batch, S new tokens, T cached + new tokens, H hidden, Hq/Hkv heads, hd head dim.
+ */
+public final class Qwen2TextModel {
+
+    record Layer(
+            NDArray inputNorm,  // (H)
+            NDArray qWeight,    // (Hq·hd, H)
+            NDArray qBias,      // (Hq·hd)
+            NDArray kWeight,    // (Hkv·hd, H)
+            NDArray kBias,      // (Hkv·hd)
+            NDArray vWeight,    // (Hkv·hd, H)
+            NDArray vBias,      // (Hkv·hd)
+            NDArray oWeight,    // (H, Hq·hd)
+            NDArray postNorm,   // (H)
+            NDArray gateWeight, // (I, H)
+            NDArray upWeight,   // (I, H)
+            NDArray downWeight) { // (H, I)
+    }
+
+    /** torch.finfo(float32).min: what the reference adds to masked attention scores. */
+    private static final float MASKED = -Float.MAX_VALUE;
+
+    private final Qwen2TextConfig config;
+    private final NDArray embedTokens; // (V, H)
+    private final List<Layer> layers;
+    private final NDArray finalNorm;   // (H)
+    private final NDArray lmHead;      // (V, H), == embedTokens when tied
+    private final float[] inverseFrequencies; // (hd/2)
+    private final int[] axisOfDim;     // (hd): which M-RoPE axis (0 t, 1 h, 2 w) drives each rotary dim
+
+    public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights) {
+        this.config = config;
+        long h = config.hiddenSize();
+        long q = (long) config.numHeads() * config.headDim();
+        long kv = (long) config.numKeyValueHeads() * config.headDim();
+        long i = config.intermediateSize();
+        this.embedTokens = weights.load("model.embed_tokens.weight", config.vocabSize(), h);
+        List<Layer> list = new ArrayList<>();
+        for (int l = 0; l < config.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            list.add(new Layer(
+                    weights.load(p + "input_layernorm.weight", h),
+                    weights.load(p + "self_attn.q_proj.weight", q, h),
+                    weights.load(p + "self_attn.q_proj.bias", q),
+                    weights.load(p + "self_attn.k_proj.weight", kv, h),
+                    weights.load(p + "self_attn.k_proj.bias", kv),
+                    weights.load(p + "self_attn.v_proj.weight", kv, h),
+                    weights.load(p + "self_attn.v_proj.bias", kv),
+                    weights.load(p + "self_attn.o_proj.weight", h, q),
+                    weights.load(p + "post_attention_layernorm.weight", h),
+                    weights.load(p + "mlp.gate_proj.weight", i, h),
+                    weights.load(p + "mlp.up_proj.weight", i, h),
+                    weights.load(p + "mlp.down_proj.weight", h, i)));
+        }
+        this.layers = List.copyOf(list);
+        this.finalNorm = weights.load("model.norm.weight", h);
+        NDArray head = weights.loadOptional("lm_head.weight", config.vocabSize(), h);
+        this.lmHead = head != null ? head : embedTokens;
+        this.inverseFrequencies = RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta());
+        this.axisOfDim = mropeAxes(config.mropeSection(), config.headDim());
+    }
+
+    public Qwen2TextConfig config() {
+        return config;
+    }
+
+    /** Token embeddings (B, S, H) for ids (B, S), attached to {@code scope}. */
+    public NDArray embed(NDManager scope, long[][] ids) {
+        int b = ids.length;
+        int s = ids[0].length;
+        long[] flat = new long[b * s];
+        for (int r = 0; r < b; r++) {
+            System.arraycopy(ids[r], 0, flat, r * s, s);
+        }
+        NDArray idArray = scope.create(flat, new Shape(b, s));
+        return idArray.getNDArrayInternal().embedding(idArray, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /**
+     * Runs the decoder over S new tokens.
+     *
+     * @param inputsEmbeds  (B, S, H)
+     * @param positions     (3, B, S) M-RoPE positions of the new tokens
+     * @param attentionMask (B, T) 1 = attend, 0 = padding, over cached + new tokens; null = all ones
+     * @param cache         receives the new keys/values; holds the earlier ones
+     * @param trace         receives "layer_i" outputs
+     * @return (B, S, H) hidden states after the final norm
+     */
+    public NDArray forward(NDArray inputsEmbeds, long[][][] positions, int[][] attentionMask, KvCache cache, Trace trace) {
+        NDManager scope = inputsEmbeds.getManager();
+        int b = (int) inputsEmbeds.getShape().get(0);
+        int s = (int) inputsEmbeds.getShape().get(1);
+        int past = cache.length();
+        NDArray[] cosSin = rotary(scope, positions, b, s);
+        NDArray mask = mask(scope, attentionMask, b, s, past);
+        NDArray x = inputsEmbeds;
+        for (int l = 0; l < layers.size(); l++) {
+            Layer w = layers.get(l);
+            NDArray attn = attention(l, w, Ops.rmsNorm(x, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
+            x = x.add(attn);
+            NDArray normed = Ops.rmsNorm(x, w.postNorm(), config.rmsNormEps());
+            NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
+            x = x.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
+            trace.record("layer_" + l, x);
+        }
+        cache.advance(s);
+        return Ops.rmsNorm(x, finalNorm, config.rmsNormEps());
+    }
+
+    /** (…, H) hidden states → (…, V) logits. */
+    public NDArray logits(NDArray hidden) {
+        return Ops.linear(hidden, lmHead, null);
+    }
+
+    private NDArray attention(int layer, Layer w, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache, int b, int s) {
+        int hq = config.numHeads();
+        int hkv = config.numKeyValueHeads();
+        int hd = config.headDim();
+        int groups = hq / hkv;
+        NDArray q = Ops.linear(x, w.qWeight(), w.qBias()).reshape(b, s, hq, hd).transpose(0, 2, 1, 3);
+        NDArray k = Ops.linear(x, w.kWeight(), w.kBias()).reshape(b, s, hkv, hd).transpose(0, 2, 1, 3);
+        NDArray v = Ops.linear(x, w.vWeight(), w.vBias()).reshape(b, s, hkv, hd).transpose(0, 2, 1, 3);
+        q = Ops.applyRotary(q, cosSin[0], cosSin[1]); // (B, Hq, S, hd)
+        k = Ops.applyRotary(k, cosSin[0], cosSin[1]); // (B, Hkv, S, hd)
+        NDArray[] kv = cache.append(layer, k, v);     // (B, Hkv, T, hd) each
+        long t = kv[0].getShape().get(2);
+        // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
+        // along the sequence axis, (B, Hkv, g·S, hd) @ (B, Hkv, hd, T).
+        NDArray qGrouped = q.reshape(b, hkv, (long) groups * s, hd);
+        NDArray scores = qGrouped.matMul(kv[0].transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(hd)));
+        if (mask != null) {
+            scores = scores.reshape(b, hkv, groups, s, t).add(mask.expandDims(1)).reshape(b, hkv, (long) groups * s, t);
+        }
+        NDArray attended = scores.softmax(-1).matMul(kv[1]) // (B, Hkv, g·S, hd)
+                .reshape(b, hq, s, hd).transpose(0, 2, 1, 3).reshape(b, s, (long) hq * hd);
+        return Ops.linear(attended, w.oWeight(), null);
+    }
+
+    /** cos/sin (B, 1, S, hd) of the M-RoPE angles: dim d rotates with the position of axis axisOfDim[d]. */
+    private NDArray[] rotary(NDManager scope, long[][][] positions, int b, int s) {
+        int hd = config.headDim();
+        int half = hd / 2;
+        float[] angles = new float[b * s * hd];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < s; i++) {
+                int base = (r * s + i) * hd;
+                for (int d = 0; d < hd; d++) {
+                    // float32 product, as inv_freq @ position_ids in the reference
+                    angles[base + d] = (float) positions[axisOfDim[d]][r][i] * inverseFrequencies[d % half];
+                }
+            }
+        }
+        NDArray emb = scope.create(angles, new Shape(b, 1, s, hd));
+        return new NDArray[] {emb.cos(), emb.sin()};
+    }
+
+    /** (B, 1, S, T) additive mask (causal + padding), or null when no token needs masking. */
+    private NDArray mask(NDManager scope, int[][] attentionMask, int b, int s, int past) {
+        int t = past + s;
+        if (s == 1 && attentionMask == null) {
+            return null;
+        }
+        float[] m = new float[b * s * t];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < s; i++) {
+                for (int j = 0; j < t; j++) {
+                    boolean visible = j <= past + i && (attentionMask == null || attentionMask[r][j] != 0);
+                    m[(r * s + i) * t + j] = visible ? 0f : MASKED;
+                }
+            }
+        }
+        return scope.create(m, new Shape(b, 1, s, t));
+    }
+
+    /** mrope_section (t, h, w) repeated for both halves of the head dim → axis per dim. */
+    static int[] mropeAxes(int[] section, int headDim) {
+        int[] axes = new int[headDim];
+        int d = 0;
+        for (int repeat = 0; repeat < 2; repeat++) {
+            for (int a = 0; a < section.length; a++) {
+                for (int k = 0; k < section[a] && d < headDim; k++) {
+                    axes[d++] = a % 3;
+                }
+            }
+        }
+        if (d != headDim) {
+            throw new IllegalArgumentException("mrope_section " + java.util.Arrays.toString(section)
+                    + " does not cover head_dim " + headDim);
+        }
+        return axes;
+    }
+
+    /** Output dtype of the model's weights. */
+    DataType dataType() {
+        return embedTokens.getDataType();
+    }
+}

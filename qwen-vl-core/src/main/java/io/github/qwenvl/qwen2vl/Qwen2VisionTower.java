@@ -1,0 +1,299 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.qwenvl.config.Qwen2VisionConfig;
+import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.WeightLoader;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Qwen2-VL / Qwen2.5-VL vision transformer (transformers 4.50 {@code Qwen2VisionTransformerPretrainedModel}
+ * and {@code Qwen2_5_VisionTransformerPretrainedModel}).
+ *
+ * <p>Data flow for P patches of all images together (D = hidden size, O = text hidden size):
+ * pixel values (P, 3·2·14·14) → patch embedding (P, D) → [2.5: permute into window order] → blocks,
+ * each attending only within its segment (image, or 112-px window in 2.5) with 2-D rotary embedding
+ * → merger: norm, 2×2 concat (P/4, 4D), MLP → (P/4, O) → [2.5: reverse permutation].
+ */
+public final class Qwen2VisionTower {
+
+    /** Weights of one block; Qwen2-VL uses LayerNorm + fc1/fc2, Qwen2.5-VL RMSNorm + gate/up/down. */
+    record Block(
+            NDArray norm1Weight, // (D)
+            NDArray norm1Bias,   // (D) or null (RMSNorm)
+            NDArray norm2Weight, // (D)
+            NDArray norm2Bias,   // (D) or null
+            NDArray qkvWeight,   // (3D, D)
+            NDArray qkvBias,     // (3D)
+            NDArray projWeight,  // (D, D)
+            NDArray projBias,    // (D)
+            NDArray fc1Weight,   // (I, D)   Qwen2-VL fc1 / Qwen2.5-VL gate_proj
+            NDArray fc1Bias,     // (I)
+            NDArray upWeight,    // (I, D)   Qwen2.5-VL up_proj, else null
+            NDArray upBias,      // (I)
+            NDArray fc2Weight,   // (D, I)   Qwen2-VL fc2 / Qwen2.5-VL down_proj
+            NDArray fc2Bias) {   // (D)
+    }
+
+    private static final double NORM_EPS = 1e-6;
+
+    private final Qwen2VisionConfig config;
+    private final NDArray patchEmbedWeight; // (D, 3·2·14·14)
+    private final List<Block> blocks;
+    private final NDArray mergerNormWeight; // (D)
+    private final NDArray mergerNormBias;   // (D) or null (RMSNorm in 2.5)
+    private final NDArray mergerFc1Weight;  // (4D, 4D)
+    private final NDArray mergerFc1Bias;    // (4D)
+    private final NDArray mergerFc2Weight;  // (O, 4D)
+    private final NDArray mergerFc2Bias;    // (O)
+    private final float[] inverseFrequencies; // (headDim/4): rotary over (h, w), each half of headDim/2
+
+    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights) {
+        this.config = config;
+        long d = config.hiddenSize();
+        long i = config.intermediateSize();
+        long merged = d * config.spatialMergeSize() * config.spatialMergeSize();
+        boolean q25 = config.qwen25();
+        this.patchEmbedWeight = weights.load("visual.patch_embed.proj.weight",
+                d, config.inChannels(), config.temporalPatchSize(), config.patchSize(), config.patchSize())
+                .reshape(d, config.patchDim());
+        List<Block> list = new ArrayList<>();
+        for (int b = 0; b < config.depth(); b++) {
+            String p = "visual.blocks." + b + ".";
+            list.add(new Block(
+                    weights.load(p + "norm1.weight", d),
+                    q25 ? null : weights.load(p + "norm1.bias", d),
+                    weights.load(p + "norm2.weight", d),
+                    q25 ? null : weights.load(p + "norm2.bias", d),
+                    weights.load(p + "attn.qkv.weight", 3 * d, d),
+                    weights.load(p + "attn.qkv.bias", 3 * d),
+                    weights.load(p + "attn.proj.weight", d, d),
+                    weights.load(p + "attn.proj.bias", d),
+                    weights.load(p + (q25 ? "mlp.gate_proj.weight" : "mlp.fc1.weight"), i, d),
+                    weights.load(p + (q25 ? "mlp.gate_proj.bias" : "mlp.fc1.bias"), i),
+                    q25 ? weights.load(p + "mlp.up_proj.weight", i, d) : null,
+                    q25 ? weights.load(p + "mlp.up_proj.bias", i) : null,
+                    weights.load(p + (q25 ? "mlp.down_proj.weight" : "mlp.fc2.weight"), d, i),
+                    weights.load(p + (q25 ? "mlp.down_proj.bias" : "mlp.fc2.bias"), d)));
+        }
+        this.blocks = List.copyOf(list);
+        this.mergerNormWeight = weights.load("visual.merger.ln_q.weight", d);
+        this.mergerNormBias = q25 ? null : weights.load("visual.merger.ln_q.bias", d);
+        this.mergerFc1Weight = weights.load("visual.merger.mlp.0.weight", merged, merged);
+        this.mergerFc1Bias = weights.load("visual.merger.mlp.0.bias", merged);
+        this.mergerFc2Weight = weights.load("visual.merger.mlp.2.weight", config.outHiddenSize(), merged);
+        this.mergerFc2Bias = weights.load("visual.merger.mlp.2.bias", config.outHiddenSize());
+        this.inverseFrequencies = RotaryTables.inverseFrequencies(weights.manager(), config.headDim() / 2, 10000.0);
+    }
+
+    public Qwen2VisionConfig config() {
+        return config;
+    }
+
+    /**
+     * Encodes images.
+     *
+     * @param scope       manager owning the result and all intermediates
+     * @param pixelValues (P, patchDim), all images concatenated in order
+     * @param grids       one grid per image, in the same order
+     * @param trace       receives intermediates (may be {@link Trace#NONE})
+     * @return (P / merge², outHiddenSize) image embeddings, image after image, 2×2 blocks in raster order
+     */
+    public NDArray forward(NDManager scope, NDArray pixelValues, List<ImageGrid> grids, Trace trace) {
+        int totalPatches = grids.stream().mapToInt(ImageGrid::patches).sum();
+        if (pixelValues.getShape().get(0) != totalPatches || pixelValues.getShape().get(1) != config.patchDim()) {
+            throw new IllegalArgumentException("pixel values " + pixelValues.getShape() + " do not match grids " + grids);
+        }
+        int unit = config.spatialMergeSize() * config.spatialMergeSize();
+        NDArray hidden = Ops.linear(pixelValues, patchEmbedWeight, null); // (P, D)
+        trace.record("patch_embed", hidden);
+
+        float[][] rotary = rotaryAngles(grids); // (P, headDim/2) in processor order
+        if (trace.enabled()) {
+            trace.record("rotary_pos_emb", scope.create(flatten(rotary), new Shape(totalPatches, rotary[0].length)));
+        }
+        int[] imageSegments = imageSegments(grids);
+        trace.record("cu_seqlens", scope.create(toLongs(imageSegments)));
+
+        int[] windowIndex = null;
+        int[] windowSegments = imageSegments;
+        if (config.qwen25()) {
+            WindowPartition windows = WindowPartition.of(grids, config);
+            windowIndex = windows.windowIndex();
+            windowSegments = windows.cuWindowSeqlens();
+            trace.record("window_index", scope.create(toLongs(windowIndex)));
+            trace.record("cu_window_seqlens", scope.create(toLongs(windowSegments)));
+            NDArray order = scope.create(windowIndex);
+            hidden = permuteGroups(hidden, order, unit);
+            rotary = permuteRows(rotary, windowIndex, unit);
+        }
+        NDArray[] cosSin = cosSin(scope, rotary); // each (P, 1, headDim)
+
+        for (int b = 0; b < blocks.size(); b++) {
+            int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
+            hidden = block(blocks.get(b), hidden, cosSin[0], cosSin[1], segments);
+            trace.record("block_" + b, hidden);
+        }
+        NDArray normed = config.qwen25()
+                ? Ops.rmsNorm(hidden, mergerNormWeight, NORM_EPS)
+                : Ops.layerNorm(hidden, mergerNormWeight, mergerNormBias, NORM_EPS);
+        NDArray merged = normed.reshape(totalPatches / unit, (long) config.hiddenSize() * unit); // (P/4, 4D)
+        NDArray out = Ops.linear(Ops.gelu(Ops.linear(merged, mergerFc1Weight, mergerFc1Bias)), mergerFc2Weight, mergerFc2Bias);
+        trace.record("merger_raw", out);
+        if (windowIndex != null) {
+            out = out.get(scope.create(inverse(windowIndex)));
+        }
+        return out;
+    }
+
+    private NDArray block(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
+        boolean q25 = config.qwen25();
+        NDArray normed = q25 ? Ops.rmsNorm(x, w.norm1Weight(), NORM_EPS) : Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
+        x = x.add(attention(w, normed, cos, sin, segments));
+        normed = q25 ? Ops.rmsNorm(x, w.norm2Weight(), NORM_EPS) : Ops.layerNorm(x, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
+        NDArray mlp;
+        if (q25) {
+            NDArray gate = Ops.silu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias()));
+            mlp = Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
+        } else {
+            mlp = Ops.linear(Ops.quickGelu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
+        }
+        return x.add(mlp);
+    }
+
+    /** Self-attention restricted to each [segments[k], segments[k+1]) range of rows. */
+    private NDArray attention(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
+        long p = x.getShape().get(0);
+        int heads = config.numHeads();
+        int headDim = config.headDim();
+        NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
+        NDArray q = Ops.applyRotary(qkv.get(":, 0"), cos, sin); // (P, H, hd)
+        NDArray k = Ops.applyRotary(qkv.get(":, 1"), cos, sin);
+        NDArray v = qkv.get(":, 2");
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        NDList outputs = new NDList();
+        for (int s = 0; s + 1 < segments.length; s++) {
+            int from = segments[s];
+            int to = segments[s + 1];
+            if (to <= from) {
+                continue;
+            }
+            NDArray qs = q.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
+            NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
+            NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
+            NDArray weights = qs.matMul(ks).mul(scale).softmax(-1);
+            outputs.add(weights.matMul(vs).transpose(1, 0, 2).reshape(to - from, (long) heads * headDim));
+        }
+        NDArray attended = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
+        return Ops.linear(attended, w.projWeight(), w.projBias());
+    }
+
+    /** Per-patch (h, w) rotary angles in the processor's patch order (2×2 blocks row-major). */
+    private float[][] rotaryAngles(List<ImageGrid> grids) {
+        int m = config.spatialMergeSize();
+        int f = inverseFrequencies.length;
+        List<float[]> rows = new ArrayList<>();
+        for (ImageGrid g : grids) {
+            for (int t = 0; t < g.t(); t++) {
+                for (int bh = 0; bh < g.h() / m; bh++) {
+                    for (int bw = 0; bw < g.w() / m; bw++) {
+                        for (int ih = 0; ih < m; ih++) {
+                            for (int iw = 0; iw < m; iw++) {
+                                int h = bh * m + ih;
+                                int wpos = bw * m + iw;
+                                float[] row = new float[2 * f];
+                                for (int j = 0; j < f; j++) {
+                                    // torch.outer(arange(float32), inv_freq): one float32 product, as here
+                                    row[j] = (float) h * inverseFrequencies[j];
+                                    row[f + j] = (float) wpos * inverseFrequencies[j];
+                                }
+                                rows.add(row);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return rows.toArray(new float[0][]);
+    }
+
+    /** cos/sin of cat(angles, angles): (P, 1, headDim) each, broadcasting over heads. */
+    private static NDArray[] cosSin(NDManager scope, float[][] angles) {
+        int p = angles.length;
+        int half = angles[0].length;
+        float[] doubled = new float[p * half * 2];
+        for (int r = 0; r < p; r++) {
+            System.arraycopy(angles[r], 0, doubled, r * half * 2, half);
+            System.arraycopy(angles[r], 0, doubled, r * half * 2 + half, half);
+        }
+        NDArray emb = scope.create(doubled, new Shape(p, 1, half * 2L));
+        return new NDArray[] {emb.cos(), emb.sin()};
+    }
+
+    private static int[] imageSegments(List<ImageGrid> grids) {
+        List<Integer> cu = new ArrayList<>();
+        cu.add(0);
+        int total = 0;
+        for (ImageGrid g : grids) {
+            for (int t = 0; t < g.t(); t++) {
+                total += g.h() * g.w();
+                cu.add(total);
+            }
+        }
+        return cu.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Rows grouped by {@code unit} consecutive rows, reordered group-wise by {@code order}. */
+    private static NDArray permuteGroups(NDArray x, NDArray order, int unit) {
+        Shape s = x.getShape();
+        long groups = s.get(0) / unit;
+        return x.reshape(groups, unit, s.get(1)).get(order).reshape(s);
+    }
+
+    private static float[][] permuteRows(float[][] rows, int[] order, int unit) {
+        float[][] out = new float[rows.length][];
+        for (int g = 0; g < order.length; g++) {
+            for (int u = 0; u < unit; u++) {
+                out[g * unit + u] = rows[order[g] * unit + u];
+            }
+        }
+        return out;
+    }
+
+    static int[] inverse(int[] permutation) {
+        int[] inv = new int[permutation.length];
+        for (int i = 0; i < permutation.length; i++) {
+            inv[permutation[i]] = i;
+        }
+        return inv;
+    }
+
+    private static float[] flatten(float[][] rows) {
+        int width = rows[0].length;
+        float[] out = new float[rows.length * width];
+        for (int r = 0; r < rows.length; r++) {
+            System.arraycopy(rows[r], 0, out, r * width, width);
+        }
+        return out;
+    }
+
+    private static long[] toLongs(int[] values) {
+        long[] out = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    /** Unused dtype guard: the tower computes in the loader's dtype. */
+    static boolean isFloat(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32;
+    }
+}

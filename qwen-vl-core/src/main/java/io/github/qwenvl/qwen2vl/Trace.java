@@ -1,0 +1,20 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Receives named intermediate tensors (patch embeddings, block outputs, ...) during a forward pass,
+ * for debugging and for the golden tests. {@link #NONE} records nothing and costs nothing.
+ */
+@FunctionalInterface
+public interface Trace {
+
+    Trace NONE = (name, value) -> {
+    };
+
+    void record(String name, NDArray value);
+
+    default boolean enabled() {
+        return this != NONE;
+    }
+}
