@@ -208,8 +208,8 @@ public final class Qwen2TextModel {
         return axes;
     }
 
-    /** Output dtype of the model's weights. */
-    DataType dataType() {
+    /** The dtype keys/values are cached in: the weights' compute dtype. */
+    DataType dataTypeForCache() {
         return embedTokens.getDataType();
     }
 }

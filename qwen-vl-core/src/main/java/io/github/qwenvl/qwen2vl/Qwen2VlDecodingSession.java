@@ -1,0 +1,96 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.github.qwenvl.generate.DecodingSession;
+
+import java.util.List;
+
+/**
+ * One Qwen2-VL request: the prompt (with image embeddings already computed) and its KV cache.
+ * Every step's intermediates live in a scope manager closed at the end of the step, so native memory
+ * stays at weights + KV cache however long the generation.
+ */
+public final class Qwen2VlDecodingSession implements DecodingSession {
+
+    private final Qwen2VlNetwork network;
+    private final NDManager requestManager;
+    private final int[] promptIds;
+    private final List<ImageGrid> grids;
+    private final NDArray imageEmbeds; // (N, H) owned by requestManager, null without images
+    private final KvCache cache;
+    private long ropeDelta;
+
+    /**
+     * @param imageEmbeds merged image tokens for the prompt's image pads, attached to a manager this
+     *                    session may close (it is moved into the session's own manager)
+     */
+    public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
+                                  NDArray imageEmbeds, int capacity) {
+        this.network = network;
+        this.requestManager = parent.newSubManager();
+        this.promptIds = promptIds.clone();
+        this.grids = List.copyOf(grids);
+        if (imageEmbeds != null) {
+            imageEmbeds.attach(requestManager);
+        }
+        this.imageEmbeds = imageEmbeds;
+        var c = network.config().text();
+        this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), capacity,
+                network.text().dataTypeForCache());
+    }
+
+    @Override
+    public int[] promptIds() {
+        return promptIds.clone();
+    }
+
+    @Override
+    public float[] prefill() {
+        RopeIndex rope = network.ropeIndex(promptIds, null, grids);
+        ropeDelta = rope.ropeDelta();
+        long[][][] positions = new long[3][1][];
+        for (int a = 0; a < 3; a++) {
+            positions[a][0] = rope.positions()[a];
+        }
+        long[] ids = new long[promptIds.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = promptIds[i];
+        }
+        try (NDManager step = requestManager.newSubManager()) {
+            NDArray embeds = network.embedPrompt(step, new long[][] {ids}, imageEmbeds);
+            NDArray hidden = network.text().forward(embeds, positions, null, cache, Trace.NONE);
+            return lastLogits(hidden);
+        } finally {
+            if (imageEmbeds != null) {
+                imageEmbeds.close(); // only needed for the prompt
+            }
+        }
+    }
+
+    @Override
+    public float[] next(int token) {
+        long position = cache.length() + ropeDelta; // all three axes, as cache_position + rope_deltas
+        long[][][] positions = {{{position}}, {{position}}, {{position}}};
+        try (NDManager step = requestManager.newSubManager()) {
+            NDArray embeds = network.text().embed(step, new long[][] {{token}});
+            return lastLogits(network.text().forward(embeds, positions, null, cache, Trace.NONE));
+        }
+    }
+
+    private float[] lastLogits(NDArray hidden) {
+        long s = hidden.getShape().get(1);
+        NDArray last = hidden.get(":, {}:{}", s - 1, s); // (1, 1, H)
+        return network.text().logits(last).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+    }
+
+    /** Tokens held in the KV cache. */
+    public int cachedTokens() {
+        return cache.length();
+    }
+
+    @Override
+    public void close() {
+        requestManager.close();
+    }
+}

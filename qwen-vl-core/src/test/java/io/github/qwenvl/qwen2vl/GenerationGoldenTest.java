@@ -1,0 +1,136 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import io.github.qwenvl.config.GenerationDefaults;
+import io.github.qwenvl.generate.GenerationLoop;
+import io.github.qwenvl.generate.SamplingParams;
+import io.github.qwenvl.testing.FixtureRoot;
+import io.github.qwenvl.testing.FixtureSet;
+import io.github.qwenvl.testing.Goldens;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Goldens (e): greedy generation with KV cache, token for token, with the raw logits of every step;
+ * and the runs with the checkpoint's own generation_config.json.
+ */
+class GenerationGoldenTest {
+
+    @TestFactory
+    Stream<DynamicTest> generationCases() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (FixtureSet set : FixtureRoot.sets()) {
+            if (!set.isQwen2Family() || !set.cases().has("generation")) {
+                continue;
+            }
+            JsonObject generation = set.cases().getAsJsonObject("generation");
+            Path file = set.resolve(generation.get("file").getAsString());
+            for (Map.Entry<String, JsonElement> e : generation.getAsJsonObject("prompts").entrySet()) {
+                JsonObject prompt = e.getValue().getAsJsonObject();
+                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey(),
+                        () -> greedy(set, e.getKey(), prompt, file)));
+                if (prompt.has("with_checkpoint_generation_config")) {
+                    tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/with_checkpoint_generation_config",
+                            () -> withCheckpointConfig(set, prompt)));
+                }
+            }
+        }
+        assertThat(tests).isNotEmpty();
+        return tests.stream();
+    }
+
+    private void greedy(FixtureSet set, String name, JsonObject prompt, Path file) {
+        JsonObject kwargs = prompt.getAsJsonObject("generate_kwargs");
+        Qwen2VlNetwork net = LoadedNetworks.of(set);
+        SamplingParams params = new SamplingParams(false, 1.0, 0, 1.0,
+                kwargs.has("repetition_penalty") && !kwargs.get("repetition_penalty").isJsonNull()
+                        ? kwargs.get("repetition_penalty").getAsDouble() : 1.0,
+                null, kwargs.get("max_new_tokens").getAsInt(), net.config().generation().eosTokenIds(), List.of());
+        List<float[]> stepLogits = new ArrayList<>();
+        GenerationLoop.Outcome outcome = run(set, prompt, params, (step, logits) -> stepLogits.add(logits));
+        long[] expected = toLongs(prompt.getAsJsonArray("new_ids"));
+        assertThat(toLongs(outcome.tokens())).as("%s/%s new ids", set.name(), name).containsExactly(expected);
+        assertThat(outcome.finishReason().name().equals("EOS")).as("stopped on eos")
+                .isEqualTo(prompt.get("stopped_on_eos").getAsBoolean());
+
+        long[] cols = Goldens.longs(file, "logits_cols_ids");
+        float[] expectedCols = Goldens.floats(file, name + ".step_logits_cols");
+        float[] actualCols = new float[stepLogits.size() * cols.length];
+        for (int s = 0; s < stepLogits.size(); s++) {
+            for (int j = 0; j < cols.length; j++) {
+                actualCols[s * cols.length + j] = stepLogits.get(s)[(int) cols[j]];
+            }
+        }
+        Goldens.assertClose("generation step_logits_cols: " + set.name() + "/" + name, expectedCols, actualCols, 1e-4);
+        long[] top5 = Goldens.longs(file, name + ".step_top5_ids");
+        for (int s = 0; s < stepLogits.size(); s++) {
+            int[] ours = Sorting.topK(stepLogits.get(s), 5);
+            for (int k = 0; k < 5; k++) {
+                assertThat((long) ours[k]).as("%s step %d top5[%d]", name, s, k).isEqualTo(top5[s * 5 + k]);
+            }
+        }
+    }
+
+    private void withCheckpointConfig(FixtureSet set, JsonObject prompt) {
+        Qwen2VlNetwork net = LoadedNetworks.of(set);
+        GenerationDefaults d = net.config().generation();
+        SamplingParams params = new SamplingParams(d.doSample(),
+                d.temperature() == null ? 1.0 : d.temperature(), d.topK() == null ? 50 : d.topK(),
+                d.topP() == null ? 1.0 : d.topP(), d.repetitionPenalty() == null ? 1.0 : d.repetitionPenalty(),
+                42L, prompt.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt(), d.eosTokenIds(), List.of());
+        GenerationLoop.Outcome outcome = run(set, prompt, params, null);
+        long[] expected = toLongs(prompt.getAsJsonObject("with_checkpoint_generation_config").getAsJsonArray("new_ids"));
+        assertThat(toLongs(outcome.tokens())).as("%s with checkpoint generation config", set.name()).containsExactly(expected);
+    }
+
+    static GenerationLoop.Outcome run(FixtureSet set, JsonObject prompt, SamplingParams params,
+                                      GenerationLoop.LogitsObserver observer) {
+        JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
+        Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
+        Qwen2VlNetwork net = LoadedNetworks.of(set);
+        long[] ids = Goldens.longs(logitsFile, "input_ids");
+        List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
+                ? Goldens.longs(logitsFile, "image_grid_thw") : null);
+        try (NDManager scope = LoadedNetworks.manager().newSubManager()) {
+            NDArray imageEmbeds = null;
+            if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
+                float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
+                int patchDim = net.vision().config().patchDim();
+                imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
+                        grids, Trace.NONE);
+            }
+            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, scope, GoldenGrids.row(ids, 0, ids.length),
+                    grids, imageEmbeds, ids.length + params.maxNewTokens())) {
+                return GenerationLoop.run(session, params, null, observer);
+            }
+        }
+    }
+
+    static long[] toLongs(com.google.gson.JsonArray a) {
+        long[] out = new long[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.get(i).getAsLong();
+        }
+        return out;
+    }
+
+    static long[] toLongs(int[] a) {
+        long[] out = new long[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i];
+        }
+        return out;
+    }
+}
