@@ -1,0 +1,46 @@
+package io.github.qwenvl.engine;
+
+import io.github.qwenvl.GenerationOptions;
+import io.github.qwenvl.chat.ChatMessage;
+import io.github.qwenvl.config.GenerationDefaults;
+import io.github.qwenvl.config.ModelArchitecture;
+import io.github.qwenvl.generate.DecodingSession;
+import io.github.qwenvl.tokenizer.QwenTokenizer;
+
+import java.util.List;
+
+/**
+ * What one architecture contributes to {@link io.github.qwenvl.QwenVlModel}: prompt preparation
+ * (image preprocessing, chat format, tokenization) and decoding sessions over its network. The
+ * model class around it owns streaming, stop sequences, limits and timings.
+ */
+public interface ModelBackend extends AutoCloseable {
+
+    ModelArchitecture architecture();
+
+    QwenTokenizer tokenizer();
+
+    GenerationDefaults generationDefaults();
+
+    /** Longest prompt + completion the model supports. */
+    int contextLength();
+
+    /** CPU work only: no tensors are created. */
+    PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions options);
+
+    /**
+     * Runs the vision tower (if the prompt has images) and returns a session ready to prefill.
+     *
+     * @param capacity KV cache slots to preallocate (prompt + new tokens)
+     */
+    DecodingSession open(PreparedPrompt prompt, int capacity);
+
+    /** Parameters held in memory. */
+    long parameterCount();
+
+    /** Bytes of weights held in memory. */
+    long weightBytes();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,16 @@
+package io.github.qwenvl.engine;
+
+import io.github.qwenvl.ImageInfo;
+
+import java.util.List;
+
+/**
+ * A request after the CPU-side work: images decoded and preprocessed, prompt rendered and tokenized.
+ *
+ * @param inputIds    prompt ids, image tokens expanded
+ * @param images      what each image became
+ * @param imageTokens image tokens in the prompt
+ * @param pixels      architecture-specific model input for the images (null without images)
+ */
+public record PreparedPrompt(int[] inputIds, List<ImageInfo> images, int imageTokens, Object pixels) {
+}
