@@ -28,7 +28,8 @@ import java.util.Set;
  *       raster is allocated, so a small file claiming a huge size (decompression bomb) costs nothing;</li>
  *   <li>only the formats in {@link #formats()} are decoded (ImageIO's WBMP reader, for one, has no magic
  *       number and would "recognise" arbitrary bytes);</li>
- *   <li>the RGB conversion follows transformers' {@code convert_to_rgb} ({@link AlphaMode}).</li>
+ *   <li>the RGB conversion follows PIL ({@link AlphaMode}: {@code convert("RGB")} by default, which is what
+ *       transformers 4.50's {@code convert_to_rgb} does for Qwen2-VL, or compositing over white).</li>
  * </ul>
  * Instances are immutable and thread-safe.
  */
@@ -58,9 +59,9 @@ public final class ImageDecoder {
         this.formats = Set.copyOf(formats);
     }
 
-    /** Qwen2-VL's conversion (composite on white), default limit and formats. */
+    /** Qwen2-VL's conversion ({@link AlphaMode#DROP}, as transformers 4.50), default limit and formats. */
     public ImageDecoder() {
-        this(DEFAULT_MAX_DECODE_PIXELS, AlphaMode.COMPOSITE_ON_WHITE, DEFAULT_FORMATS);
+        this(DEFAULT_MAX_DECODE_PIXELS, AlphaMode.DROP, DEFAULT_FORMATS);
     }
 
     public ImageDecoder withMaxDecodePixels(long max) {

@@ -3,7 +3,8 @@ package io.github.qwenvl.image;
 /**
  * Pillow's {@code Image.alpha_composite(dst, src)} for one 8-bit RGBA pixel, in its exact integer
  * arithmetic (libImaging/AlphaComposite.c, scalar path: 7 extra bits of precision, rounded division by
- * 255 via shifts). transformers' {@code convert_to_rgb} composites the image (src) over opaque white (dst).
+ * 255 via shifts). The compositing {@code convert_to_rgb} (Idefics2-style) puts the image (src) over opaque
+ * white (dst); see {@link AlphaMode#COMPOSITE_ON_WHITE}.
  */
 final class PillowAlphaComposite {
 

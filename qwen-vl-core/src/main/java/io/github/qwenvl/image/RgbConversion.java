@@ -8,9 +8,9 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 
 /**
- * Reduces any {@link BufferedImage} to 8-bit RGB the way transformers' {@code convert_to_rgb} does on the
- * PIL image: an image with alpha is composited over white ({@link AlphaMode#COMPOSITE_ON_WHITE}) or has
- * its alpha dropped ({@link AlphaMode#DROP}); an opaque image keeps its samples (compositing an opaque
+ * Reduces any {@link BufferedImage} to 8-bit RGB the way PIL does on the equivalent PIL image: an image
+ * with alpha has its alpha dropped ({@link AlphaMode#DROP}, {@code convert("RGB")}) or is composited over
+ * white ({@link AlphaMode#COMPOSITE_ON_WHITE}); an opaque image keeps its samples (compositing an opaque
  * pixel is the identity in Pillow's arithmetic).
  *
  * <p>Gray and sRGB component rasters are read sample by sample, never through
