@@ -174,13 +174,18 @@ public final class ImageDecoder {
     }
 
     private static ImageInputException classify(IIOException e, String what) {
-        String msg = String.valueOf(e.getMessage());
+        // ImageIO wraps the specific problem ("Image width <= 0!") in generic ones ("I/O error reading PNG header!")
+        StringBuilder chain = new StringBuilder();
+        for (Throwable t = e; t != null && chain.length() < 2000; t = t.getCause()) {
+            chain.append(chain.length() == 0 ? "" : ": ").append(t.getMessage());
+        }
+        String msg = chain.toString();
         if (msg.contains("Unsupported Image Type") || msg.contains("Unsupported")) {
             // e.g. CMYK / YCCK JPEG, which ImageIO's JPEG reader cannot convert
             return new ImageInputException(Reason.UNSUPPORTED_FORMAT, what + ": " + msg, e);
         }
         if (msg.contains("width <= 0") || msg.contains("height <= 0")) {
-            return new ImageInputException(Reason.ZERO_SIZE, what + ": " + msg, e);
+            return new ImageInputException(Reason.ZERO_SIZE, what + " has no pixels: " + msg, e);
         }
         return new ImageInputException(Reason.UNREADABLE, "cannot decode " + what + ": " + msg, e);
     }

@@ -57,8 +57,8 @@ class PreprocessGoldenTest {
     List<DynamicTest> preprocessGoldens() {
         List<DynamicTest> tests = new ArrayList<>();
         for (FixtureSet set : FixtureRoot.sets()) {
-            JsonObject pre = set.cases().has("preprocess") ? set.cases().getAsJsonObject("preprocess") : null;
-            if (pre == null || !pre.has("entries")) {
+            JsonObject pre = preprocessCases(set);
+            if (pre == null) {
                 continue;
             }
             Qwen2VlImageProcessor processor = new Qwen2VlImageProcessor(configOf(set), decoder);
@@ -77,6 +77,16 @@ class PreprocessGoldenTest {
         }
         assertThat(tests).as("preprocess cases under " + FixtureRoot.root()).isNotEmpty();
         return tests;
+    }
+
+    /** {@code cases.preprocess} when it has entries; other sets' {@code cases} may be a list (Qwen-VL family). */
+    private static JsonObject preprocessCases(FixtureSet set) {
+        JsonElement cases = set.manifest().get("cases");
+        if (cases == null || !cases.isJsonObject()) {
+            return null;
+        }
+        JsonElement pre = cases.getAsJsonObject().get("preprocess");
+        return pre != null && pre.isJsonObject() && pre.getAsJsonObject().has("entries") ? pre.getAsJsonObject() : null;
     }
 
     private static ImageProcessorConfig configOf(FixtureSet set) {
