@@ -38,8 +38,12 @@ public final class ImageDecoder {
     /** Default decode limit: 64 megapixels (≈ 200 MB as RGB). PIL warns at 89.5 MP and refuses at 179 MP. */
     public static final long DEFAULT_MAX_DECODE_PIXELS = 64L * 1024 * 1024;
 
-    /** Formats decoded by default (ImageIO format names, lower case). */
-    public static final Set<String> DEFAULT_FORMATS = Set.of("png", "jpeg", "gif", "bmp", "tiff");
+    /**
+     * Formats decoded by default (ImageIO format names, lower case). TIFF and WBMP are left out on purpose:
+     * TIFF's tile/strip structure offers more room for hostile files, WBMP has no magic number. Pass your
+     * own set (e.g. adding "tiff") to the constructor to change this.
+     */
+    public static final Set<String> DEFAULT_FORMATS = Set.of("png", "jpeg", "gif", "bmp");
 
     private final long maxDecodePixels;
     private final AlphaMode alphaMode;

@@ -17,6 +17,8 @@ import java.awt.image.Raster;
  * {@code BufferedImage.getRGB}: Java2D treats a gray image as linear gray and would gamma-convert it,
  * while PIL copies L to R = G = B. Samples wider than 8 bits keep their high byte (what Pillow does when
  * it opens 16-bit RGB(A) PNGs); narrower ones are scaled to 0..255 (PIL's L;1/L;2/L;4 unpacking).
+ * Deliberate deviation: Pillow opens a 16-bit gray PNG as mode I;16 and its convert("RGB") clamps each value
+ * to 255 (almost all white); the high byte is used here instead.
  */
 final class RgbConversion {
 
