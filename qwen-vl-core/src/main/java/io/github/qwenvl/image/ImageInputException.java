@@ -4,7 +4,7 @@ package io.github.qwenvl.image;
  * An image that cannot be used as model input: unreadable, empty, of an unsupported format, too large
  * or of an unusable shape. {@link #reason()} tells which, so callers can map it to a client error.
  */
-public class ImageInputException extends RuntimeException {
+public class ImageInputException extends io.github.qwenvl.QwenVlException {
 
     /** Why an image was refused. */
     public enum Reason {

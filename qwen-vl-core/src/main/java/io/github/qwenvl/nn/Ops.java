@@ -13,8 +13,15 @@ public final class Ops {
     private Ops() {
     }
 
-    /** {@code x @ weight.T + bias}, exactly torch.nn.functional.linear. weight: (out, in), bias: (out) or null. */
+    /**
+     * {@code x @ weight.T + bias}, exactly torch.nn.functional.linear. weight: (out, in), bias: (out) or null.
+     * With float16 weights the float32 input is cast down for the product and the result back up.
+     */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        if (weight.getDataType() != x.getDataType()) {
+            NDArray low = x.toType(weight.getDataType(), false);
+            return low.getNDArrayInternal().linear(low, weight, bias).singletonOrThrow().toType(x.getDataType(), false);
+        }
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 

@@ -25,13 +25,19 @@ public final class WeightLoader {
 
     private final SafetensorsCheckpoint checkpoint;
     private final NDManager manager;
-    private final DataType dataType;
+    private final DataType matrixType;
     private long loadedBytes;
+    private long parameterCount;
 
-    public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
+    /**
+     * @param matrixType dtype of linear-layer weights and biases ({@link #loadLinear}); everything else
+     *                   (norms, embeddings) stays float32, so with FLOAT16 matrices the residual stream
+     *                   and norms are still computed in float32 (plain f16 overflows in Qwen2 models)
+     */
+    public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType matrixType) {
         this.checkpoint = checkpoint;
         this.manager = manager;
-        this.dataType = dataType;
+        this.matrixType = matrixType;
     }
 
     public NDManager manager() {
@@ -42,9 +48,14 @@ public final class WeightLoader {
         return checkpoint;
     }
 
-    /** Bytes of float32 (or compute dtype) weights created so far. */
+    /** Bytes of weights created so far, in the dtypes held. */
     public long loadedBytes() {
         return loadedBytes;
+    }
+
+    /** Parameters loaded so far (a tied LM head counts once). */
+    public long parameterCount() {
+        return parameterCount;
     }
 
     /** The stored name of a tensor, trying the published layout first, then the newer nested one. */
@@ -61,8 +72,17 @@ public final class WeightLoader {
         return resolve(name) != null;
     }
 
-    /** Loads a required tensor and checks its shape. */
+    /** Loads a required float32 tensor (norm weights, embeddings) and checks its shape. */
     public NDArray load(String name, long... expectedShape) {
+        return load(name, DataType.FLOAT32, expectedShape);
+    }
+
+    /** Loads a linear layer's weight or bias in the matrix dtype. */
+    public NDArray loadLinear(String name, long... expectedShape) {
+        return load(name, matrixType, expectedShape);
+    }
+
+    private NDArray load(String name, DataType dataType, long... expectedShape) {
         String stored = resolve(name);
         if (stored == null) {
             throw new CheckpointException("Missing weight '" + name + "' in " + checkpoint.directory()
@@ -85,12 +105,13 @@ public final class WeightLoader {
         }
         array.setName(stored);
         loadedBytes += info.elementCount() * dataType.getNumOfBytes();
+        parameterCount += info.elementCount();
         return array;
     }
 
-    /** Loads a tensor when the checkpoint has it, else null. */
-    public NDArray loadOptional(String name, long... expectedShape) {
-        return contains(name) ? load(name, expectedShape) : null;
+    /** Loads a linear weight when the checkpoint has it, else null. */
+    public NDArray loadLinearOptional(String name, long... expectedShape) {
+        return contains(name) ? loadLinear(name, expectedShape) : null;
     }
 
     private static List<String> candidates(String name) {

@@ -58,21 +58,21 @@ public final class Qwen2TextModel {
             String p = "model.layers." + l + ".";
             list.add(new Layer(
                     weights.load(p + "input_layernorm.weight", h),
-                    weights.load(p + "self_attn.q_proj.weight", q, h),
-                    weights.load(p + "self_attn.q_proj.bias", q),
-                    weights.load(p + "self_attn.k_proj.weight", kv, h),
-                    weights.load(p + "self_attn.k_proj.bias", kv),
-                    weights.load(p + "self_attn.v_proj.weight", kv, h),
-                    weights.load(p + "self_attn.v_proj.bias", kv),
-                    weights.load(p + "self_attn.o_proj.weight", h, q),
+                    weights.loadLinear(p + "self_attn.q_proj.weight", q, h),
+                    weights.loadLinear(p + "self_attn.q_proj.bias", q),
+                    weights.loadLinear(p + "self_attn.k_proj.weight", kv, h),
+                    weights.loadLinear(p + "self_attn.k_proj.bias", kv),
+                    weights.loadLinear(p + "self_attn.v_proj.weight", kv, h),
+                    weights.loadLinear(p + "self_attn.v_proj.bias", kv),
+                    weights.loadLinear(p + "self_attn.o_proj.weight", h, q),
                     weights.load(p + "post_attention_layernorm.weight", h),
-                    weights.load(p + "mlp.gate_proj.weight", i, h),
-                    weights.load(p + "mlp.up_proj.weight", i, h),
-                    weights.load(p + "mlp.down_proj.weight", h, i)));
+                    weights.loadLinear(p + "mlp.gate_proj.weight", i, h),
+                    weights.loadLinear(p + "mlp.up_proj.weight", i, h),
+                    weights.loadLinear(p + "mlp.down_proj.weight", h, i)));
         }
         this.layers = List.copyOf(list);
         this.finalNorm = weights.load("model.norm.weight", h);
-        NDArray head = weights.loadOptional("lm_head.weight", config.vocabSize(), h);
+        NDArray head = weights.loadLinearOptional("lm_head.weight", config.vocabSize(), h);
         this.lmHead = head != null ? head : embedTokens;
         this.inverseFrequencies = RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta());
         this.axisOfDim = mropeAxes(config.mropeSection(), config.headDim());

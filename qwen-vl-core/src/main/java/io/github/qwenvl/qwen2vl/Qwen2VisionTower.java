@@ -61,7 +61,7 @@ public final class Qwen2VisionTower {
         long i = config.intermediateSize();
         long merged = d * config.spatialMergeSize() * config.spatialMergeSize();
         boolean q25 = config.qwen25();
-        this.patchEmbedWeight = weights.load("visual.patch_embed.proj.weight",
+        this.patchEmbedWeight = weights.loadLinear("visual.patch_embed.proj.weight",
                 d, config.inChannels(), config.temporalPatchSize(), config.patchSize(), config.patchSize())
                 .reshape(d, config.patchDim());
         List<Block> list = new ArrayList<>();
@@ -72,24 +72,24 @@ public final class Qwen2VisionTower {
                     q25 ? null : weights.load(p + "norm1.bias", d),
                     weights.load(p + "norm2.weight", d),
                     q25 ? null : weights.load(p + "norm2.bias", d),
-                    weights.load(p + "attn.qkv.weight", 3 * d, d),
-                    weights.load(p + "attn.qkv.bias", 3 * d),
-                    weights.load(p + "attn.proj.weight", d, d),
-                    weights.load(p + "attn.proj.bias", d),
-                    weights.load(p + (q25 ? "mlp.gate_proj.weight" : "mlp.fc1.weight"), i, d),
-                    weights.load(p + (q25 ? "mlp.gate_proj.bias" : "mlp.fc1.bias"), i),
-                    q25 ? weights.load(p + "mlp.up_proj.weight", i, d) : null,
-                    q25 ? weights.load(p + "mlp.up_proj.bias", i) : null,
-                    weights.load(p + (q25 ? "mlp.down_proj.weight" : "mlp.fc2.weight"), d, i),
-                    weights.load(p + (q25 ? "mlp.down_proj.bias" : "mlp.fc2.bias"), d)));
+                    weights.loadLinear(p + "attn.qkv.weight", 3 * d, d),
+                    weights.loadLinear(p + "attn.qkv.bias", 3 * d),
+                    weights.loadLinear(p + "attn.proj.weight", d, d),
+                    weights.loadLinear(p + "attn.proj.bias", d),
+                    weights.loadLinear(p + (q25 ? "mlp.gate_proj.weight" : "mlp.fc1.weight"), i, d),
+                    weights.loadLinear(p + (q25 ? "mlp.gate_proj.bias" : "mlp.fc1.bias"), i),
+                    q25 ? weights.loadLinear(p + "mlp.up_proj.weight", i, d) : null,
+                    q25 ? weights.loadLinear(p + "mlp.up_proj.bias", i) : null,
+                    weights.loadLinear(p + (q25 ? "mlp.down_proj.weight" : "mlp.fc2.weight"), d, i),
+                    weights.loadLinear(p + (q25 ? "mlp.down_proj.bias" : "mlp.fc2.bias"), d)));
         }
         this.blocks = List.copyOf(list);
         this.mergerNormWeight = weights.load("visual.merger.ln_q.weight", d);
         this.mergerNormBias = q25 ? null : weights.load("visual.merger.ln_q.bias", d);
-        this.mergerFc1Weight = weights.load("visual.merger.mlp.0.weight", merged, merged);
-        this.mergerFc1Bias = weights.load("visual.merger.mlp.0.bias", merged);
-        this.mergerFc2Weight = weights.load("visual.merger.mlp.2.weight", config.outHiddenSize(), merged);
-        this.mergerFc2Bias = weights.load("visual.merger.mlp.2.bias", config.outHiddenSize());
+        this.mergerFc1Weight = weights.loadLinear("visual.merger.mlp.0.weight", merged, merged);
+        this.mergerFc1Bias = weights.loadLinear("visual.merger.mlp.0.bias", merged);
+        this.mergerFc2Weight = weights.loadLinear("visual.merger.mlp.2.weight", config.outHiddenSize(), merged);
+        this.mergerFc2Bias = weights.loadLinear("visual.merger.mlp.2.bias", config.outHiddenSize());
         this.inverseFrequencies = RotaryTables.inverseFrequencies(weights.manager(), config.headDim() / 2, 10000.0);
     }
 

@@ -20,12 +20,26 @@ public final class Qwen2VlNetwork {
     private final ModelConfig config;
     private final Qwen2VisionTower vision;
     private final Qwen2TextModel text;
+    private final long parameterCount;
+    private final long weightBytes;
 
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
         this.config = config;
         WeightLoader weights = new WeightLoader(checkpoint, manager, dataType);
         this.vision = new Qwen2VisionTower(config.vision(), weights);
         this.text = new Qwen2TextModel(config.text(), weights);
+        this.parameterCount = weights.parameterCount();
+        this.weightBytes = weights.loadedBytes();
+    }
+
+    /** Parameters loaded. */
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    /** Bytes of weights held, in the dtypes held. */
+    public long weightBytes() {
+        return weightBytes;
     }
 
     public ModelConfig config() {

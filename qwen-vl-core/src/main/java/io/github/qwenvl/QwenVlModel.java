@@ -1,0 +1,191 @@
+package io.github.qwenvl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import io.github.qwenvl.config.GenerationDefaults;
+import io.github.qwenvl.config.ModelArchitecture;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.engine.DjlRuntime;
+import io.github.qwenvl.engine.ModelBackend;
+import io.github.qwenvl.engine.PreparedPrompt;
+import io.github.qwenvl.generate.DecodingSession;
+import io.github.qwenvl.generate.FinishReason;
+import io.github.qwenvl.generate.GenerationLoop;
+import io.github.qwenvl.generate.SamplingParams;
+import io.github.qwenvl.qwen2vl.Qwen2VlBackend;
+import io.github.qwenvl.tokenizer.QwenTokenizer;
+import io.github.qwenvl.tokenizer.StreamingDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A loaded Qwen vision-language model: the engine's entry point.
+ *
+ * <pre>{@code
+ * try (QwenVlModel model = QwenVlModel.load(Path.of("/models/Qwen2-VL-2B-Instruct"))) {
+ *     GenerationResult r = model.generate(GenerationRequest.of(
+ *             ChatMessage.user(Content.image(ImageSource.of(Path.of("cat.jpg"))), Content.text("What is this?"))));
+ *     System.out.println(r.text());
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: one model serves concurrent requests, each with its own KV cache; weights are
+ * shared read-only. Every request's native memory is freed when it ends, normally or not.
+ */
+public final class QwenVlModel implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QwenVlModel.class);
+    /** Library default when neither the request nor generation_config.json limits the answer. */
+    public static final int DEFAULT_MAX_NEW_TOKENS = 512;
+
+    private final ModelBackend backend;
+    private final NDManager manager;
+    private final ModelInfo info;
+
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info) {
+        this.backend = backend;
+        this.manager = manager;
+        this.info = info;
+    }
+
+    public static QwenVlModel load(Path directory) {
+        return load(directory, QwenVlOptions.defaults());
+    }
+
+    /** Loads a Hugging Face model directory (config.json, safetensors weights, tokenizer files). */
+    public static QwenVlModel load(Path directory, QwenVlOptions options) {
+        long start = System.nanoTime();
+        ModelConfig config = ModelConfig.load(directory);
+        Engine engine = DjlRuntime.start(options.threads());
+        Device device = DjlRuntime.device(engine, options.device());
+        if (options.precision() == QwenVlOptions.Precision.FLOAT16 && !device.isGpu()) {
+            throw new QwenVlException("precision FLOAT16 is only offered on a GPU: on CPU float16 matrix products are"
+                    + " orders of magnitude slower than float32; use FLOAT32");
+        }
+        LOG.info("Loading {} from {} on {} ({})", config.architecture().architectureClass(), directory, device,
+                options.precision());
+        NDManager manager = engine.newBaseManager(device);
+        ModelBackend backend;
+        try {
+            backend = switch (config.architecture()) {
+                case QWEN2_VL, QWEN2_5_VL -> new Qwen2VlBackend(config, manager, options);
+                case QWEN_VL -> throw new QwenVlException("The original Qwen-VL architecture (QWenLMHeadModel) is not"
+                        + " supported yet; supported now: Qwen2VLForConditionalGeneration, Qwen2_5_VLForConditionalGeneration");
+            };
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        double millis = (System.nanoTime() - start) / 1e6;
+        ModelInfo info = new ModelInfo(directory, config.architecture(), device.toString(), options.precision(),
+                backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
+        LOG.info("Loaded {}: {} parameters, {} MiB of weights, context {} tokens, in {} s", directory.getFileName(),
+                info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
+        return new QwenVlModel(backend, manager, info);
+    }
+
+    public ModelInfo info() {
+        return info;
+    }
+
+    public ModelArchitecture architecture() {
+        return backend.architecture();
+    }
+
+    public QwenTokenizer tokenizer() {
+        return backend.tokenizer();
+    }
+
+    /** Runs a request to completion. */
+    public GenerationResult generate(GenerationRequest request) {
+        return stream(request, delta -> {
+        });
+    }
+
+    /**
+     * Runs a request, handing text deltas to {@code listener} as tokens are produced (on this thread).
+     * Returns when generation ends; the deltas concatenated equal the result's text.
+     */
+    public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
+        long start = System.nanoTime();
+        GenerationOptions options = request.options();
+        PreparedPrompt prompt = backend.prepare(request.messages(), options);
+        int promptLength = prompt.inputIds().length;
+        int context = backend.contextLength();
+        if (promptLength >= context) {
+            throw new PromptTooLongException(promptLength, context);
+        }
+        SamplingParams params = samplingParams(options, context - promptLength);
+        long prepared = System.nanoTime();
+        TextAssembler text = new TextAssembler(new StreamingDecoder(backend.tokenizer(), true), params.stopSequences(), listener);
+        long[] firstToken = {0};
+        GenerationLoop.Outcome outcome;
+        long visionNanos;
+        try (DecodingSession session = backend.open(prompt, promptLength + params.maxNewTokens())) {
+            visionNanos = System.nanoTime() - prepared;
+            outcome = GenerationLoop.run(session, params, (token, index) -> {
+                if (index == 0) {
+                    firstToken[0] = System.nanoTime();
+                }
+                FinishReason stop = text.accept(token);
+                if (stop == null && listener.isCancelled()) {
+                    return FinishReason.CANCELLED;
+                }
+                return stop;
+            }, null);
+        }
+        String answer = text.finish(outcome.finishReason());
+        GenerationResult.Timings timings = new GenerationResult.Timings(
+                (prepared - start) / 1e6, visionNanos / 1e6, outcome.prefillNanos() / 1e6, outcome.decodeNanos() / 1e6,
+                (firstToken[0] - start) / 1e6);
+        GenerationResult.Usage usage = new GenerationResult.Usage(promptLength, prompt.imageTokens(), outcome.tokens().length);
+        return new GenerationResult(answer, outcome.tokens(), outcome.finishReason(), usage, timings, prompt.images());
+    }
+
+    /** Request options over generation_config.json over the library's defaults. */
+    SamplingParams samplingParams(GenerationOptions o, int room) {
+        GenerationDefaults d = backend.generationDefaults();
+        int maxNew = o.maxNewTokens() != null ? o.maxNewTokens()
+                : d.maxNewTokens() != null ? d.maxNewTokens() : DEFAULT_MAX_NEW_TOKENS;
+        if (maxNew < 1) {
+            throw new InvalidRequestException("maxNewTokens must be at least 1, was " + maxNew);
+        }
+        maxNew = Math.min(maxNew, room);
+        boolean doSample = o.temperature() != null ? o.temperature() > 0 : d.doSample();
+        double temperature = o.temperature() != null ? o.temperature() : d.temperature() != null ? d.temperature() : 1.0;
+        int topK = o.topK() != null ? o.topK() : d.topK() != null ? d.topK() : 50;
+        double topP = o.topP() != null ? o.topP() : d.topP() != null ? d.topP() : 1.0;
+        double penalty = o.repetitionPenalty() != null ? o.repetitionPenalty()
+                : d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0;
+        int[] eos = d.eosTokenIds().length > 0 ? d.eosTokenIds() : defaultEos();
+        try {
+            return new SamplingParams(doSample, temperature, topK, topP, penalty, o.seed(), maxNew, eos,
+                    o.stopSequences() == null ? List.of() : o.stopSequences());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(e.getMessage());
+        }
+    }
+
+    private int[] defaultEos() {
+        var s = backend.tokenizer().specialTokens();
+        return new int[] {s.imEnd(), s.endOfText()};
+    }
+
+    /**
+     * Native tensors currently alive under this model (weights included): diagnostics for leak checks,
+     * it returns to the same value after every request.
+     */
+    public int liveTensors() {
+        return manager.getManagedArrays().size();
+    }
+
+    @Override
+    public void close() {
+        backend.close();
+        manager.close();
+    }
+}

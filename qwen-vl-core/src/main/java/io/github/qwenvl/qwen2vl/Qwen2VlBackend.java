@@ -1,0 +1,177 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.qwenvl.GenerationOptions;
+import io.github.qwenvl.ImageInfo;
+import io.github.qwenvl.InvalidRequestException;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.chat.ChatMessage;
+import io.github.qwenvl.chat.Content;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.config.GenerationDefaults;
+import io.github.qwenvl.config.ImageProcessorConfig;
+import io.github.qwenvl.config.ModelArchitecture;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.engine.ModelBackend;
+import io.github.qwenvl.engine.PreparedPrompt;
+import io.github.qwenvl.generate.DecodingSession;
+import io.github.qwenvl.image.ImageDecoder;
+import io.github.qwenvl.image.ProcessedImage;
+import io.github.qwenvl.image.Qwen2VlImageProcessor;
+import io.github.qwenvl.prompt.ChatTemplateOptions;
+import io.github.qwenvl.prompt.EncodedPrompt;
+import io.github.qwenvl.prompt.PromptEncoder;
+import io.github.qwenvl.tokenizer.Qwen2Tokenizer;
+import io.github.qwenvl.tokenizer.QwenTokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Qwen2-VL and Qwen2.5-VL behind the architecture-neutral {@link ModelBackend}. */
+public final class Qwen2VlBackend implements ModelBackend {
+
+    /** Image input of one prompt: all images' patches concatenated, and their grids. */
+    record Pixels(float[] values, List<ImageGrid> grids) {
+    }
+
+    private final ModelConfig config;
+    private final SafetensorsCheckpoint checkpoint;
+    private final NDManager manager;
+    private final Qwen2VlNetwork network;
+    private final Qwen2Tokenizer tokenizer;
+    private final Qwen2VlImageProcessor imageProcessor;
+    private final PromptEncoder promptEncoder;
+    private final QwenVlOptions options;
+    private final long parameterCount;
+    private final long weightBytes;
+
+    public Qwen2VlBackend(ModelConfig config, NDManager parent, QwenVlOptions options) {
+        this.config = config;
+        this.options = options;
+        this.checkpoint = SafetensorsCheckpoint.open(config.directory());
+        this.manager = parent.newSubManager();
+        try {
+            DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
+            this.network = new Qwen2VlNetwork(config, checkpoint, manager, matrixType);
+            this.parameterCount = network.parameterCount();
+            this.weightBytes = network.weightBytes();
+            this.tokenizer = Qwen2Tokenizer.load(config.directory());
+            ImageDecoder decoder = new ImageDecoder().withMaxDecodePixels(options.maxImagePixels());
+            this.imageProcessor = new Qwen2VlImageProcessor(config.imageProcessor(), decoder);
+            this.promptEncoder = new PromptEncoder(tokenizer);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    @Override
+    public ModelArchitecture architecture() {
+        return config.architecture();
+    }
+
+    @Override
+    public QwenTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public GenerationDefaults generationDefaults() {
+        return config.generation();
+    }
+
+    @Override
+    public int contextLength() {
+        return options.contextLength() != null ? options.contextLength() : config.text().maxPositionEmbeddings();
+    }
+
+    @Override
+    public PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
+        ImageProcessorConfig pc = config.imageProcessor();
+        long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
+        long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
+        if (minPixels < 1 || maxPixels < minPixels) {
+            throw new InvalidRequestException("Invalid pixel bounds: minPixels " + minPixels + ", maxPixels " + maxPixels);
+        }
+        List<ProcessedImage> processed = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            for (Content c : m.content()) {
+                if (c instanceof Content.Image image) {
+                    if (processed.size() >= options.maxImages()) {
+                        throw new InvalidRequestException("Too many images: at most " + options.maxImages() + " per request");
+                    }
+                    processed.add(imageProcessor.process(image.source(), minPixels, maxPixels));
+                }
+            }
+        }
+        int[] counts = new int[processed.size()];
+        List<ImageInfo> infos = new ArrayList<>();
+        List<ImageGrid> grids = new ArrayList<>();
+        int totalValues = 0;
+        for (int i = 0; i < processed.size(); i++) {
+            ProcessedImage p = processed.get(i);
+            counts[i] = p.numLlmTokens();
+            infos.add(new ImageInfo(i, p.originalWidth(), p.originalHeight(), p.resizedWidth(), p.resizedHeight(), counts[i]));
+            grids.add(new ImageGrid(p.gridT(), p.gridH(), p.gridW()));
+            totalValues += p.pixelValues().length;
+        }
+        boolean visionId = generationOptions.addVisionId() != null && generationOptions.addVisionId();
+        EncodedPrompt encoded = promptEncoder.encode(messages, counts, new ChatTemplateOptions(true, visionId));
+        Pixels pixels = null;
+        if (!processed.isEmpty()) {
+            float[] values = new float[totalValues];
+            int at = 0;
+            for (ProcessedImage p : processed) {
+                System.arraycopy(p.pixelValues(), 0, values, at, p.pixelValues().length);
+                at += p.pixelValues().length;
+            }
+            pixels = new Pixels(values, List.copyOf(grids));
+        }
+        int imageTokens = 0;
+        for (int c : counts) {
+            imageTokens += c;
+        }
+        return new PreparedPrompt(encoded.inputIds(), List.copyOf(infos), imageTokens, pixels);
+    }
+
+    @Override
+    public DecodingSession open(PreparedPrompt prompt, int capacity) {
+        Pixels pixels = (Pixels) prompt.pixels();
+        if (pixels == null) {
+            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity);
+        }
+        try (NDManager visionScope = manager.newSubManager()) {
+            int patchDim = config.vision().patchDim();
+            NDArray input = visionScope.create(pixels.values(), new Shape(pixels.values().length / patchDim, patchDim));
+            NDArray embeds = network.vision().forward(visionScope, input.toDevice(manager.getDevice(), false), pixels.grids(), Trace.NONE);
+            // the session adopts the embeddings; everything else of the vision pass is freed here
+            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity);
+        }
+    }
+
+    public Qwen2VlNetwork network() {
+        return network;
+    }
+
+    @Override
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    @Override
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        manager.close();
+        checkpoint.close();
+    }
+}
