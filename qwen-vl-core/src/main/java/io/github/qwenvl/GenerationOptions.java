@@ -7,6 +7,7 @@ import java.util.List;
  * ({@code generation_config.json}, then the library's).
  *
  * @param maxNewTokens      limit on generated tokens
+ * @param minNewTokens      end-of-sequence is suppressed until this many tokens were generated
  * @param temperature       0 = greedy; otherwise sampling temperature
  * @param topK              sampling: keep the k most likely tokens
  * @param topP              sampling: nucleus mass
@@ -19,6 +20,7 @@ import java.util.List;
  */
 public record GenerationOptions(
         Integer maxNewTokens,
+        Integer minNewTokens,
         Double temperature,
         Integer topK,
         Double topP,
@@ -36,7 +38,7 @@ public record GenerationOptions(
     }
 
     public Builder toBuilder() {
-        return new Builder().maxNewTokens(maxNewTokens).temperature(temperature).topK(topK).topP(topP)
+        return new Builder().maxNewTokens(maxNewTokens).minNewTokens(minNewTokens).temperature(temperature).topK(topK).topP(topP)
                 .repetitionPenalty(repetitionPenalty).seed(seed).stopSequences(stopSequences)
                 .minPixels(minPixels).maxPixels(maxPixels).addVisionId(addVisionId);
     }
@@ -47,7 +49,8 @@ public record GenerationOptions(
             return this;
         }
         return new GenerationOptions(
-                pick(overrides.maxNewTokens, maxNewTokens), pick(overrides.temperature, temperature),
+                pick(overrides.maxNewTokens, maxNewTokens), pick(overrides.minNewTokens, minNewTokens),
+                pick(overrides.temperature, temperature),
                 pick(overrides.topK, topK), pick(overrides.topP, topP),
                 pick(overrides.repetitionPenalty, repetitionPenalty), pick(overrides.seed, seed),
                 pick(overrides.stopSequences, stopSequences), pick(overrides.minPixels, minPixels),
@@ -61,6 +64,7 @@ public record GenerationOptions(
     /** Builder with fluent setters. */
     public static final class Builder {
         private Integer maxNewTokens;
+        private Integer minNewTokens;
         private Double temperature;
         private Integer topK;
         private Double topP;
@@ -73,6 +77,11 @@ public record GenerationOptions(
 
         public Builder maxNewTokens(Integer v) {
             this.maxNewTokens = v;
+            return this;
+        }
+
+        public Builder minNewTokens(Integer v) {
+            this.minNewTokens = v;
             return this;
         }
 
@@ -122,7 +131,7 @@ public record GenerationOptions(
         }
 
         public GenerationOptions build() {
-            return new GenerationOptions(maxNewTokens, temperature, topK, topP, repetitionPenalty, seed,
+            return new GenerationOptions(maxNewTokens, minNewTokens, temperature, topK, topP, repetitionPenalty, seed,
                     stopSequences, minPixels, maxPixels, addVisionId);
         }
     }

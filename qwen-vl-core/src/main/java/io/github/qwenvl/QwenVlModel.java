@@ -163,7 +163,8 @@ public final class QwenVlModel implements AutoCloseable {
                 : d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0;
         int[] eos = d.eosTokenIds().length > 0 ? d.eosTokenIds() : defaultEos();
         try {
-            return new SamplingParams(doSample, temperature, topK, topP, penalty, o.seed(), maxNew, eos,
+            int minNew = o.minNewTokens() != null ? Math.min(o.minNewTokens(), maxNew) : 0;
+            return new SamplingParams(doSample, temperature, topK, topP, penalty, o.seed(), maxNew, minNew, eos,
                     o.stopSequences() == null ? List.of() : o.stopSequences());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException(e.getMessage());

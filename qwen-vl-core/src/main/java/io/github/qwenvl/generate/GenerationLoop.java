@@ -48,7 +48,7 @@ public final class GenerationLoop {
             if (observer != null) {
                 observer.onLogits(generated, logits.clone());
             }
-            int token = sampler.next(logits, history, count);
+            int token = sampler.next(logits, history, count, generated);
             history[count++] = token;
             generated++;
             FinishReason stop = callback == null ? null : callback.onToken(token, generated - 1);

@@ -22,8 +22,16 @@ public final class LogitsSampler {
      * @param logits  raw logits of the last position (modified in place)
      * @param history every id so far (prompt and generated), for the repetition penalty
      * @param count   how many ids of {@code history} are valid
+     * @param generated how many tokens were generated before this one
      */
-    public int next(float[] logits, int[] history, int count) {
+    public int next(float[] logits, int[] history, int count, int generated) {
+        if (generated < params.minNewTokens()) {
+            for (int eos : params.eosTokenIds()) {
+                if (eos >= 0 && eos < logits.length) {
+                    logits[eos] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
         if (params.repetitionPenalty() != 1.0) {
             applyRepetitionPenalty(logits, history, count, (float) params.repetitionPenalty());
         }

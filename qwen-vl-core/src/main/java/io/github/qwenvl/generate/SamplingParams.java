@@ -13,6 +13,7 @@ import java.util.List;
  * @param repetitionPenalty CTRL penalty on every id of prompt and output (1 = off); applies in greedy mode too
  * @param seed              seed of the sampling RNG (null = random)
  * @param maxNewTokens      hard limit on generated tokens
+ * @param minNewTokens      eos ids are suppressed until this many tokens were generated (0 = off)
  * @param eosTokenIds       generation stops after producing one of these (it is kept in the ids)
  * @param stopSequences     generation stops when the text contains one of these (it is cut from the text)
  */
@@ -24,12 +25,16 @@ public record SamplingParams(
         double repetitionPenalty,
         Long seed,
         int maxNewTokens,
+        int minNewTokens,
         int[] eosTokenIds,
         List<String> stopSequences) {
 
     public SamplingParams {
         if (maxNewTokens < 1) {
             throw new IllegalArgumentException("maxNewTokens must be at least 1, was " + maxNewTokens);
+        }
+        if (minNewTokens < 0 || minNewTokens > maxNewTokens) {
+            throw new IllegalArgumentException("minNewTokens must be in [0, maxNewTokens], was " + minNewTokens);
         }
         if (temperature < 0 || Double.isNaN(temperature)) {
             throw new IllegalArgumentException("temperature must be >= 0, was " + temperature);
@@ -48,7 +53,7 @@ public record SamplingParams(
     }
 
     public static SamplingParams greedy(int maxNewTokens, int[] eosTokenIds) {
-        return new SamplingParams(false, 1.0, 0, 1.0, 1.0, null, maxNewTokens, eosTokenIds, List.of());
+        return new SamplingParams(false, 1.0, 0, 1.0, 1.0, null, maxNewTokens, 0, eosTokenIds, List.of());
     }
 
     public boolean isEos(int token) {

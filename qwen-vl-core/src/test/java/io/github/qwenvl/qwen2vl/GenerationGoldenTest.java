@@ -57,7 +57,7 @@ class GenerationGoldenTest {
         SamplingParams params = new SamplingParams(false, 1.0, 0, 1.0,
                 kwargs.has("repetition_penalty") && !kwargs.get("repetition_penalty").isJsonNull()
                         ? kwargs.get("repetition_penalty").getAsDouble() : 1.0,
-                null, kwargs.get("max_new_tokens").getAsInt(), net.config().generation().eosTokenIds(), List.of());
+                null, kwargs.get("max_new_tokens").getAsInt(), 0, net.config().generation().eosTokenIds(), List.of());
         List<float[]> stepLogits = new ArrayList<>();
         GenerationLoop.Outcome outcome = run(set, prompt, params, (step, logits) -> stepLogits.add(logits));
         long[] expected = toLongs(prompt.getAsJsonArray("new_ids"));
@@ -89,7 +89,7 @@ class GenerationGoldenTest {
         SamplingParams params = new SamplingParams(d.doSample(),
                 d.temperature() == null ? 1.0 : d.temperature(), d.topK() == null ? 50 : d.topK(),
                 d.topP() == null ? 1.0 : d.topP(), d.repetitionPenalty() == null ? 1.0 : d.repetitionPenalty(),
-                42L, prompt.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt(), d.eosTokenIds(), List.of());
+                42L, prompt.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt(), 0, d.eosTokenIds(), List.of());
         GenerationLoop.Outcome outcome = run(set, prompt, params, null);
         long[] expected = toLongs(prompt.getAsJsonObject("with_checkpoint_generation_config").getAsJsonArray("new_ids"));
         assertThat(toLongs(outcome.tokens())).as("%s with checkpoint generation config", set.name()).containsExactly(expected);
