@@ -41,7 +41,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             return true;
         }
         try (Stream<Path> s = Files.list(directory)) {
-            return s.anyMatch(p -> p.getFileName().toString().endsWith(".safetensors"));
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p));
         } catch (IOException e) {
             return false;
         }
@@ -54,16 +54,32 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             Path index = directory.resolve(INDEX_FILE);
             if (Files.isRegularFile(index)) {
                 JsonObject weightMap = readWeightMap(index);
-                Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+                if (weightMap.size() == 0) {
+                    throw new CheckpointException(index + " lists no tensors (empty weight_map)");
+                }
+                // Absolute, so that a relative directory such as "." still contains its shards.
+                Path root = directory.toAbsolutePath().normalize();
+                Map<Path, SafetensorsFile> shards = new LinkedHashMap<>();
                 for (Map.Entry<String, JsonElement> e : weightMap.entrySet()) {
-                    String shardName = e.getValue().getAsString();
-                    Path shardPath = directory.resolve(shardName).normalize();
-                    if (!shardPath.startsWith(directory.normalize())) {
+                    JsonElement value = e.getValue();
+                    if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+                        throw new CheckpointException(index + ": weight_map entry for tensor '" + e.getKey()
+                                + "' is " + value + ", not a shard file name");
+                    }
+                    String shardName = value.getAsString();
+                    Path shardPath;
+                    try {
+                        shardPath = root.resolve(shardName).normalize();
+                    } catch (java.nio.file.InvalidPathException bad) {
+                        throw new CheckpointException(index + ": invalid shard file name '" + shardName
+                                + "' for tensor '" + e.getKey() + "'");
+                    }
+                    if (!shardPath.startsWith(root) || shardPath.equals(root)) {
                         throw new CheckpointException(index + " points outside the model directory: " + shardName);
                     }
-                    SafetensorsFile shard = shards.computeIfAbsent(shardName, n -> {
+                    SafetensorsFile shard = shards.computeIfAbsent(shardPath, n -> {
                         if (!Files.isRegularFile(shardPath)) {
-                            throw new CheckpointException("Shard " + n + " listed in " + index + " is missing");
+                            throw new CheckpointException("Shard " + shardName + " listed in " + index + " is missing");
                         }
                         SafetensorsFile f = SafetensorsFile.open(shardPath);
                         opened.add(f);
@@ -78,7 +94,8 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             } else {
                 List<Path> candidates;
                 try (Stream<Path> s = Files.list(directory)) {
-                    candidates = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+                    candidates = s.filter(p -> p.getFileName().toString().endsWith(".safetensors"))
+                            .filter(Files::isRegularFile).sorted().toList();
                 } catch (IOException e) {
                     throw new CheckpointException("Cannot list model directory " + directory + ": " + e.getMessage(), e);
                 }

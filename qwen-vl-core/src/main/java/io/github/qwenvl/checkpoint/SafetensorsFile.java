@@ -34,7 +34,12 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Headers of real checkpoints are well under 1 MiB; refuse absurd sizes before allocating. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
     /** Largest region mapped at once (a MappedByteBuffer is int-indexed). */
-    private static final long MAX_MAP_BYTES = 1L << 30;
+    static final long MAX_MAP_BYTES = 1L << 30;
+    /**
+     * The mapping limit in effect: {@link #MAX_MAP_BYTES}, lowered only by tests to exercise the
+     * chunked paths of {@link #readFloats} / {@link #float32Buffer} without gigabyte files.
+     */
+    static volatile long mapLimitBytes = MAX_MAP_BYTES;
 
     private final Path path;
     private final FileChannel channel;
@@ -134,23 +139,34 @@ public final class SafetensorsFile implements AutoCloseable {
             long[] shape = new long[shapeJson.size()];
             long elements = 1;
             for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeJson.get(i).getAsLong();
+                shape[i] = exactLong(path, name, "shape", shapeJson.get(i));
                 if (shape[i] < 0) {
                     throw CheckpointException.corrupt(path, name, "negative dimension " + shape[i]);
                 }
-                elements = Math.multiplyExact(elements, shape[i]);
+                try {
+                    elements = Math.multiplyExact(elements, shape[i]);
+                } catch (ArithmeticException overflow) {
+                    throw CheckpointException.corrupt(path, name, "element count of shape " + shapeJson
+                            + " overflows a 64-bit integer");
+                }
             }
             var offsets = o.getAsJsonArray("data_offsets");
             if (offsets == null || offsets.size() != 2) {
                 throw CheckpointException.corrupt(path, name, "data_offsets must be [begin, end]");
             }
-            long begin = offsets.get(0).getAsLong();
-            long end = offsets.get(1).getAsLong();
+            long begin = exactLong(path, name, "data_offsets", offsets.get(0));
+            long end = exactLong(path, name, "data_offsets", offsets.get(1));
             if (begin < 0 || end < begin || end > dataSize) {
                 throw CheckpointException.corrupt(path, name, "data_offsets [" + begin + ", " + end
                         + ") lie outside the data section of " + dataSize + " bytes (truncated file?)");
             }
-            long expected = Math.multiplyExact(elements, dtype.byteSize());
+            long expected;
+            try {
+                expected = Math.multiplyExact(elements, dtype.byteSize());
+            } catch (ArithmeticException overflow) {
+                throw CheckpointException.corrupt(path, name, "byte length of shape " + shapeJson + " x " + dtype
+                        + " overflows a 64-bit integer");
+            }
             if (end - begin != expected) {
                 throw CheckpointException.corrupt(path, name, "byte length " + (end - begin) + " does not match shape "
                         + java.util.Arrays.toString(shape) + " x " + dtype + " = " + expected + " bytes");
@@ -161,6 +177,18 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (RuntimeException e) {
             throw CheckpointException.corrupt(path, name, "malformed header entry " + element + " (" + e + ")");
         }
+    }
+
+    /** A JSON number that is an integer within the long range (no silent truncation or wrap-around). */
+    private static long exactLong(Path path, String name, String field, JsonElement e) {
+        try {
+            if (e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+                return e.getAsBigDecimal().longValueExact();
+            }
+        } catch (ArithmeticException | NumberFormatException ignored) {
+            // reported below
+        }
+        throw CheckpointException.corrupt(path, name, field + " value " + e + " is not an integer in the 64-bit range");
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
@@ -203,7 +231,7 @@ public final class SafetensorsFile implements AutoCloseable {
      */
     public ByteBuffer bytes(String name) {
         TensorInfo info = info(name);
-        if (info.length() > MAX_MAP_BYTES) {
+        if (info.length() > mapLimitBytes) {
             throw new CheckpointException("Tensor '" + name + "' in " + path + " is " + info.length()
                     + " bytes, too large for a single mapping");
         }
@@ -227,7 +255,7 @@ public final class SafetensorsFile implements AutoCloseable {
      */
     public ByteBuffer float32Buffer(String name) {
         TensorInfo info = info(name);
-        if (info.dtype() == TensorDType.F32 && info.length() <= MAX_MAP_BYTES
+        if (info.dtype() == TensorDType.F32 && info.length() <= mapLimitBytes
                 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
             return map(info, 0, info.length()).order(ByteOrder.nativeOrder());
         }
@@ -283,7 +311,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private void widenInto(TensorInfo info, FloatSink sink) {
         int width = info.dtype().byteSize();
         // Map in chunks of whole elements so tensors over 2 GiB still read.
-        long chunkBytes = (MAX_MAP_BYTES / width) * width;
+        long chunkBytes = Math.max(width, (mapLimitBytes / width) * width);
         int index = 0;
         for (long from = 0; from < info.length(); from += chunkBytes) {
             long length = Math.min(chunkBytes, info.length() - from);

@@ -40,21 +40,26 @@ public enum ModelArchitecture {
     public static ModelArchitecture detect(JsonObject config, String where) {
         if (config.has("architectures") && config.get("architectures").isJsonArray()) {
             for (JsonElement e : config.getAsJsonArray("architectures")) {
+                String name = stringOrNull(e);
                 for (ModelArchitecture a : values()) {
-                    if (a.architectureClass.equals(e.getAsString())) {
+                    if (a.architectureClass.equals(name)) {
                         return a;
                     }
                 }
             }
         }
-        String modelType = config.has("model_type") ? config.get("model_type").getAsString() : null;
+        String modelType = stringOrNull(config.get("model_type"));
         for (ModelArchitecture a : values()) {
             if (a.modelType.equals(modelType)) {
                 return a;
             }
         }
         throw new CheckpointException("Unsupported model in " + where + ": architectures="
-                + config.get("architectures") + ", model_type=" + modelType + ". Supported: " + supported());
+                + config.get("architectures") + ", model_type=" + config.get("model_type") + ". Supported: " + supported());
+    }
+
+    private static String stringOrNull(JsonElement e) {
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null;
     }
 
     public static String supported() {

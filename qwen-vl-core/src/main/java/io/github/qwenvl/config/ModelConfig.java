@@ -38,21 +38,34 @@ public record ModelConfig(
         }
         JsonObject config = Json.read(configFile);
         ModelArchitecture architecture = ModelArchitecture.detect(config, configFile.toString());
-        int[] eos = Json.getIntArray(config, "eos_token_id", new int[0]);
-        GenerationDefaults generation = GenerationDefaults.from(
-                Json.readOrEmpty(directory.resolve("generation_config.json")), eos);
-        JsonObject preprocessor = Json.readOrEmpty(directory.resolve("preprocessor_config.json"));
+        int[] eos = parse(configFile, () -> Json.getIntArray(config, "eos_token_id", new int[0]));
+        Path generationFile = directory.resolve("generation_config.json");
+        GenerationDefaults generation = parse(generationFile,
+                () -> GenerationDefaults.from(Json.readOrEmpty(generationFile), eos));
+        Path preprocessorFile = directory.resolve("preprocessor_config.json");
+        ImageProcessorConfig imageProcessor = parse(preprocessorFile,
+                () -> ImageProcessorConfig.from(Json.readOrEmpty(preprocessorFile)));
         if (architecture.isQwen2Family()) {
-            if (!Json.has(config, "vision_config")) {
+            if (!Json.has(config, "vision_config") || !config.get("vision_config").isJsonObject()) {
                 throw new CheckpointException(configFile + " lacks vision_config");
             }
-            return new ModelConfig(directory, architecture, config,
-                    Qwen2TextConfig.from(config, configFile.toString()),
-                    Qwen2VisionConfig.from(config.getAsJsonObject("vision_config"),
-                            architecture == ModelArchitecture.QWEN2_5_VL, configFile.toString()),
-                    ImageProcessorConfig.from(preprocessor), generation);
+            Qwen2TextConfig text = parse(configFile, () -> Qwen2TextConfig.from(config, configFile.toString()));
+            Qwen2VisionConfig vision = parse(configFile, () -> Qwen2VisionConfig.from(
+                    config.getAsJsonObject("vision_config"), architecture == ModelArchitecture.QWEN2_5_VL,
+                    configFile.toString()));
+            return new ModelConfig(directory, architecture, config, text, vision, imageProcessor, generation);
         }
-        return new ModelConfig(directory, architecture, config, null, null, ImageProcessorConfig.from(preprocessor),
-                generation);
+        return new ModelConfig(directory, architecture, config, null, null, imageProcessor, generation);
+    }
+
+    /** Runs a parser over one JSON file; a wrongly typed value becomes a CheckpointException naming the file. */
+    private static <T> T parse(Path file, java.util.function.Supplier<T> parser) {
+        try {
+            return parser.get();
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CheckpointException("Invalid value in " + file + ": " + e, e);
+        }
     }
 }
