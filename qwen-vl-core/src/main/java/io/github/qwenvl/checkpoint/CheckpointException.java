@@ -6,7 +6,7 @@ import java.nio.file.Path;
  * A checkpoint that cannot be used: missing files, unreadable or corrupt safetensors, unsupported
  * architectures or dtypes. The message names the file (and the tensor, where one is involved).
  */
-public class CheckpointException extends RuntimeException {
+public class CheckpointException extends io.github.qwenvl.QwenVlException {
 
     public CheckpointException(String message) {
         super(message);

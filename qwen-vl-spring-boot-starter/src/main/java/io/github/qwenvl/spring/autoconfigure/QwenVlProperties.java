@@ -1,0 +1,283 @@
+package io.github.qwenvl.spring.autoconfigure;
+
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.spring.QwenVlChatOptions;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.NestedConfigurationProperty;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code spring.ai.qwen-vl.*}: which model to load, where, how, and the default chat options. */
+@ConfigurationProperties(QwenVlProperties.PREFIX)
+public class QwenVlProperties {
+
+    public static final String PREFIX = "spring.ai.qwen-vl";
+    public static final String DEFAULT_MODEL = "Qwen/Qwen2-VL-2B-Instruct";
+
+    /** A local checkpoint directory, or a Hugging Face repo id such as Qwen/Qwen2-VL-2B-Instruct. */
+    private String model = DEFAULT_MODEL;
+
+    /** Hugging Face revision (branch, tag or commit) for a repo id. */
+    private String revision = "main";
+
+    /** Hugging Face cache directory (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
+    private String cacheDir;
+
+    /** Never download; use only checkpoints already in the cache (also set by HF_HUB_OFFLINE=1). */
+    private boolean offline;
+
+    /** Hugging Face endpoint (default: $HF_ENDPOINT or https://huggingface.co). */
+    private String endpoint;
+
+    /** Hugging Face token for gated or private models (default: $HF_TOKEN). */
+    private String token;
+
+    /** Where to compute: auto (a CUDA GPU when DJL finds one), cpu or gpu. */
+    private QwenVlOptions.DeviceKind device = QwenVlOptions.DeviceKind.AUTO;
+
+    /** float32 (default) or float16 (GPU only; norms and residual stream stay float32). */
+    private QwenVlOptions.Precision precision = QwenVlOptions.Precision.FLOAT32;
+
+    /** Intra-op threads of the engine (default: all cores). */
+    private Integer threads;
+
+    /** Load the model on the first request instead of at startup. */
+    private boolean lazyLoad;
+
+    /** Generations that run at once; more wait in a queue. */
+    private int maxConcurrentRequests = 1;
+
+    /** Requests that may wait for a slot; more are refused at once as "busy". */
+    private int maxQueuedRequests = 16;
+
+    /** Longest wait for a generation slot. */
+    private Duration queueTimeout = Duration.ofMinutes(2);
+
+    /** Longest generation; a request past it is stopped and fails. */
+    private Duration requestTimeout = Duration.ofMinutes(10);
+
+    /** Images per request. */
+    private int maxImages = QwenVlOptions.DEFAULT_MAX_IMAGES;
+
+    /** Largest decoded image (pixels), checked from the header before decoding. */
+    private long maxImagePixels = QwenVlOptions.DEFAULT_MAX_IMAGE_PIXELS;
+
+    /** Prompt + completion limit (default: the checkpoint's max_position_embeddings). */
+    private Integer contextLength;
+
+    @NestedConfigurationProperty
+    private final Media media = new Media();
+
+    @NestedConfigurationProperty
+    private final Chat chat = new Chat();
+
+    /** Where images may come from besides bytes and data: URLs. */
+    public static class Media {
+        /** Read file: image URLs named in prompts by the application. */
+        private boolean allowFileUrls = true;
+        /** Hosts http(s) image URLs may be fetched from; empty = none (the default). */
+        private List<String> allowedHosts = new ArrayList<>();
+        /** Largest image download in bytes. */
+        private long maxDownloadBytes = 20L << 20;
+        /** Timeout of an image download. */
+        private Duration downloadTimeout = Duration.ofSeconds(30);
+
+        public boolean isAllowFileUrls() {
+            return allowFileUrls;
+        }
+
+        public void setAllowFileUrls(boolean allowFileUrls) {
+            this.allowFileUrls = allowFileUrls;
+        }
+
+        public List<String> getAllowedHosts() {
+            return allowedHosts;
+        }
+
+        public void setAllowedHosts(List<String> allowedHosts) {
+            this.allowedHosts = allowedHosts;
+        }
+
+        public long getMaxDownloadBytes() {
+            return maxDownloadBytes;
+        }
+
+        public void setMaxDownloadBytes(long maxDownloadBytes) {
+            this.maxDownloadBytes = maxDownloadBytes;
+        }
+
+        public Duration getDownloadTimeout() {
+            return downloadTimeout;
+        }
+
+        public void setDownloadTimeout(Duration downloadTimeout) {
+            this.downloadTimeout = downloadTimeout;
+        }
+    }
+
+    /** Chat defaults. */
+    public static class Chat {
+        /** Default options of every request; per-request options override them field by field. */
+        @NestedConfigurationProperty
+        private QwenVlChatOptions options = QwenVlChatOptions.builder().build();
+
+        public QwenVlChatOptions getOptions() {
+            return options;
+        }
+
+        public void setOptions(QwenVlChatOptions options) {
+            this.options = options;
+        }
+    }
+
+    public String getModel() {
+        return model;
+    }
+
+    public void setModel(String model) {
+        this.model = model;
+    }
+
+    public String getRevision() {
+        return revision;
+    }
+
+    public void setRevision(String revision) {
+        this.revision = revision;
+    }
+
+    public String getCacheDir() {
+        return cacheDir;
+    }
+
+    public void setCacheDir(String cacheDir) {
+        this.cacheDir = cacheDir;
+    }
+
+    public boolean isOffline() {
+        return offline;
+    }
+
+    public void setOffline(boolean offline) {
+        this.offline = offline;
+    }
+
+    public String getEndpoint() {
+        return endpoint;
+    }
+
+    public void setEndpoint(String endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    public String getToken() {
+        return token;
+    }
+
+    public void setToken(String token) {
+        this.token = token;
+    }
+
+    public QwenVlOptions.DeviceKind getDevice() {
+        return device;
+    }
+
+    public void setDevice(QwenVlOptions.DeviceKind device) {
+        this.device = device;
+    }
+
+    public QwenVlOptions.Precision getPrecision() {
+        return precision;
+    }
+
+    public void setPrecision(QwenVlOptions.Precision precision) {
+        this.precision = precision;
+    }
+
+    public Integer getThreads() {
+        return threads;
+    }
+
+    public void setThreads(Integer threads) {
+        this.threads = threads;
+    }
+
+    public boolean isLazyLoad() {
+        return lazyLoad;
+    }
+
+    public void setLazyLoad(boolean lazyLoad) {
+        this.lazyLoad = lazyLoad;
+    }
+
+    public int getMaxConcurrentRequests() {
+        return maxConcurrentRequests;
+    }
+
+    public void setMaxConcurrentRequests(int maxConcurrentRequests) {
+        this.maxConcurrentRequests = maxConcurrentRequests;
+    }
+
+    public int getMaxQueuedRequests() {
+        return maxQueuedRequests;
+    }
+
+    public void setMaxQueuedRequests(int maxQueuedRequests) {
+        this.maxQueuedRequests = maxQueuedRequests;
+    }
+
+    public Duration getQueueTimeout() {
+        return queueTimeout;
+    }
+
+    public void setQueueTimeout(Duration queueTimeout) {
+        this.queueTimeout = queueTimeout;
+    }
+
+    public Duration getRequestTimeout() {
+        return requestTimeout;
+    }
+
+    public void setRequestTimeout(Duration requestTimeout) {
+        this.requestTimeout = requestTimeout;
+    }
+
+    public int getMaxImages() {
+        return maxImages;
+    }
+
+    public void setMaxImages(int maxImages) {
+        this.maxImages = maxImages;
+    }
+
+    public long getMaxImagePixels() {
+        return maxImagePixels;
+    }
+
+    public void setMaxImagePixels(long maxImagePixels) {
+        this.maxImagePixels = maxImagePixels;
+    }
+
+    public Integer getContextLength() {
+        return contextLength;
+    }
+
+    public void setContextLength(Integer contextLength) {
+        this.contextLength = contextLength;
+    }
+
+    public Media getMedia() {
+        return media;
+    }
+
+    public Chat getChat() {
+        return chat;
+    }
+
+    /** The engine's load options. */
+    public QwenVlOptions toEngineOptions() {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength);
+    }
+}

@@ -1,0 +1,117 @@
+package io.github.qwenvl.spring.autoconfigure;
+
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.spring.QwenVlChatModel;
+import io.github.qwenvl.spring.QwenVlChatOptions;
+import io.github.qwenvl.spring.QwenVlHealthIndicator;
+import io.github.qwenvl.spring.QwenVlModelHolder;
+import io.github.qwenvl.spring.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.springframework.ai.chat.model.ChatModel;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class QwenVlAutoConfigurationTest {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(QwenVlAutoConfiguration.class));
+
+    private String tinyModel() {
+        return "spring.ai.qwen-vl.model=" + TinyModels.qwen2vl();
+    }
+
+    @Test
+    void createsChatModelFromProperties() {
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.device=cpu",
+                        "spring.ai.qwen-vl.chat.options.temperature=0.3",
+                        "spring.ai.qwen-vl.chat.options.max-tokens=77",
+                        "spring.ai.qwen-vl.chat.options.repetition-penalty=1.1",
+                        "spring.ai.qwen-vl.chat.options.max-pixels=200704",
+                        "spring.ai.qwen-vl.chat.options.stop-sequences=END,STOP",
+                        "spring.ai.qwen-vl.max-concurrent-requests=2",
+                        "spring.ai.qwen-vl.request-timeout=30s")
+                .run(context -> {
+                    assertThat(context).hasSingleBean(QwenVlChatModel.class).hasSingleBean(ChatModel.class);
+                    QwenVlChatOptions options = (QwenVlChatOptions) context.getBean(QwenVlChatModel.class).getDefaultOptions();
+                    assertThat(options.getTemperature()).isEqualTo(0.3);
+                    assertThat(options.getMaxTokens()).isEqualTo(77);
+                    assertThat(options.getRepetitionPenalty()).isEqualTo(1.1);
+                    assertThat(options.getMaxPixels()).isEqualTo(200704);
+                    assertThat(options.getStopSequences()).containsExactly("END", "STOP");
+                    assertThat(options.getModel()).isEqualTo("model");
+                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
+                    assertThat(props.getDevice()).isEqualTo(QwenVlOptions.DeviceKind.CPU);
+                    assertThat(props.getRequestTimeout()).isEqualTo(Duration.ofSeconds(30));
+                    assertThat(context.getBean(QwenVlModelHolder.class).isLoaded()).isTrue();
+                });
+    }
+
+    @Test
+    void healthReportsTheLoadedModel() {
+        runner.withPropertyValues(tinyModel()).run(context -> {
+            Health health = context.getBean(QwenVlHealthIndicator.class).health(true);
+            assertThat(health.getStatus()).isEqualTo(Status.UP);
+            assertThat(health.getDetails()).containsEntry("architecture", "Qwen2VLForConditionalGeneration")
+                    .containsKey("parameters").containsEntry("device", "cpu()");
+        });
+    }
+
+    @Test
+    void disabledWhenAnotherChatModelIsSelected() {
+        runner.withPropertyValues(tinyModel(), "spring.ai.model.chat=none")
+                .run(context -> assertThat(context).doesNotHaveBean(QwenVlChatModel.class)
+                        .doesNotHaveBean(QwenVlModelHolder.class));
+        runner.withPropertyValues(tinyModel(), "spring.ai.model.chat=qwen-vl")
+                .run(context -> assertThat(context).hasSingleBean(QwenVlChatModel.class));
+    }
+
+    @Test
+    void backsOffWhenTheApplicationDefinesItsOwnBeans() {
+        runner.withPropertyValues(tinyModel()).withUserConfiguration(OwnModel.class)
+                .run(context -> {
+                    assertThat(context).hasSingleBean(QwenVlChatModel.class);
+                    assertThat(context.getBean(QwenVlChatModel.class)).isSameAs(context.getBean("myModel"));
+                    assertThat(context.getBean(QwenVlChatModel.class).getDefaultOptions().getMaxTokens()).isEqualTo(5);
+                });
+    }
+
+    @Test
+    void missingModelFailsStartupWithAClearMessage() {
+        runner.withPropertyValues("spring.ai.qwen-vl.model=/nonexistent/checkpoint")
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+                        .hasMessageContaining("/nonexistent/checkpoint"));
+        runner.withPropertyValues("spring.ai.qwen-vl.model=" + TinyModels.root())
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+                        .hasMessageContaining("config.json"));
+    }
+
+    @Test
+    void lazyLoadDefersLoadingAndReportsFailureInHealth() {
+        runner.withPropertyValues("spring.ai.qwen-vl.model=" + TinyModels.root(), "spring.ai.qwen-vl.lazy-load=true")
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
+                    QwenVlModelHolder holder = context.getBean(QwenVlModelHolder.class);
+                    assertThat(holder.isLoaded()).isFalse();
+                    assertThat(context.getBean(QwenVlHealthIndicator.class).health(true).getStatus()).isEqualTo(Status.UNKNOWN);
+                    org.assertj.core.api.Assertions.assertThatThrownBy(holder::get).hasMessageContaining("config.json");
+                    assertThat(context.getBean(QwenVlHealthIndicator.class).health(true).getStatus()).isEqualTo(Status.DOWN);
+                });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnModel {
+        @Bean
+        QwenVlChatModel myModel(QwenVlModelHolder holder) {
+            return QwenVlChatModel.builder().model(holder)
+                    .defaultOptions(QwenVlChatOptions.builder().maxTokens(5).build()).build();
+        }
+    }
+}
