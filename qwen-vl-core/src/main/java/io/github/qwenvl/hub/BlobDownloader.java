@@ -3,6 +3,7 @@ package io.github.qwenvl.hub;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -119,6 +120,12 @@ final class BlobDownloader {
                     throw new TransferInterrupted(e, received);
                 }
                 if (n < 0) {
+                    if (total >= 0 && have + received < total) {
+                        // the server closed early without an error: resume rather than discard the bytes
+                        response.abort();
+                        throw new TransferInterrupted(new EOFException("connection closed after "
+                                + (have + received) + " of " + total + " bytes"), received);
+                    }
                     break;
                 }
                 out.write(buffer, 0, n);

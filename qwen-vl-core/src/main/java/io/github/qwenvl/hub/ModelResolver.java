@@ -4,7 +4,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.Proxy;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -108,6 +107,9 @@ public final class ModelResolver {
             try {
                 return new Download(repo, cache).run();
             } catch (IOException unreachable) {
+                if (!isNetworkFailure(unreachable)) {
+                    throw unreachable;
+                }
                 // like huggingface_hub: if the Hub cannot be reached, a cached snapshot still serves
                 Path cached = fromCache(cache, repo, "the Hub at " + endpoint + " is unreachable (" + unreachable
                         + ")", unreachable);
@@ -115,8 +117,15 @@ public final class ModelResolver {
                 return cached;
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("Cache I/O failed under " + cache.repoDir(), e);
+            throw new ModelDownloadException("I/O error while resolving '" + repo + "' into " + cache.repoDir()
+                    + ": " + e, e);
         }
+    }
+
+    /** Failures to reach the Hub at all, after which a cached snapshot may still serve; not local disk errors. */
+    private static boolean isNetworkFailure(IOException e) {
+        return e instanceof java.net.SocketException || e instanceof java.net.UnknownHostException
+                || e instanceof java.net.SocketTimeoutException || e instanceof javax.net.ssl.SSLException;
     }
 
     private Path fromCache(HubCache cache, RepoId repo, String why, IOException cause) throws IOException {

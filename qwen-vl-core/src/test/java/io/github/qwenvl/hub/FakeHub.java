@@ -51,6 +51,8 @@ final class FakeHub implements AutoCloseable {
     private volatile boolean apiEnabled = true;
     private volatile String requiredToken;
     private volatile String commit = COMMIT;
+    private volatile boolean gated;
+    private final Map<String, Integer> cutAt = new java.util.concurrent.ConcurrentHashMap<>();
 
     FakeHub(String repo, Path sourceDir) throws IOException {
         this.repo = repo;
@@ -95,6 +97,18 @@ final class FakeHub implements AutoCloseable {
         byte[] bad = files.get(file).clone();
         bad[bad.length / 2] ^= 0x55;
         servedInstead.put(file, bad);
+        return this;
+    }
+
+    /** Answers 403 GatedRepo to every hub request, like a gated model whose license was not accepted. */
+    FakeHub gated() {
+        this.gated = true;
+        return this;
+    }
+
+    /** The next transfer of {@code file} announces the full length but the connection drops after {@code bytes}. */
+    FakeHub cutNextTransfer(String file, int bytes) {
+        cutAt.put(file, bytes);
         return this;
     }
 
@@ -232,6 +246,16 @@ final class FakeHub implements AutoCloseable {
             send(exchange, 404, new byte[0]);
             return;
         }
+        Integer cut = cutAt.remove(file);
+        if (cut != null) {
+            exchange.getResponseHeaders().set("Content-Length", Integer.toString(data.length));
+            exchange.sendResponseHeaders(200, data.length);
+            OutputStream out = exchange.getResponseBody();
+            out.write(data, 0, cut);
+            out.flush();
+            // closing with bytes missing makes the server drop the connection mid-body
+            return;
+        }
         serveBytes(exchange, servedInstead.getOrDefault(file, data));
     }
 
@@ -254,6 +278,11 @@ final class FakeHub implements AutoCloseable {
     }
 
     private boolean authorized(HttpExchange exchange) throws IOException {
+        if (gated) {
+            exchange.getResponseHeaders().set("X-Error-Code", "GatedRepo");
+            send(exchange, 403, new byte[0]);
+            return false;
+        }
         String token = requiredToken;
         if (token == null || ("Bearer " + token).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
             return true;

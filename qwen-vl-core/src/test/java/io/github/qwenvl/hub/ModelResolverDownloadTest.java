@@ -175,6 +175,30 @@ class ModelResolverDownloadTest {
     }
 
     @Test
+    void gatedRepoSaysToAcceptTheLicense() {
+        hub.gated();
+
+        assertThatThrownBy(() -> resolver(tmp, hub.endpoint()).token("hf_secret").build().resolve(REPO))
+                .isInstanceOf(ModelAccessDeniedException.class)
+                .hasMessageContaining("403").hasMessageContaining("gated").hasMessageContaining("HF_TOKEN");
+    }
+
+    @Test
+    void aTransferCutMidwayIsResumedWithinTheSameResolve() throws IOException {
+        byte[] weights = hub.content("model.safetensors");
+        hub.cutNextTransfer("model.safetensors", 300_000);
+
+        Path snapshot = resolver(tmp, hub.endpoint()).build().resolve(REPO);
+
+        assertThat(Files.readAllBytes(snapshot.resolve("model.safetensors"))).isEqualTo(weights);
+        List<String> cdnRanges = hub.requests().stream().filter(r -> r.server().equals("cdn"))
+                .map(FakeHub.Request::range).toList();
+        assertThat(cdnRanges).hasSize(2);
+        assertThat(cdnRanges.get(0)).isNull();
+        assertThat(cdnRanges.get(1)).startsWith("bytes=").isNotEqualTo("bytes=0-");
+    }
+
+    @Test
     void unknownRepoAndRevisionAreNotFound() {
         assertThatThrownBy(() -> resolver(tmp, hub.endpoint()).build().resolve("test-org/other"))
                 .isInstanceOf(ModelNotFoundException.class).hasMessageContaining("repository 'test-org/other' not found");
