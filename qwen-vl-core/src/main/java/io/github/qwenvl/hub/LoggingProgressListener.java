@@ -37,11 +37,13 @@ public final class LoggingProgressListener implements DownloadProgressListener {
         FileState state = files.computeIfAbsent(file, f -> new FileState());
         int decile = bytesTotal > 0 ? (int) Math.min(10, bytesDone * 10 / bytesTotal) : -1;
         boolean finished = bytesTotal > 0 && bytesDone >= bytesTotal;
-        boolean due = now - state.lastLogNanos >= intervalNanos || decile > state.lastDecile || finished;
+        boolean due = !state.loggedAny || now - state.lastLogNanos >= intervalNanos || decile > state.lastDecile
+                || finished;
         if (!due || (finished && state.loggedFinish)) {
             return;
         }
         state.lastLogNanos = now;
+        state.loggedAny = true;
         state.lastDecile = Math.max(state.lastDecile, decile);
         state.loggedFinish = finished;
         progressLines++;
@@ -85,8 +87,9 @@ public final class LoggingProgressListener implements DownloadProgressListener {
     }
 
     private static final class FileState {
-        /** The first call always logs: as if the last line were long ago. */
-        long lastLogNanos = Long.MIN_VALUE / 2;
+        /** The first call always logs. */
+        boolean loggedAny;
+        long lastLogNanos;
         int lastDecile = -1;
         boolean loggedFinish;
     }
