@@ -66,7 +66,7 @@ public final class GroundingParser {
     private static final Pattern PARTIAL_XML_POINTS = Pattern.compile(
             "<points?(?:\\s[^<>]*)?(?:>[^<]*(?:<(?:/(?:p(?:o(?:i(?:n(?:t(?:s)?)?)?)?)?)?)?)?)?", Pattern.DOTALL);
     private static final Pattern XML_ATTRIBUTE = Pattern.compile("([A-Za-z_][\\w-]*)\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)')");
-    private static final Pattern GROUNDING_KEY = Pattern.compile("[\"']?(?:bbox_2d|bbox|point_2d|point)[\"']?\\s*:");
+    private static final Pattern GROUNDING_KEY = Pattern.compile("[\"']?(?:bbox_2d|bbox|point_2d|point)[\"']?\\s*(?::|$)");
     private static final List<String> BOX_KEYS = List.of("bbox_2d", "bbox");
     private static final List<String> POINT_KEYS = List.of("point_2d", "point");
     // "box_2d" is deliberately absent: that is Gemini's [ymin, xmin, ymax, xmax] order, not Qwen's
@@ -246,19 +246,23 @@ public final class GroundingParser {
                 // the stream is inside the fence header: hide a fence that may become ```json
                 return "json".startsWith(language) ? n : -1;
             }
-            if (!language.isEmpty() && !language.equals("json") && !language.equals("json5")) {
-                return -1;
-            }
             int contentStart = headerEnd + 1;
             int closing = text.indexOf("```", contentStart);
             int contentEnd = closing < 0 ? n : closing;
-            JsonScan scan = scanJson(contentStart, contentEnd);
-            if (scan == null) {
-                // not grounding JSON: leave the block as text, unless the model is still writing it
-                return closing < 0 ? n : -1;
+            boolean json = language.isEmpty() || language.equals("json") || language.equals("json5");
+            JsonScan scan = json ? scanJson(contentStart, contentEnd) : null;
+            if (scan != null) {
+                emit(scan, i);
+                return closing < 0 ? n : closing + 3;
             }
-            emit(scan, i);
-            return closing < 0 ? n : closing + 3;
+            if (closing < 0) {
+                // an unfinished ```json block is hidden while the model writes it; other code is scanned as text
+                return json ? n : -1;
+            }
+            // a finished non-grounding block is copied verbatim, so its closing fence is not taken for an opening one
+            clean.append(text, i, closing + 3);
+            refActive = false;
+            return closing + 3;
         }
 
         private int bareJsonAt(int i) {
