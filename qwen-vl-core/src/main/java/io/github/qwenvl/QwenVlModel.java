@@ -100,6 +100,16 @@ public final class QwenVlModel implements AutoCloseable {
         return backend.tokenizer();
     }
 
+    /**
+     * How the model would see an image (resized size, tokens) with these options: what grounding
+     * helpers need to turn pixel rectangles into the model's box markup before asking.
+     *
+     * @param index the image's position in the conversation (0 = "Picture 1")
+     */
+    public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions options, int index) {
+        return backend.describeImage(source, options == null ? GenerationOptions.DEFAULTS : options, index);
+    }
+
     /** Runs a request to completion. */
     public GenerationResult generate(GenerationRequest request) {
         return stream(request, delta -> {
@@ -107,6 +117,9 @@ public final class QwenVlModel implements AutoCloseable {
     }
 
     /**
+     * The answer text keeps the grounding markup tokens (so boxes can be parsed) and drops every other
+     * special token; {@link io.github.qwenvl.grounding.GroundingParser} gives the clean text and boxes.
+     *
      * Runs a request, handing text deltas to {@code listener} as tokens are produced (on this thread).
      * Returns when generation ends; the deltas concatenated equal the result's text.
      */
@@ -121,7 +134,10 @@ public final class QwenVlModel implements AutoCloseable {
         }
         SamplingParams params = samplingParams(options, context - promptLength);
         long prepared = System.nanoTime();
-        TextAssembler text = new TextAssembler(new StreamingDecoder(backend.tokenizer(), true), params.stopSequences(), listener);
+        java.util.Set<Integer> kept = backend.keptSpecialTokens();
+        QwenTokenizer tokenizer = backend.tokenizer();
+        StreamingDecoder decoder = new StreamingDecoder(tokenizer, id -> tokenizer.isSpecial(id) && !kept.contains(id));
+        TextAssembler text = new TextAssembler(decoder, params.stopSequences(), listener);
         long[] firstToken = {0};
         GenerationLoop.Outcome outcome;
         long visionNanos;

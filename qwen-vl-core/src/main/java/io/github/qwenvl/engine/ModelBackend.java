@@ -22,8 +22,17 @@ public interface ModelBackend extends AutoCloseable {
 
     GenerationDefaults generationDefaults();
 
+    /**
+     * Special-token ids that stay in answer text: the grounding markup ({@code <|box_start|>}, {@code <ref>}, ...).
+     * Every other special token (end of turn, padding, vision markers) is dropped from answers.
+     */
+    java.util.Set<Integer> keptSpecialTokens();
+
     /** Longest prompt + completion the model supports. */
     int contextLength();
+
+    /** How an image would be seen by the model (its resized size and token count), without running it. */
+    io.github.qwenvl.ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions options, int index);
 
     /** CPU work only: no tensors are created. */
     PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions options);

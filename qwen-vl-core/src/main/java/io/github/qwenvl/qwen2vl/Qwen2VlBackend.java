@@ -84,8 +84,31 @@ public final class Qwen2VlBackend implements ModelBackend {
     }
 
     @Override
+    public java.util.Set<Integer> keptSpecialTokens() {
+        var s = tokenizer.specialTokens();
+        java.util.Set<Integer> kept = new java.util.HashSet<>();
+        for (int id : new int[] {s.objectRefStart(), s.objectRefEnd(), s.boxStart(), s.boxEnd(), s.quadStart(), s.quadEnd()}) {
+            if (id >= 0) {
+                kept.add(id);
+            }
+        }
+        return java.util.Set.copyOf(kept);
+    }
+
+    @Override
     public int contextLength() {
         return options.contextLength() != null ? options.contextLength() : config.text().maxPositionEmbeddings();
+    }
+
+    @Override
+    public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions generationOptions, int index) {
+        ImageProcessorConfig pc = config.imageProcessor();
+        long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
+        long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
+        var rgb = imageProcessor.decoder().decode(source);
+        var size = imageProcessor.targetSize(rgb.height(), rgb.width(), minPixels, maxPixels);
+        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
+        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
     }
 
     @Override

@@ -9,20 +9,25 @@ package io.github.qwenvl.tokenizer;
 public final class StreamingDecoder {
 
     private final QwenTokenizer tokenizer;
-    private final boolean skipSpecialTokens;
+    private final java.util.function.IntPredicate skip;
     private final Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
 
     /**
      * @param skipSpecialTokens drop special tokens (like {@code decode(ids, true)}) instead of writing them
      */
     public StreamingDecoder(QwenTokenizer tokenizer, boolean skipSpecialTokens) {
+        this(tokenizer, skipSpecialTokens ? tokenizer::isSpecial : id -> false);
+    }
+
+    /** @param skip ids whose text is dropped (e.g. control tokens, while grounding tokens are kept) */
+    public StreamingDecoder(QwenTokenizer tokenizer, java.util.function.IntPredicate skip) {
         this.tokenizer = tokenizer;
-        this.skipSpecialTokens = skipSpecialTokens;
+        this.skip = skip;
     }
 
     /** Feeds one id; returns the text completed by it (often empty while a character is unfinished). */
     public String push(int id) {
-        if (skipSpecialTokens && tokenizer.isSpecial(id)) {
+        if (skip.test(id)) {
             return "";
         }
         StringBuilder delta = new StringBuilder();

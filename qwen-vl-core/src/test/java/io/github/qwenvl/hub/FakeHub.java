@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * headers, LFS files ({@code .safetensors}, {@code .bin}) redirected to a "CDN" server on another port, Range
  * requests. Serves one repo from a folder; records every request; refuses to serve more than a bounded number.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
 
     static final String COMMIT = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
     private static final int MAX_REQUESTS = 2000;
@@ -54,7 +54,7 @@ final class FakeHub implements AutoCloseable {
     private volatile boolean gated;
     private final Map<String, Integer> cutAt = new java.util.concurrent.ConcurrentHashMap<>();
 
-    FakeHub(String repo, Path sourceDir) throws IOException {
+    public FakeHub(String repo, Path sourceDir) throws IOException {
         this.repo = repo;
         try (Stream<Path> walk = Files.walk(sourceDir)) {
             for (Path file : walk.filter(Files::isRegularFile).toList()) {
@@ -72,7 +72,7 @@ final class FakeHub implements AutoCloseable {
         cdn.start();
     }
 
-    String endpoint() {
+    public String endpoint() {
         return "http://127.0.0.1:" + hub.getAddress().getPort();
     }
 
@@ -337,7 +337,7 @@ final class FakeHub implements AutoCloseable {
     }
 
     /** The first fixture folder holding {@code model/config.json}, under the {@code qwenvl.fixtures} root. */
-    static Path fixtureModel() {
+    public static Path fixtureModel() {
         String configured = System.getProperty("qwenvl.fixtures");
         Path root = (configured != null && !configured.isBlank() ? Path.of(configured) : Path.of("..", "fixtures"))
                 .toAbsolutePath().normalize();

@@ -1,6 +1,7 @@
 package io.github.qwenvl.spring.autoconfigure;
 
 import io.github.qwenvl.QwenVlModel;
+import io.github.qwenvl.hub.ModelResolver;
 import io.github.qwenvl.spring.MediaResolver;
 import io.github.qwenvl.spring.QwenVlChatModel;
 import io.github.qwenvl.spring.QwenVlHealthIndicator;
@@ -36,8 +37,27 @@ public class QwenVlAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public QwenVlModelSource qwenVlModelSource(QwenVlProperties properties) {
-        return new QwenVlModelSource(properties);
+    public ModelResolver qwenVlModelResolver(QwenVlProperties properties) {
+        ModelResolver.Builder b = ModelResolver.builder().revision(properties.getRevision());
+        if (properties.getCacheDir() != null && !properties.getCacheDir().isBlank()) {
+            b.cacheDir(java.nio.file.Path.of(properties.getCacheDir()));
+        }
+        if (properties.getEndpoint() != null && !properties.getEndpoint().isBlank()) {
+            b.endpoint(properties.getEndpoint());
+        }
+        if (properties.getToken() != null && !properties.getToken().isBlank()) {
+            b.token(properties.getToken());
+        }
+        if (properties.getOffline() != null) {
+            b.offline(properties.getOffline());
+        }
+        return b.build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public QwenVlModelSource qwenVlModelSource(QwenVlProperties properties, ModelResolver resolver) {
+        return new QwenVlModelSource(properties, resolver);
     }
 
     @Bean(destroyMethod = "close")

@@ -25,8 +25,8 @@ public class QwenVlProperties {
     /** Hugging Face cache directory (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
     private String cacheDir;
 
-    /** Never download; use only checkpoints already in the cache (also set by HF_HUB_OFFLINE=1). */
-    private boolean offline;
+    /** Never download; use only checkpoints already in the cache (default: $HF_HUB_OFFLINE). */
+    private Boolean offline;
 
     /** Hugging Face endpoint (default: $HF_ENDPOINT or https://huggingface.co). */
     private String endpoint;
@@ -156,11 +156,11 @@ public class QwenVlProperties {
         this.cacheDir = cacheDir;
     }
 
-    public boolean isOffline() {
+    public Boolean getOffline() {
         return offline;
     }
 
-    public void setOffline(boolean offline) {
+    public void setOffline(Boolean offline) {
         this.offline = offline;
     }
 
