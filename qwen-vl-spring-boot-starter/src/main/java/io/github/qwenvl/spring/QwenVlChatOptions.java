@@ -16,18 +16,31 @@ import java.util.Objects;
  */
 public class QwenVlChatOptions implements ChatOptions {
 
+    /** Model name reported in responses (default: the configured model id); a request naming another model is refused. */
     private String model;
+    /** Most tokens to generate (default: generation_config.json's max_new_tokens, else 512). */
     private Integer maxTokens;
+    /** 0 = greedy; above 0 samples with this temperature (default: generation_config.json). */
     private Double temperature;
+    /** Sampling: keep the k most likely tokens (default: generation_config.json, else 50). */
     private Integer topK;
+    /** Sampling: nucleus probability mass (default: generation_config.json, else 1.0). */
     private Double topP;
+    /** Stop when the answer contains one of these; it is cut from the answer. */
     private List<String> stopSequences;
+    /** Not supported by the engine (use repetition-penalty); a request that sets it is refused. */
     private Double frequencyPenalty;
+    /** Not supported by the engine (use repetition-penalty); a request that sets it is refused. */
     private Double presencePenalty;
+    /** CTRL repetition penalty over prompt and answer, 1.0 = off (default: generation_config.json). */
     private Double repetitionPenalty;
+    /** Seed of the sampler, for reproducible sampled answers. */
     private Long seed;
+    /** Qwen2 family: smallest resized image area in pixels (default: preprocessor_config.json). */
     private Integer minPixels;
+    /** Qwen2 family: largest resized image area in pixels; lower = fewer image tokens, faster (default: preprocessor_config.json). */
     private Integer maxPixels;
+    /** Qwen2 family: label images "Picture n:" in the prompt, which helps multi-image questions (default: false). */
     private Boolean addVisionId;
 
     public static Builder builder() {
