@@ -44,8 +44,8 @@ class ObservationMetricsTest {
                 .defaultOptions(QwenVlChatOptions.builder().maxTokens(4).temperature(0.0).build()).build();
 
         ChatResponse called = model.call(new Prompt(new UserMessage("Hello")));
-        assertThat(tokens(meters, "input")).isEqualTo(called.getMetadata().getUsage().getPromptTokens());
-        assertThat(tokens(meters, "output")).isEqualTo(called.getMetadata().getUsage().getCompletionTokens());
+        assertThat(tokens(meters, "input")).isEqualTo((double) called.getMetadata().getUsage().getPromptTokens());
+        assertThat(tokens(meters, "output")).isEqualTo((double) called.getMetadata().getUsage().getCompletionTokens());
 
         ChatResponse last = model.stream(new Prompt(new UserMessage("Hello again"))).blockLast();
         int expectedInput = called.getMetadata().getUsage().getPromptTokens() + last.getMetadata().getUsage().getPromptTokens();
@@ -55,8 +55,8 @@ class ObservationMetricsTest {
                 + last.getMetadata().getUsage().getTotalTokens() && System.currentTimeMillis() < until) {
             Thread.sleep(10);
         }
-        assertThat(tokens(meters, "input")).isEqualTo(expectedInput);
-        assertThat(tokens(meters, "output")).isEqualTo(called.getMetadata().getUsage().getCompletionTokens()
-                + last.getMetadata().getUsage().getCompletionTokens());
+        assertThat(tokens(meters, "input")).isEqualTo((double) expectedInput);
+        assertThat(tokens(meters, "output")).isEqualTo((double) (called.getMetadata().getUsage().getCompletionTokens()
+                + last.getMetadata().getUsage().getCompletionTokens()));
     }
 }
