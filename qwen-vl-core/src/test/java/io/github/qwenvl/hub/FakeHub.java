@@ -344,6 +344,8 @@ public final class FakeHub implements AutoCloseable {
         try (Stream<Path> dirs = Files.list(root)) {
             return dirs.sorted().map(d -> d.resolve("model"))
                     .filter(m -> Files.isRegularFile(m.resolve("config.json")))
+                    // the tests expect the Hugging Face tokenizer layout (tokenizer.json; no qwen.tiktoken)
+                    .filter(m -> Files.isRegularFile(m.resolve("tokenizer.json")) && !Files.exists(m.resolve("qwen.tiktoken")))
                     .findFirst()
                     .orElseThrow(() -> new IllegalStateException("No <set>/model/config.json under " + root));
         } catch (IOException e) {

@@ -1,31 +1,51 @@
 package io.github.qwenvl.testing;
 
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestPlan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Collects the max |Δ| per check kind, printed at JVM exit so a run reports what it measured. */
-public final class MaxDiffLog {
+/**
+ * Collects the max |Δ| per check kind over a test run and reports it when the run ends (console and
+ * {@code target/golden-max-diff.txt}), so every run says how close it came to the goldens. Registered
+ * as a JUnit Platform listener in {@code META-INF/services}.
+ */
+public final class MaxDiffLog implements TestExecutionListener {
 
     private static final Map<String, Double> MAX = new TreeMap<>();
 
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(MaxDiffLog::print));
-    }
-
-    private MaxDiffLog() {
-    }
-
-    /** Records a diff under the kind (the part of {@code what} before the first ':' or '[' ). */
+    /** Records a diff under the kind (the part of {@code what} before the first ':' or '['). */
     public static synchronized void record(String what, double diff) {
         String kind = what.split("[\\[:]", 2)[0].trim();
         MAX.merge(kind, diff, Math::max);
     }
 
-    private static synchronized void print() {
-        if (!MAX.isEmpty()) {
-            StringBuilder sb = new StringBuilder("\n[golden max |Δ| per kind]\n");
-            MAX.forEach((k, v) -> sb.append(String.format("  %-40s %.3e%n", k, v)));
-            System.out.print(sb);
+    @Override
+    public void testPlanExecutionFinished(TestPlan testPlan) {
+        String report = report();
+        if (report.isEmpty()) {
+            return;
         }
+        System.out.print(report);
+        try {
+            Path out = Path.of("target", "golden-max-diff.txt");
+            Files.createDirectories(out.getParent());
+            Files.writeString(out, report);
+        } catch (IOException ignored) {
+            // the console copy is enough
+        }
+    }
+
+    static synchronized String report() {
+        if (MAX.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder("\n[golden max |Δ| per kind, fixtures " + System.getProperty("qwenvl.fixtures") + "]\n");
+        MAX.forEach((k, v) -> sb.append(String.format("  %-40s %.3e%n", k, v)));
+        return sb.toString();
     }
 }
