@@ -100,25 +100,32 @@ public final class Qwen2VlBackend implements ModelBackend {
         return options.contextLength() != null ? options.contextLength() : config.text().maxPositionEmbeddings();
     }
 
-    @Override
-    public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions generationOptions, int index) {
-        ImageProcessorConfig pc = config.imageProcessor();
-        long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
-        long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
-        var rgb = imageProcessor.decoder().decode(source);
-        var size = imageProcessor.targetSize(rgb.height(), rgb.width(), minPixels, maxPixels);
-        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
-        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
-    }
-
-    @Override
-    public PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
+    /** {min, max} resized-area bounds: request options over preprocessor_config.json. */
+    private long[] pixelBounds(GenerationOptions generationOptions) {
         ImageProcessorConfig pc = config.imageProcessor();
         long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
         long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
         if (minPixels < 1 || maxPixels < minPixels) {
             throw new InvalidRequestException("Invalid pixel bounds: minPixels " + minPixels + ", maxPixels " + maxPixels);
         }
+        return new long[] {minPixels, maxPixels};
+    }
+
+    @Override
+    public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions generationOptions, int index) {
+        ImageProcessorConfig pc = config.imageProcessor();
+        long[] bounds = pixelBounds(generationOptions);
+        var rgb = imageProcessor.decoder().decode(source);
+        var size = imageProcessor.targetSize(rgb.height(), rgb.width(), bounds[0], bounds[1]);
+        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
+        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
+    }
+
+    @Override
+    public PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
+        long[] bounds = pixelBounds(generationOptions);
+        long minPixels = bounds[0];
+        long maxPixels = bounds[1];
         List<ProcessedImage> processed = new ArrayList<>();
         for (ChatMessage m : messages) {
             for (Content c : m.content()) {
