@@ -157,6 +157,16 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return file(name).float32Buffer(name);
     }
 
+    /** See {@link SafetensorsFile#isZeroCopyFloat32}. */
+    public boolean isZeroCopyFloat32(String name) {
+        return file(name).isZeroCopyFloat32(name);
+    }
+
+    /** See {@link SafetensorsFile#readFloat32Into}. */
+    public void readFloat32Into(String name, ByteBuffer target) {
+        file(name).readFloat32Into(name, target);
+    }
+
     public float[] readFloats(String name) {
         return file(name).readFloats(name);
     }

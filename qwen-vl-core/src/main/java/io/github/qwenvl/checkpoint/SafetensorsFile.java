@@ -269,6 +269,31 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
+    /**
+     * True when {@link #float32Buffer} can hand out the file's own bytes (F32 stored little-endian,
+     * within one mapping): no copy at all.
+     */
+    public boolean isZeroCopyFloat32(String name) {
+        TensorInfo info = info(name);
+        return info.dtype() == TensorDType.F32 && info.length() <= mapLimitBytes
+                && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /**
+     * Widens the tensor to float32 into {@code target} (native byte order, at least elementCount × 4
+     * bytes), e.g. the memory of a freshly allocated engine tensor: no intermediate buffer, no JVM
+     * direct-memory reservation.
+     */
+    public void readFloat32Into(String name, ByteBuffer target) {
+        TensorInfo info = info(name);
+        if (target.capacity() < info.elementCount() * 4) {
+            throw new IllegalArgumentException("target holds " + target.capacity() + " bytes, tensor '" + name
+                    + "' needs " + info.elementCount() * 4);
+        }
+        ByteBuffer out = target.duplicate().order(ByteOrder.nativeOrder());
+        widenInto(info, (index, value) -> out.putFloat(index * 4, value));
+    }
+
     /** The tensor widened to a float array (F32/F16/BF16/F64 and integer types). */
     public float[] readFloats(String name) {
         TensorInfo info = info(name);

@@ -9,7 +9,6 @@ import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorInfo;
 
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 
@@ -93,8 +92,23 @@ public final class WeightLoader {
             throw new CheckpointException("Weight '" + stored + "' in " + checkpoint.directory() + " has shape "
                     + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(expectedShape));
         }
-        ByteBuffer data = checkpoint.float32Buffer(stored);
-        NDArray array = manager.create(data, new Shape(info.shape()), DataType.FLOAT32);
+        NDArray array;
+        if (checkpoint.isZeroCopyFloat32(stored)) {
+            // float32 on disk: the engine tensor is the memory-mapped file region itself
+            array = manager.create(checkpoint.float32Buffer(stored), new Shape(info.shape()), DataType.FLOAT32);
+        } else {
+            // BF16/F16: widen straight into the engine tensor's own (CPU) memory, chunk by chunk from the
+            // mapping; a Java direct buffer would count against -XX:MaxDirectMemorySize (= -Xmx by default)
+            if (manager.getDevice().isGpu()) {
+                try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
+                    NDArray host = widened(cpu, stored, info);
+                    array = host.toDevice(manager.getDevice(), true);
+                    array.attach(manager);
+                }
+            } else {
+                array = widened(manager, stored, info);
+            }
+        }
         Device device = manager.getDevice();
         if (dataType != DataType.FLOAT32 || !device.equals(array.getDevice())) {
             NDArray converted = array.toDevice(device, false).toType(dataType, false);
@@ -112,6 +126,13 @@ public final class WeightLoader {
     /** Loads a linear weight when the checkpoint has it, else null. */
     public NDArray loadLinearOptional(String name, long... expectedShape) {
         return contains(name) ? loadLinear(name, expectedShape) : null;
+    }
+
+    /** A float32 CPU tensor filled from the checkpoint through a view of its own memory. */
+    private NDArray widened(NDManager owner, String stored, TensorInfo info) {
+        NDArray host = owner.zeros(new Shape(info.shape()), DataType.FLOAT32);
+        checkpoint.readFloat32Into(stored, ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true));
+        return host;
     }
 
     private static List<String> candidates(String name) {

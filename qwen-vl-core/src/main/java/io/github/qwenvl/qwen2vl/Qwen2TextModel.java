@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
 import java.util.ArrayList;
@@ -114,11 +115,15 @@ public final class Qwen2TextModel {
         NDArray x = inputsEmbeds;
         for (int l = 0; l < layers.size(); l++) {
             Layer w = layers.get(l);
-            NDArray attn = attention(l, w, Ops.rmsNorm(x, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
-            x = x.add(attn);
-            NDArray normed = Ops.rmsNorm(x, w.postNorm(), config.rmsNormEps());
-            NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
-            x = x.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
+            int layer = l;
+            // each layer's intermediates are freed when it ends; the caller's embeddings are left alone
+            x = Scopes.run(scope, x, l > 0, in -> {
+                NDArray attn = attention(layer, w, Ops.rmsNorm(in, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
+                NDArray h = in.add(attn);
+                NDArray normed = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
+                NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
+                return h.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
+            });
             trace.record("layer_" + l, x);
         }
         cache.advance(s);

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.config.Qwen2VisionConfig;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
 import java.util.ArrayList;
@@ -138,7 +139,10 @@ public final class Qwen2VisionTower {
 
         for (int b = 0; b < blocks.size(); b++) {
             int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
-            hidden = block(blocks.get(b), hidden, cosSin[0], cosSin[1], segments);
+            Block weights = blocks.get(b);
+            // the block's input and intermediates are freed when it is done (the input is ours: b > 0
+            // or a permuted copy; the patch embedding stays for the caller's trace)
+            hidden = Scopes.run(scope, hidden, b > 0, x -> block(weights, x, cosSin[0], cosSin[1], segments));
             trace.record("block_" + b, hidden);
         }
         NDArray normed = config.qwen25()
@@ -185,11 +189,16 @@ public final class Qwen2VisionTower {
             if (to <= from) {
                 continue;
             }
-            NDArray qs = q.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
-            NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
-            NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
-            NDArray weights = qs.matMul(ks).mul(scale).softmax(-1);
-            outputs.add(weights.matMul(vs).transpose(1, 0, 2).reshape(to - from, (long) heads * headDim));
+            NDArray qSegment = q.get("{}:{}", from, to);
+            // the segment's (H, L, L) scores are freed before the next segment is computed
+            outputs.add(Scopes.run(q.getManager(), qSegment, true, qs -> {
+                NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
+                NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
+                ks.attach(qs.getManager());
+                vs.attach(qs.getManager());
+                NDArray weights = qs.transpose(1, 0, 2).matMul(ks).mul(scale).softmax(-1); // (H, L, L)
+                return weights.matMul(vs).transpose(1, 0, 2).reshape(to - from, (long) heads * headDim);
+            }));
         }
         NDArray attended = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
         return Ops.linear(attended, w.projWeight(), w.projBias());
