@@ -1,0 +1,509 @@
+package io.github.qwenvl.bench;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.github.qwenvl.GenerationOptions;
+import io.github.qwenvl.GenerationRequest;
+import io.github.qwenvl.GenerationResult;
+import io.github.qwenvl.ImageInfo;
+import io.github.qwenvl.QwenVlModel;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.chat.ChatMessage;
+import io.github.qwenvl.chat.Content;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.engine.DjlRuntime;
+import io.github.qwenvl.image.ImageSource;
+import io.github.qwenvl.nn.Ops;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+
+/**
+ * Times the engine on a full-size random-weight checkpoint ({@link RandomCheckpoint}): load, peak RSS, image
+ * preprocessing and vision tower, prefill, time to first token and decode, and puts decode next to the
+ * machine's measured matrix-vector bandwidth (the bound for a memory-bound decoder: every weight of the
+ * language model, tied embedding as LM head included, is read once per token).
+ *
+ * <pre>
+ * mvn -o -q -pl qwen-vl-core test -Dtest=EngineBenchmarkLauncher -Dqwenvl.bench.model=qwen2-vl-2b
+ * </pre>
+ *
+ * Prints a plain-text table and appends one JSON line to {@code target/bench-results.jsonl}
+ * ({@code -Dqwenvl.bench.results}). Settings (system properties): {@code qwenvl.bench.threads} (default: available
+ * processors), {@code qwenvl.bench.dir} (checkpoint cache), {@code qwenvl.bench.decodeTokens} (32),
+ * {@code qwenvl.bench.decodeRuns} (3), {@code qwenvl.bench.images} ("448x448,1024x768"),
+ * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024).
+ */
+public final class EngineBenchmark {
+
+    /** What to run. */
+    public record Settings(String model, int threads, Path cacheRoot, Path fixtures, Path results, int decodeTokens,
+                           int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim) {
+
+        public static Settings fromSystemProperties(String model) {
+            return new Settings(model,
+                    intProperty("qwenvl.bench.threads", Runtime.getRuntime().availableProcessors()),
+                    RandomCheckpoint.cacheRoot(),
+                    RandomCheckpoint.fixtureRoot(),
+                    Paths.get(System.getProperty("qwenvl.bench.results", "target/bench-results.jsonl")).toAbsolutePath(),
+                    intProperty("qwenvl.bench.decodeTokens", 32),
+                    intProperty("qwenvl.bench.decodeRuns", 3),
+                    parseImages(System.getProperty("qwenvl.bench.images", "448x448,1024x768")),
+                    intProperty("qwenvl.bench.bandwidthDim", 8192),
+                    intProperty("qwenvl.bench.matmulDim", 1024));
+        }
+
+        private static int intProperty(String key, int fallback) {
+            String v = System.getProperty(key);
+            return v == null || v.isBlank() || Integer.parseInt(v.trim()) <= 0 ? fallback : Integer.parseInt(v.trim());
+        }
+
+        static List<int[]> parseImages(String spec) {
+            List<int[]> sizes = new ArrayList<>();
+            for (String s : spec.split(",")) {
+                if (!s.isBlank()) {
+                    String[] wh = s.trim().toLowerCase(Locale.ROOT).split("x");
+                    sizes.add(new int[] {Integer.parseInt(wh[0]), Integer.parseInt(wh[1])});
+                }
+            }
+            return sizes;
+        }
+    }
+
+    /** One image request (maxNewTokens 1: preprocessing, vision tower, prefill, first token). */
+    public record ImageRun(int width, int height, int resizedWidth, int resizedHeight, int imageTokens,
+                           int promptTokens, double preprocessMillis, double visionMillis, double prefillMillis,
+                           double firstTokenMillis) {
+        public double prefillTokensPerSecond() {
+            return promptTokens * 1000.0 / prefillMillis;
+        }
+    }
+
+    /** One text request of decodeTokens forced tokens. */
+    public record DecodeRun(int promptTokens, int completionTokens, double prefillMillis, double firstTokenMillis,
+                            double decodeMillis, double tokensPerSecond) {
+    }
+
+    /** Everything measured. */
+    public record Report(String model, String architecture, int threads, String cpu, int processors,
+                         boolean checkpointGenerated, double checkpointSeconds, long checkpointBytes,
+                         double engineStartSeconds, double loadSeconds, long parameters, long weightBytes,
+                         long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
+                         List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
+                         double bandwidthGBs, double matmulGflops) {
+
+        public double medianDecodeTokensPerSecond() {
+            return median(decodes.stream().mapToDouble(DecodeRun::tokensPerSecond).toArray());
+        }
+
+        /** Decode tokens/s if every weight byte streamed at the measured matrix-vector bandwidth. */
+        public double boundTokensPerSecond() {
+            return bandwidthGBs * 1e9 / decodeBytesPerToken;
+        }
+
+        public double decodePercentOfBound() {
+            return 100.0 * medianDecodeTokensPerSecond() / boundTokensPerSecond();
+        }
+
+        public double medianTextFirstTokenMillis() {
+            return median(decodes.stream().mapToDouble(DecodeRun::firstTokenMillis).toArray());
+        }
+    }
+
+    private EngineBenchmark() {
+    }
+
+    public static void main(String[] args) {
+        String model = args.length > 0 ? args[0] : System.getProperty("qwenvl.bench.model", ModelSpec.QWEN2_VL_2B.name());
+        Settings settings = Settings.fromSystemProperties(model);
+        Report report = run(settings, System.out);
+        print(report, System.out);
+        appendJson(report, settings.results());
+        System.out.println("appended to " + settings.results());
+        System.exit(0); // DJL / PyTorch keep non-daemon threads in some versions
+    }
+
+    public static Report run(Settings s, PrintStream log) {
+        ModelSpec spec = ModelSpec.named(s.model());
+        log.printf("[bench] checkpoint %s under %s%n", spec.name(), s.cacheRoot());
+        RandomCheckpoint.Prepared prepared = RandomCheckpoint.ensure(spec, s.cacheRoot(), s.fixtures());
+        log.printf("[bench] %s (%.2f GB%s)%n", prepared.directory(), prepared.bytes() / 1e9,
+                prepared.generated() ? String.format(Locale.ROOT, ", written in %.1f s", prepared.seconds()) : ", cached");
+
+        long t0 = System.nanoTime();
+        Engine engine = DjlRuntime.start(s.threads());
+        double engineStart = seconds(t0);
+        int threads = Integer.parseInt(System.getProperty("ai.djl.pytorch.num_threads", String.valueOf(s.threads())));
+
+        log.printf("[bench] kernels: %d threads, %dx%d f32 matrix x vector, %d^3 matmul%n", threads,
+                s.bandwidthDim(), s.bandwidthDim(), s.matmulDim());
+        double bandwidth = matVecBandwidth(engine, s.bandwidthDim());
+        double gflops = matMulGflops(engine, s.matmulDim());
+
+        long decodeBytes = decodeBytesPerToken(prepared.directory(), 4);
+        log.printf("[bench] loading %s%n", prepared.directory());
+        t0 = System.nanoTime();
+        List<ImageRun> images = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        List<DecodeRun> decodes = new ArrayList<>();
+        double rssAfterLoad;
+        double load;
+        long parameters;
+        long weightBytes;
+        String architecture;
+        try (QwenVlModel model = QwenVlModel.load(prepared.directory(), QwenVlOptions.defaults().withThreads(threads))) {
+            load = seconds(t0);
+            rssAfterLoad = procStatusGiB("VmRSS");
+            parameters = model.info().parameters();
+            weightBytes = model.info().weightBytes();
+            architecture = model.info().architecture().toString();
+            log.printf("[bench] loaded in %.1f s, RSS %.2f GiB; warm-up%n", load, rssAfterLoad);
+
+            // warm-up: first-call costs (kernel selection, allocator growth) of both towers, not timed
+            model.generate(imageRequest(syntheticImage(56, 56), forced(2)));
+
+            for (int[] size : s.images()) {
+                double needGiB = predictedVisionAttentionBytes(spec, size[0], size[1]) / (1024.0 * 1024 * 1024);
+                double availableGiB = memAvailableGiB();
+                if (needGiB > availableGiB) {
+                    String why = String.format(Locale.ROOT, "%dx%d skipped: the vision tower would hold ~%.0f GiB of"
+                            + " attention matrices, %.1f GiB available", size[0], size[1], needGiB, availableGiB);
+                    skipped.add(why);
+                    log.printf("[bench] %s%n", why);
+                    continue;
+                }
+                log.printf("[bench] image %dx%d%n", size[0], size[1]);
+                GenerationResult r = model.generate(imageRequest(syntheticImage(size[0], size[1]), forced(1)));
+                ImageInfo info = r.images().get(0);
+                GenerationResult.Timings t = r.timings();
+                images.add(new ImageRun(size[0], size[1], info.resizedWidth(), info.resizedHeight(), info.tokens(),
+                        r.usage().promptTokens(), t.preprocessMillis(), t.visionMillis(), t.prefillMillis(),
+                        t.firstTokenMillis()));
+                log.printf("[bench]   %s%n", images.get(images.size() - 1));
+            }
+            for (int i = 0; i < s.decodeRuns(); i++) {
+                log.printf("[bench] decode run %d/%d (%d tokens)%n", i + 1, s.decodeRuns(), s.decodeTokens());
+                GenerationResult r = model.generate(GenerationRequest.of(ChatMessage.user(
+                        "Write a long story about a lighthouse keeper who finds a message in a bottle.")).withOptions(
+                        forced(s.decodeTokens())));
+                GenerationResult.Timings t = r.timings();
+                int completion = r.usage().completionTokens();
+                decodes.add(new DecodeRun(r.usage().promptTokens(), completion, t.prefillMillis(), t.firstTokenMillis(),
+                        t.decodeMillis(), t.decodeTokensPerSecond(completion)));
+                log.printf("[bench]   %s%n", decodes.get(decodes.size() - 1));
+            }
+        }
+        return new Report(spec.name(), architecture, threads, cpuModel(), Runtime.getRuntime().availableProcessors(),
+                prepared.generated(), prepared.seconds(), prepared.bytes(), engineStart, load, parameters, weightBytes,
+                decodeBytes, rssAfterLoad, procStatusGiB("VmHWM"), List.copyOf(images), List.copyOf(skipped),
+                List.copyOf(decodes),
+                bandwidth, gflops);
+    }
+
+    /**
+     * A rough lower bound of the vision tower's working set for one image: the engine keeps every intermediate
+     * of the tower until it returns, and each block makes three (heads, L, L) f32 attention tensors (scores,
+     * scaled, softmax) per attention segment — the whole image for full-attention blocks, 8x8-patch windows
+     * for Qwen2.5-VL's windowed blocks. Used to skip an image that would get the process OOM-killed.
+     */
+    static long predictedVisionAttentionBytes(ModelSpec spec, int width, int height) {
+        int factor = ModelSpec.PATCH * ModelSpec.MERGE;
+        long h = Math.max(factor, Math.round(height / (double) factor) * factor);
+        long w = Math.max(factor, Math.round(width / (double) factor) * factor);
+        long patches = (h / ModelSpec.PATCH) * (w / ModelSpec.PATCH);
+        long fullBlocks = spec.qwen25() ? spec.fullAttention().length : spec.visionDepth();
+        long windowBlocks = spec.visionDepth() - fullBlocks;
+        long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
+        long perHead = fullBlocks * patches * patches + windowBlocks * patches * Math.min(window, patches);
+        return 3L * 4 * spec.visionHeads() * perHead;
+    }
+
+    /** MemAvailable of /proc/meminfo in GiB (+infinity where unknown). */
+    static double memAvailableGiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.substring(13).trim().split("\\s+")[0]) / (1024.0 * 1024.0);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return Double.POSITIVE_INFINITY;
+    }
+
+    /** Greedy, exactly n new tokens (minNewTokens keeps eos from ending it early). */
+    static GenerationOptions forced(int n) {
+        return GenerationOptions.builder().temperature(0.0).repetitionPenalty(1.0).maxNewTokens(n).minNewTokens(n).build();
+    }
+
+    private static GenerationRequest imageRequest(BufferedImage image, GenerationOptions options) {
+        return new GenerationRequest(List.of(ChatMessage.user(Content.image(ImageSource.of(image)),
+                Content.text("Describe this image."))), options);
+    }
+
+    /** A deterministic RGB pattern: gradients, a checkerboard and a diagonal stripe (no flat areas). */
+    static BufferedImage syntheticImage(int width, int height) {
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                int r = x * 255 / Math.max(1, width - 1);
+                int g = y * 255 / Math.max(1, height - 1);
+                int b = ((x / 32 + y / 32) & 1) == 0 ? 40 : 220;
+                if (Math.abs(x - y) < 12) {
+                    r = 255 - r;
+                    g = 255 - g;
+                }
+                img.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        }
+        return img;
+    }
+
+    /**
+     * Bytes read per decoded token: every language-model weight once (layers, final norm, and the LM head —
+     * the tied embedding matrix when there is no lm_head.weight), at {@code bytesPerElement} (4: float32 on CPU).
+     * The vision tower is not touched while decoding; the embedding lookup reads one row (ignored).
+     */
+    static long decodeBytesPerToken(Path dir, int bytesPerElement) {
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            long elements = 0;
+            String head = ckpt.contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+            for (String name : ckpt.names()) {
+                boolean lmBody = name.startsWith("model.") && !name.equals("model.embed_tokens.weight");
+                if (lmBody || name.equals(head)) {
+                    elements += ckpt.info(name).elementCount();
+                }
+            }
+            return elements * bytesPerElement;
+        }
+    }
+
+    /** GB/s of a (1, n) x (n, n)^T f32 product through the engine's own linear op (the decode kernel). */
+    static double matVecBandwidth(Engine engine, int n) {
+        try (NDManager m = engine.newBaseManager(Device.cpu())) {
+            NDArray w = m.randomUniform(-1f, 1f, new Shape(n, n));
+            NDArray x = m.randomUniform(-1f, 1f, new Shape(1, n));
+            double seconds = medianSeconds(3, 15, () -> Ops.linear(x, w, null));
+            return (double) n * n * 4 / seconds / 1e9;
+        }
+    }
+
+    /** GFLOP/s of an n x n x n f32 matrix product. */
+    static double matMulGflops(Engine engine, int n) {
+        try (NDManager m = engine.newBaseManager(Device.cpu())) {
+            NDArray a = m.randomUniform(-1f, 1f, new Shape(n, n));
+            NDArray b = m.randomUniform(-1f, 1f, new Shape(n, n));
+            double seconds = medianSeconds(2, 9, () -> a.matMul(b));
+            return 2.0 * n * n * n / seconds / 1e9;
+        }
+    }
+
+    private static double medianSeconds(int warmup, int runs, Supplier<NDArray> op) {
+        for (int i = 0; i < warmup; i++) {
+            op.get().close();
+        }
+        double[] t = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long start = System.nanoTime();
+            NDArray r = op.get();
+            t[i] = (System.nanoTime() - start) / 1e9; // CPU ops run eagerly: the product is done on return
+            r.close();
+        }
+        return median(t);
+    }
+
+    static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static double seconds(long start) {
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** A /proc/self/status memory field (VmRSS, VmHWM) in GiB; NaN where /proc is missing. */
+    static double procStatusGiB(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(field + ":")) {
+                    String kb = line.substring(field.length() + 1).trim().split("\\s+")[0];
+                    return Long.parseLong(kb) / (1024.0 * 1024.0);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return Double.NaN;
+    }
+
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
+    public static void print(Report r, PrintStream out) {
+        out.println();
+        out.printf("Engine benchmark: %s (%s, random BF16 weights held as f32), %s%n", r.model(), r.architecture(),
+                OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS));
+        out.printf("Machine: %s, %d processors, %d engine threads%n", r.cpu(), r.processors(), r.threads());
+        out.println("-".repeat(78));
+        row(out, "parameters", String.format(Locale.ROOT, "%s (%s held)", count(r.parameters()), bytes(r.weightBytes())));
+        if (r.checkpointGenerated()) {
+            row(out, "checkpoint written", String.format(Locale.ROOT, "%.1f s (%s)", r.checkpointSeconds(),
+                    bytes(r.checkpointBytes())));
+        }
+        row(out, "engine start", String.format(Locale.ROOT, "%.2f s", r.engineStartSeconds()));
+        row(out, "load", String.format(Locale.ROOT, "%.1f s", r.loadSeconds()));
+        row(out, "RSS after load", String.format(Locale.ROOT, "%.2f GiB", r.rssAfterLoadGiB()));
+        row(out, "peak RSS (VmHWM)", String.format(Locale.ROOT, "%.2f GiB", r.peakRssGiB()));
+        for (ImageRun i : r.images()) {
+            String label = "image " + i.width() + "x" + i.height();
+            row(out, label + " size", String.format(Locale.ROOT, "resized %dx%d, %d image tokens, prompt %d tokens",
+                    i.resizedWidth(), i.resizedHeight(), i.imageTokens(), i.promptTokens()));
+            row(out, label + " preprocess", String.format(Locale.ROOT, "%.0f ms", i.preprocessMillis()));
+            row(out, label + " vision", String.format(Locale.ROOT, "%.0f ms", i.visionMillis()));
+            row(out, label + " prefill", String.format(Locale.ROOT, "%.0f ms = %.1f tok/s", i.prefillMillis(),
+                    i.prefillTokensPerSecond()));
+            row(out, label + " first token", String.format(Locale.ROOT, "%.0f ms", i.firstTokenMillis()));
+        }
+        for (String why : r.skippedImages()) {
+            row(out, "image " + why.substring(0, why.indexOf(' ')), why.substring(why.indexOf(' ') + 1));
+        }
+        if (!r.decodes().isEmpty()) {
+            DecodeRun first = r.decodes().get(0);
+            row(out, "text prompt first token", String.format(Locale.ROOT, "%.0f ms (median; prompt %d tokens)",
+                    r.medianTextFirstTokenMillis(), first.promptTokens()));
+            row(out, "decode", String.format(Locale.ROOT, "%.2f tok/s (median of %d x %d tokens: %s)",
+                    r.medianDecodeTokensPerSecond(), r.decodes().size(), first.completionTokens(),
+                    r.decodes().stream().map(d -> String.format(Locale.ROOT, "%.2f", d.tokensPerSecond())).toList()));
+        }
+        row(out, "mat-vec bandwidth", String.format(Locale.ROOT, "%.1f GB/s (f32, median)", r.bandwidthGBs()));
+        row(out, "matmul", String.format(Locale.ROOT, "%.1f GFLOP/s (f32, median)", r.matmulGflops()));
+        row(out, "decode bytes / token", String.format(Locale.ROOT, "%s (LM weights incl. LM head, f32)",
+                bytes(r.decodeBytesPerToken())));
+        row(out, "decode bound", String.format(Locale.ROOT, "%.2f tok/s at the measured bandwidth",
+                r.boundTokensPerSecond()));
+        if (!r.decodes().isEmpty()) {
+            row(out, "decode vs bound", String.format(Locale.ROOT, "%.0f %%", r.decodePercentOfBound()));
+        }
+        out.println("-".repeat(78));
+    }
+
+
+    private static String count(long n) {
+        return n >= 1e9 ? String.format(Locale.ROOT, "%.3f B", n / 1e9) : String.format(Locale.ROOT, "%.3f M", n / 1e6);
+    }
+
+    private static String bytes(long n) {
+        return n >= 1e9 ? String.format(Locale.ROOT, "%.2f GB", n / 1e9) : String.format(Locale.ROOT, "%.2f MB", n / 1e6);
+    }
+
+    private static void row(PrintStream out, String label, String value) {
+        out.printf("%-30s %s%n", label, value);
+    }
+
+    public static JsonObject toJson(Report r) {
+        JsonObject j = new JsonObject();
+        j.addProperty("date", OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        j.addProperty("model", r.model());
+        j.addProperty("architecture", r.architecture());
+        j.addProperty("cpu", r.cpu());
+        j.addProperty("processors", r.processors());
+        j.addProperty("threads", r.threads());
+        j.addProperty("parameters", r.parameters());
+        j.addProperty("weightBytes", r.weightBytes());
+        j.addProperty("engineStartSeconds", round(r.engineStartSeconds()));
+        j.addProperty("loadSeconds", round(r.loadSeconds()));
+        j.addProperty("rssAfterLoadGiB", round(r.rssAfterLoadGiB()));
+        j.addProperty("peakRssGiB", round(r.peakRssGiB()));
+        JsonArray images = new JsonArray();
+        for (ImageRun i : r.images()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("width", i.width());
+            o.addProperty("height", i.height());
+            o.addProperty("resizedWidth", i.resizedWidth());
+            o.addProperty("resizedHeight", i.resizedHeight());
+            o.addProperty("imageTokens", i.imageTokens());
+            o.addProperty("promptTokens", i.promptTokens());
+            o.addProperty("preprocessMillis", round(i.preprocessMillis()));
+            o.addProperty("visionMillis", round(i.visionMillis()));
+            o.addProperty("prefillMillis", round(i.prefillMillis()));
+            o.addProperty("prefillTokensPerSecond", round(i.prefillTokensPerSecond()));
+            o.addProperty("firstTokenMillis", round(i.firstTokenMillis()));
+            images.add(o);
+        }
+        j.add("images", images);
+        JsonArray skipped = new JsonArray();
+        r.skippedImages().forEach(skipped::add);
+        j.add("skippedImages", skipped);
+        JsonArray decodes = new JsonArray();
+        for (DecodeRun d : r.decodes()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("promptTokens", d.promptTokens());
+            o.addProperty("completionTokens", d.completionTokens());
+            o.addProperty("prefillMillis", round(d.prefillMillis()));
+            o.addProperty("firstTokenMillis", round(d.firstTokenMillis()));
+            o.addProperty("decodeMillis", round(d.decodeMillis()));
+            o.addProperty("tokensPerSecond", round(d.tokensPerSecond()));
+            decodes.add(o);
+        }
+        j.add("decodes", decodes);
+        j.addProperty("decodeTokensPerSecond", round(r.medianDecodeTokensPerSecond()));
+        j.addProperty("textFirstTokenMillis", round(r.medianTextFirstTokenMillis()));
+        j.addProperty("matVecBandwidthGBs", round(r.bandwidthGBs()));
+        j.addProperty("matMulGflops", round(r.matmulGflops()));
+        j.addProperty("decodeBytesPerToken", r.decodeBytesPerToken());
+        j.addProperty("decodeBoundTokensPerSecond", round(r.boundTokensPerSecond()));
+        j.addProperty("decodePercentOfBound", round(r.decodePercentOfBound()));
+        return j;
+    }
+
+    private static double round(double v) {
+        return Double.isFinite(v) ? Math.round(v * 1000) / 1000.0 : -1;
+    }
+
+    public static void appendJson(Report r, Path file) {
+        try {
+            if (file.getParent() != null) {
+                Files.createDirectories(file.getParent());
+            }
+            Files.writeString(file, new Gson().toJson(toJson(r)) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot append to " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
