@@ -291,7 +291,55 @@ public final class SafetensorsFile implements AutoCloseable {
                     + "' needs " + info.elementCount() * 4);
         }
         ByteBuffer out = target.duplicate().order(ByteOrder.nativeOrder());
+        if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F16 || info.dtype() == TensorDType.F32) {
+            widenBulk(info, out.asFloatBuffer());
+            return;
+        }
         widenInto(info, (index, value) -> out.putFloat(index * 4, value));
+    }
+
+    /** Elements converted per block: arrays small enough for the cache, large enough to amortise the calls. */
+    private static final int BLOCK = 1 << 16;
+
+    /**
+     * Bulk 16/32-bit float → float32 through small heap arrays (JIT-vectorised loops instead of one
+     * buffer call per element: loading a 2B checkpoint went from ~115 MB/s to disk speed).
+     */
+    private void widenBulk(TensorInfo info, java.nio.FloatBuffer out) {
+        int width = info.dtype().byteSize();
+        long chunkBytes = Math.max(width, (mapLimitBytes / width) * width);
+        short[] halves = new short[BLOCK];
+        float[] floats = new float[BLOCK];
+        for (long from = 0; from < info.length(); from += chunkBytes) {
+            long length = Math.min(chunkBytes, info.length() - from);
+            ByteBuffer mapped = map(info, from, length);
+            int n = (int) (length / width);
+            if (info.dtype() == TensorDType.F32) {
+                java.nio.FloatBuffer src = mapped.asFloatBuffer();
+                for (int at = 0; at < n; at += BLOCK) {
+                    int count = Math.min(BLOCK, n - at);
+                    src.get(floats, 0, count);
+                    out.put(floats, 0, count);
+                }
+                continue;
+            }
+            java.nio.ShortBuffer src = mapped.asShortBuffer();
+            boolean bf16 = info.dtype() == TensorDType.BF16;
+            for (int at = 0; at < n; at += BLOCK) {
+                int count = Math.min(BLOCK, n - at);
+                src.get(halves, 0, count);
+                if (bf16) {
+                    for (int i = 0; i < count; i++) {
+                        floats[i] = Float.intBitsToFloat(halves[i] << 16);
+                    }
+                } else {
+                    for (int i = 0; i < count; i++) {
+                        floats[i] = f16ToFloat(halves[i]);
+                    }
+                }
+                out.put(floats, 0, count);
+            }
+        }
     }
 
     /** The tensor widened to a float array (F32/F16/BF16/F64 and integer types). */

@@ -27,6 +27,13 @@ public final class WeightLoader {
     private final DataType matrixType;
     private long loadedBytes;
     private long parameterCount;
+    private long storedBytesRead;
+    private int reportedTenths;
+    private final long storedBytesTotal;
+    private final long startNanos = System.nanoTime();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WeightLoader.class);
+    /** Checkpoints below this size load too fast to be worth progress lines. */
+    private static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
 
     /**
      * @param matrixType dtype of linear-layer weights and biases ({@link #loadLinear}); everything else
@@ -37,6 +44,7 @@ public final class WeightLoader {
         this.checkpoint = checkpoint;
         this.manager = manager;
         this.matrixType = matrixType;
+        this.storedBytesTotal = checkpoint.storedBytes();
     }
 
     public NDManager manager() {
@@ -120,12 +128,28 @@ public final class WeightLoader {
         array.setName(stored);
         loadedBytes += info.elementCount() * dataType.getNumOfBytes();
         parameterCount += info.elementCount();
+        reportProgress(info.length());
         return array;
     }
 
     /** Loads a linear weight when the checkpoint has it, else null. */
     public NDArray loadLinearOptional(String name, long... expectedShape) {
         return contains(name) ? loadLinear(name, expectedShape) : null;
+    }
+
+    /** Logs every 10 % of the checkpoint's bytes for large checkpoints (loading a 2B model takes tens of seconds). */
+    private void reportProgress(long bytes) {
+        storedBytesRead += bytes;
+        if (storedBytesTotal < PROGRESS_THRESHOLD_BYTES) {
+            return;
+        }
+        int tenths = (int) (storedBytesRead * 10 / storedBytesTotal);
+        if (tenths > reportedTenths) {
+            reportedTenths = tenths;
+            LOG.info("Loading weights from {}: {}% ({} of {} MiB) in {} s", checkpoint.directory().getFileName(),
+                    tenths * 10, storedBytesRead >> 20, storedBytesTotal >> 20,
+                    String.format("%.1f", (System.nanoTime() - startNanos) / 1e9));
+        }
     }
 
     /** A float32 CPU tensor filled from the checkpoint through a view of its own memory. */

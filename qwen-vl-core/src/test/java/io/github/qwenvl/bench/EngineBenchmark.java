@@ -221,21 +221,20 @@ public final class EngineBenchmark {
     }
 
     /**
-     * A rough lower bound of the vision tower's working set for one image: the engine keeps every intermediate
-     * of the tower until it returns, and each block makes three (heads, L, L) f32 attention tensors (scores,
-     * scaled, softmax) per attention segment — the whole image for full-attention blocks, 8x8-patch windows
-     * for Qwen2.5-VL's windowed blocks. Used to skip an image that would get the process OOM-killed.
+     * The vision tower's peak attention working set for one image: each block's intermediates are freed when
+     * it ends and each attention segment's before the next, so the peak is three (heads, L, L) f32 tensors
+     * (scores, scaled, softmax) of the largest segment — the whole image in a full-attention block, a window
+     * in Qwen2.5-VL's windowed blocks. Used to skip an image that would get the process OOM-killed.
      */
     static long predictedVisionAttentionBytes(ModelSpec spec, int width, int height) {
         int factor = ModelSpec.PATCH * ModelSpec.MERGE;
         long h = Math.max(factor, Math.round(height / (double) factor) * factor);
         long w = Math.max(factor, Math.round(width / (double) factor) * factor);
         long patches = (h / ModelSpec.PATCH) * (w / ModelSpec.PATCH);
-        long fullBlocks = spec.qwen25() ? spec.fullAttention().length : spec.visionDepth();
-        long windowBlocks = spec.visionDepth() - fullBlocks;
+        boolean anyFull = !spec.qwen25() || spec.fullAttention().length > 0;
         long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
-        long perHead = fullBlocks * patches * patches + windowBlocks * patches * Math.min(window, patches);
-        return 3L * 4 * spec.visionHeads() * perHead;
+        long segment = anyFull ? patches : Math.min(window, patches);
+        return 3L * 4 * spec.visionHeads() * segment * segment;
     }
 
     /** MemAvailable of /proc/meminfo in GiB (+infinity where unknown). */
