@@ -157,7 +157,7 @@ public final class QwenVlTextModel {
                 trace.record("layer0.ln_1", normed);
                 trace.record("layer0.c_attn", mixed);
             }
-            NDList qkv = mixed.split(3, -1);
+            NDList qkv = mixed.split(3, 2);
             NDArray q = rotary(qkv.get(0).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cos, sin, rot, hd);
             NDArray k = rotary(qkv.get(1).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cos, sin, rot, hd);
             NDArray v = qkv.get(2).reshape(1, s, heads, hd).transpose(0, 2, 1, 3);
@@ -192,8 +192,8 @@ public final class QwenVlTextModel {
         if (rot == hd) {
             return Ops.applyRotary(t, cos, sin);
         }
-        NDList parts = t.split(new long[] {rot}, -1);
-        return Ops.applyRotary(parts.get(0), cos, sin).concat(parts.get(1), -1);
+        NDList parts = t.split(new long[] {rot}, 3);
+        return Ops.applyRotary(parts.get(0), cos, sin).concat(parts.get(1), 3);
     }
 
     /** (…, H) → (…, V) logits. */

@@ -166,7 +166,7 @@ public final class QwenVlVisionTower {
             Block w = blocks.get(l);
             NDArray h = Ops.layerNorm(x, w.ln1W(), w.ln1B(), EPS);
             NDArray mixed = Ops.linear(h, w.inW(), w.inB()).reshape(batch, n, heads, 3L * hd);
-            NDList qkv = mixed.split(3, -1);
+            NDList qkv = mixed.split(3, 3);
             NDArray q = qkv.get(0).transpose(0, 2, 1, 3).div((float) Math.sqrt(hd));
             NDArray k = qkv.get(1).transpose(0, 2, 1, 3);
             NDArray v = qkv.get(2).transpose(0, 2, 1, 3);
