@@ -41,6 +41,25 @@ class QwenVlModelGoldenTest {
     static final double LOGITS_ATOL = 2e-4;
     static final double LOGITS_RTOL = 1e-4;
 
+    private static final Map<String, Double> SUMMARY = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    @org.junit.jupiter.api.AfterAll
+    static void printSummary() {
+        StringBuilder sb = new StringBuilder("[qwen-vl goldens, max |Δ| per kind]\n");
+        SUMMARY.forEach((k, v) -> sb.append(String.format("  %-50s %.3e%n", k, v)));
+        System.out.print(sb);
+    }
+
+    static void record(String what, double diff) {
+        MaxDiffLog.record(what, diff);
+        SUMMARY.merge(what.split("[\\[:]", 2)[0].trim(), diff, Math::max);
+    }
+
+    static void close(String what, float[] expected, float[] actual, double atol) {
+        Goldens.assertClose(what, expected, actual, atol);
+        record(what, Goldens.maxAbsDiff(expected, actual));
+    }
+
     @TestFactory
     Stream<DynamicTest> qwenVlGoldens() {
         List<DynamicTest> tests = new ArrayList<>();
@@ -66,7 +85,7 @@ class QwenVlModelGoldenTest {
                                 ? strings(v.getAsJsonArray("batch2_images")) : List.of(key.substring("embeds.".length()));
                         float[] pixels = concat(images.stream().map(i -> QwenVlSets.goldenPixels(set, i)).toList());
                         float[] out = runVision(QwenVlSets.network(set).vision(), pixels, images.size(), null);
-                        Goldens.assertClose("qwen-vl visual embeds", Goldens.floats(file, key), out, HIDDEN_ATOL);
+                        close("qwen-vl visual embeds", Goldens.floats(file, key), out, HIDDEN_ATOL);
                     }));
                 }
                 if (v.has("trace")) {
@@ -156,16 +175,16 @@ class QwenVlModelGoldenTest {
         if (isJpeg(set, name) && Goldens.file(file).contains("decoded_rgb_u8." + name)) {
             // Pillow's own decode (libjpeg-turbo) resized by our port: exact
             double exact = maxLevelDiff(expected, processor.resize(goldenU8(file, "decoded_rgb_u8." + name)));
-            MaxDiffLog.record("qwen-vl resized_u8 (from golden decode)", exact);
+            record("qwen-vl resized_u8 (from golden decode)", exact);
             assertThat(exact).isLessThanOrEqualTo(1);
             double viaImageIo = maxLevelDiff(expected, processor.resize(processor.decoder().decode(ImageSource.of(imagePath(set, name)))));
-            MaxDiffLog.record("qwen-vl resized_u8 jpeg (ImageIO decode)", viaImageIo);
+            record("qwen-vl resized_u8 jpeg (ImageIO decode)", viaImageIo);
             assertThat(viaImageIo).isLessThanOrEqualTo(8);
             return;
         }
         RgbImage actual = processor.resize(processor.decoder().decode(ImageSource.of(imagePath(set, name))));
         double diff = maxLevelDiff(expected, actual);
-        MaxDiffLog.record("qwen-vl resized_u8", diff);
+        record("qwen-vl resized_u8", diff);
         assertThat(diff).isLessThanOrEqualTo(1);
     }
 
@@ -174,7 +193,7 @@ class QwenVlModelGoldenTest {
         RgbImage expected = goldenU8(QwenVlSets.preprocessFile(set), key);
         RgbImage ours = new ImageDecoder().decode(ImageSource.of(imagePath(set, name)));
         double diff = maxLevelDiff(expected, ours);
-        MaxDiffLog.record("qwen-vl jpeg decode (ImageIO vs libjpeg-turbo) levels", diff);
+        record("qwen-vl jpeg decode (ImageIO vs libjpeg-turbo) levels", diff);
         assertThat(diff).as("ImageIO vs libjpeg-turbo").isLessThanOrEqualTo(16);
     }
 
@@ -182,7 +201,7 @@ class QwenVlModelGoldenTest {
         String name = key.substring("pixel_values.".length());
         Path file = QwenVlSets.preprocessFile(set);
         float[] fromGoldenU8 = QwenVlSets.goldenPixels(set, name);
-        Goldens.assertClose("qwen-vl pixel_values", Goldens.floats(file, key), fromGoldenU8, 1e-6);
+        close("qwen-vl pixel_values", Goldens.floats(file, key), fromGoldenU8, 1e-6);
     }
 
     // ---- visual ----
@@ -199,7 +218,7 @@ class QwenVlModelGoldenTest {
         for (String key : keys) {
             String step = key.substring("trace.".length());
             assertThat(trace).as("trace step " + step).containsKey(step);
-            Goldens.assertClose(kind + ": " + step, Goldens.floats(file, key), trace.get(step), HIDDEN_ATOL);
+            close(kind + ": " + step, Goldens.floats(file, key), trace.get(step), HIDDEN_ATOL);
             checked++;
         }
         assertThat(checked).isPositive();
@@ -222,7 +241,7 @@ class QwenVlModelGoldenTest {
                 String key = "pixel_values." + QwenVlSets.baseName(image);
                 float[] ours = processor.process(ImageSource.of(set.dir().resolve(image))).pixelValues();
                 if (Goldens.file(goldens).contains(key)) {
-                    Goldens.assertClose("qwen-vl visual_mh pixel_values", Goldens.floats(goldens, key), ours, 1e-6);
+                    close("qwen-vl visual_mh pixel_values", Goldens.floats(goldens, key), ours, 1e-6);
                     ours = Goldens.floats(goldens, key);
                 }
                 pixels.put(image, ours);
@@ -231,14 +250,14 @@ class QwenVlModelGoldenTest {
             for (String image : images) {
                 String key = "embeds." + QwenVlSets.baseName(image);
                 if (Goldens.file(goldens).contains(key)) {
-                    Goldens.assertClose("qwen-vl visual_mh embeds", Goldens.floats(goldens, key),
+                    close("qwen-vl visual_mh embeds", Goldens.floats(goldens, key),
                             runVision(tower, pixels.get(image), 1, null), HIDDEN_ATOL);
                     checked++;
                 }
             }
             if (Goldens.file(goldens).contains("embeds_batch2")) {
                 float[] batch = concat(images.stream().map(pixels::get).toList());
-                Goldens.assertClose("qwen-vl visual_mh embeds", Goldens.floats(goldens, "embeds_batch2"),
+                close("qwen-vl visual_mh embeds", Goldens.floats(goldens, "embeds_batch2"),
                         runVision(tower, batch, images.size(), null), HIDDEN_ATOL);
                 checked++;
             }
@@ -301,7 +320,7 @@ class QwenVlModelGoldenTest {
         var golden = Goldens.file(file);
         for (String key : golden.tensors().keySet()) {
             if (key.startsWith("layer_input.") || key.equals("final_norm")) {
-                Goldens.assertClose("qwen-vl " + key.replaceAll("\\.\\d+$", "") + ": " + key, Goldens.floats(file, key),
+                close("qwen-vl " + key.replaceAll("\\.\\d+$", "") + ": " + key, Goldens.floats(file, key),
                         trace.get(key), HIDDEN_ATOL);
             }
         }
@@ -314,7 +333,7 @@ class QwenVlModelGoldenTest {
                 for (int r = 0; r < positions.length; r++) {
                     System.arraycopy(all, (int) positions[r] * width, rows, r * width, width);
                 }
-                Goldens.assertClose("qwen-vl layer0 trace: " + key, Goldens.floats(file, key), rows, HIDDEN_ATOL);
+                close("qwen-vl layer0 trace: " + key, Goldens.floats(file, key), rows, HIDDEN_ATOL);
             }
         }
         int v = net.config().vocabSize();
@@ -343,7 +362,7 @@ class QwenVlModelGoldenTest {
             ourLse[p] = logSumExp(row);
         }
         assertLogits("qwen-vl top5 values", top5Values, ourTop5Values);
-        Goldens.assertClose("qwen-vl logsumexp", lse, ourLse, HIDDEN_ATOL);
+        close("qwen-vl logsumexp", lse, ourLse, HIDDEN_ATOL);
     }
 
     static void assertLogits(String what, float[] expected, float[] actual) {
@@ -354,7 +373,7 @@ class QwenVlModelGoldenTest {
             assertThat(d).as("%s[%d]", what, i).isLessThanOrEqualTo(LOGITS_ATOL + LOGITS_RTOL * Math.abs(expected[i]));
             max = Math.max(max, d);
         }
-        MaxDiffLog.record(what, max);
+        record(what, max);
     }
 
     /** Indices of the k largest values, ties to the lower index (torch.topk / argmax on these goldens). */
@@ -425,7 +444,7 @@ class QwenVlModelGoldenTest {
                 }
             }
         }
-        Goldens.assertClose("qwen-vl gen_step_logsumexp", stepLse, ourLse, HIDDEN_ATOL);
+        close("qwen-vl gen_step_logsumexp", stepLse, ourLse, HIDDEN_ATOL);
     }
 
     /**
