@@ -73,8 +73,7 @@ public final class QwenVlModel implements AutoCloseable {
         try {
             backend = switch (config.architecture()) {
                 case QWEN2_VL, QWEN2_5_VL -> new Qwen2VlBackend(config, manager, options);
-                case QWEN_VL -> throw new QwenVlException("The original Qwen-VL architecture (QWenLMHeadModel) is not"
-                        + " supported yet; supported now: Qwen2VLForConditionalGeneration, Qwen2_5_VLForConditionalGeneration");
+                case QWEN_VL -> new io.github.qwenvl.qwenvl.QwenVlBackend(config, manager, options);
             };
         } catch (RuntimeException e) {
             manager.close();
