@@ -218,6 +218,16 @@ class QwenVlChatModelIntegrationTest {
     }
 
     @Test
+    void aRequestPastItsTimeoutFailsClearly() {
+        QwenVlChatModel model = QwenVlChatModel.builder().model(((QwenVlChatModel) chatModel).holder())
+                .requestTimeout(java.time.Duration.ofNanos(1)).build();
+        assertThatThrownBy(() -> model.call(new Prompt(new UserMessage("Hi")))).isInstanceOf(RequestTimeoutException.class)
+                .hasMessageContaining("request-timeout");
+        StepVerifier.create(model.stream(new Prompt(new UserMessage("Hi")))).thenConsumeWhile(r -> true)
+                .expectError(RequestTimeoutException.class).verify();
+    }
+
+    @Test
     void aFullQueueIsRefusedAtOnce() throws Exception {
         QwenVlChatModel model = QwenVlChatModel.builder().model(((QwenVlChatModel) chatModel).holder())
                 .requestGate(new RequestGate(1, 0, java.time.Duration.ofSeconds(1))).build();
