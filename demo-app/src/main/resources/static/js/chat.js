@@ -75,6 +75,7 @@
       const figures = QV.el('div', { class: 'figures' });
       for (const i of indices.sort()) {
         const fig = QV.figure(allImages[i].dataUrl, 'Image ' + (i + 1));
+        fig.img.addEventListener('load', scrollDown);
         QV.drawBoxes(fig, result.boxes, colors, i);
         figures.append(fig);
       }
