@@ -26,9 +26,11 @@
       stage.append(fig);
       return fig;
     });
-    dropzone.hidden = images.length >= (mode === 'compare' ? maxImages : 1);
+    dropzone.hidden = images.length >= (mode === 'compare' ? 2 : 1);
+    dropzone.classList.toggle('compact', images.length > 0);
+    stage.append(dropzone);
     if (mode === 'compare') {
-      hint(images.length < 2 ? 'Add ' + (2 - images.length) + ' more image(s) — 2 to 4 in all.' : images.length + ' images');
+      hint(images.length < 2 ? 'Add ' + (2 - images.length) + ' more image(s) — 2 to 4 in all.' : images.length + ' images' + (images.length < maxImages ? ' · drop or paste more (up to ' + maxImages + ')' : ''));
     } else if (mode === 'region') {
       hint(images.length ? 'Drag on the image to select a region.' : '');
       figures.forEach(enableDrag);

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 
 /**
@@ -56,9 +55,20 @@ final class Browser {
 
     /** Saves the viewport as docs/screenshots/{name}.png. */
     static void screenshot(ChromeDriver driver, String name) {
-        Path png = driver.getScreenshotAs(OutputType.FILE).toPath();
+        byte[] png = driver.getScreenshotAs(OutputType.BYTES);
         try {
-            Files.copy(png, Fixtures.screenshots().resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+            // drop the lowest bits of each channel (invisible) so the PNGs stay small in the repository
+            java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+            java.awt.image.BufferedImage out = new java.awt.image.BufferedImage(image.getWidth(), image.getHeight(),
+                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < image.getHeight(); y++) {
+                for (int x = 0; x < image.getWidth(); x++) {
+                    int rgb = image.getRGB(x, y);
+                    int r = (rgb >> 16 & 0xff) / 17 * 17, g = (rgb >> 8 & 0xff) / 17 * 17, b = (rgb & 0xff) / 17 * 17;
+                    out.setRGB(x, y, r << 16 | g << 8 | b);
+                }
+            }
+            javax.imageio.ImageIO.write(out, "png", Fixtures.screenshots().resolve(name + ".png").toFile());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -16,6 +16,11 @@ public class ApiErrorAdvice {
 
     private static final Logger log = LoggerFactory.getLogger(ApiErrorAdvice.class);
 
+    /** The client went away (e.g. pressed stop) while an answer streamed: nothing to answer. */
+    @ExceptionHandler(org.springframework.web.context.request.async.AsyncRequestNotUsableException.class)
+    public void clientGone() {
+    }
+
     @ExceptionHandler(Exception.class)
     public ResponseEntity<ApiTypes.Error> handle(Exception e) {
         ErrorMapping.Mapped m = ErrorMapping.map(e);
