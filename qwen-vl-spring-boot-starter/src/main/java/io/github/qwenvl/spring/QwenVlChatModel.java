@@ -137,7 +137,8 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
             String id = UUID.randomUUID().toString();
             Flux<ChatResponse> chunks = Flux.<ChatResponse>create(sink -> generateInto(sink, engineRequest, request, id),
                             FluxSink.OverflowStrategy.BUFFER)
-                    .subscribeOn(scheduler)
+                    // requests from the subscriber must not queue behind the generation blocked on this worker
+                    .subscribeOn(scheduler, false)
                     .doOnError(observation::error)
                     .doFinally(s -> observation.stop())
                     .contextWrite(ctx -> ctx.put(ObservationThreadLocalAccessor.KEY, observation));

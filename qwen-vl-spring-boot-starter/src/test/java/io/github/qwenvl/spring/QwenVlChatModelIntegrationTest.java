@@ -198,6 +198,18 @@ class QwenVlChatModelIntegrationTest {
     }
 
     @Test
+    void aConsumerAskingOneChunkAtATimeFromAnotherThreadDoesNotStall() {
+        Prompt p = new Prompt(new UserMessage("Count."), QwenVlChatOptions.builder().maxTokens(20).build());
+        String whole = chatModel.call(p).getResult().getOutput().getText();
+        // concatMap asks for one chunk at a time, from the publishOn thread, while generation blocks its worker
+        List<String> deltas = streamingChatModel.stream(p)
+                .publishOn(reactor.core.scheduler.Schedulers.parallel(), 1)
+                .concatMap(r -> reactor.core.publisher.Mono.justOrEmpty(r.getResult().getOutput().getText()))
+                .collectList().block(java.time.Duration.ofSeconds(60));
+        assertThat(String.join("", deltas)).isEqualTo(whole);
+    }
+
+    @Test
     void concurrentCallsEqualSerialCalls() throws Exception {
         List<Prompt> prompts = new ArrayList<>();
         for (int i = 0; i < 8; i++) {

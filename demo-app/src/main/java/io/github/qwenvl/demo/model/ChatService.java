@@ -202,11 +202,8 @@ public class ChatService {
             AtomicInteger chunks = new AtomicInteger();
             StringBuilder text = new StringBuilder();
             AtomicReference<ChatResponse> last = new AtomicReference<>();
-            // Unbounded demand up front: the starter's stream generates on a worker thread that it blocks while
-            // waiting for demand, and (subscribeOn requesting on that same worker) a later request(n) from another
-            // thread would queue behind it. Buffering here (at most max-tokens chunks) avoids that stall.
+            // the starter's stream honours backpressure: generation waits while the SSE writer is behind
             Flux<StreamEvent> deltas = chatModel.stream(chat.prompt())
-                    .onBackpressureBuffer()
                     .concatMap(response -> {
                         last.set(response);
                         String delta = response.getResult() == null ? null : response.getResult().getOutput().getText();
