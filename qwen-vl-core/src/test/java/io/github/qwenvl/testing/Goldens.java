@@ -64,6 +64,6 @@ public final class Goldens {
         if (!(diff <= bound)) {
             throw new AssertionError(what + ": max |Δ| = " + diff + " > " + bound);
         }
-        MaxDiffLog.record(what, diff);
+        MaxDiffLog.record(what, diff, diff / Math.max(1.0, maxAbs(expected)));
     }
 }

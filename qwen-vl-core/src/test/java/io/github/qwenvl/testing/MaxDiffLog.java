@@ -17,11 +17,18 @@ import java.util.TreeMap;
 public final class MaxDiffLog implements TestExecutionListener {
 
     private static final Map<String, Double> MAX = new TreeMap<>();
+    private static final Map<String, Double> MAX_RELATIVE = new TreeMap<>();
 
     /** Records a diff under the kind (the part of {@code what} before the first ':' or '['). */
     public static synchronized void record(String what, double diff) {
         String kind = what.split("[\\[:]", 2)[0].trim();
         MAX.merge(kind, diff, Math::max);
+    }
+
+    /** Records a diff and the same diff over max(1, max|golden|), the scale the tolerances use. */
+    public static synchronized void record(String what, double diff, double relative) {
+        record(what, diff);
+        MAX_RELATIVE.merge(what.split("[\\[:]", 2)[0].trim(), relative, Math::max);
     }
 
     @Override
@@ -44,8 +51,10 @@ public final class MaxDiffLog implements TestExecutionListener {
         if (MAX.isEmpty()) {
             return "";
         }
-        StringBuilder sb = new StringBuilder("\n[golden max |Δ| per kind, fixtures " + System.getProperty("qwenvl.fixtures") + "]\n");
-        MAX.forEach((k, v) -> sb.append(String.format("  %-40s %.3e%n", k, v)));
+        StringBuilder sb = new StringBuilder("\n[golden max |Δ| per kind, fixtures " + System.getProperty("qwenvl.fixtures")
+                + "]\n  kind                                       max |Δ|   max |Δ| / max(1, max|golden|)\n");
+        MAX.forEach((k, v) -> sb.append(String.format("  %-40s %.3e   %s%n", k, v,
+                MAX_RELATIVE.containsKey(k) ? String.format("%.3e", MAX_RELATIVE.get(k)) : "")));
         return sb.toString();
     }
 }
