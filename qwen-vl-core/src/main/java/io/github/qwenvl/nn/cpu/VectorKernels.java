@@ -1,0 +1,133 @@
+package io.github.qwenvl.nn.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Vector API kernels ({@code jdk.incubator.vector}, JDK 17 API). Only loaded when the module is in the boot
+ * layer ({@link KernelChoice}); nothing else refers to this class directly.
+ *
+ * <p>BF16 rows are read as 32-bit words, each holding two neighbouring elements (little-endian: element 2i in
+ * the low half, 2i + 1 in the high half). Both widen without any lane shuffling: {@code word << 16} is the
+ * even element as a float, {@code word & 0xFFFF0000} the odd one; they multiply the even and odd entries of x,
+ * split once per product ({@link Kernels#deinterleave}).
+ */
+final class VectorKernels implements Kernels {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Declared after the species: static initialisers run in order. */
+    static final VectorKernels INSTANCE = new VectorKernels();
+
+    private VectorKernels() {
+        if (I.length() != L) {
+            throw new IllegalStateException("int and float species differ: " + I + ", " + F);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "vector (" + F.vectorBitSize() + "-bit, " + L + " float lanes)";
+    }
+
+    @Override
+    public void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
+                         float[] out, int outOffset) {
+        int wide = 4 * L;  // elements per unrolled iteration: two vectors of L words
+        int single = 2 * L;
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols * 2;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            int j = 0;
+            for (; j + wide <= cols; j += wide) {
+                IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+                IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+                int h = j >> 1;
+                a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+                a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+                a2 = low(w1).fma(FloatVector.fromArray(F, even, h + L), a2);
+                a3 = high(w1).fma(FloatVector.fromArray(F, odd, h + L), a3);
+            }
+            for (; j + single <= cols; j += single) {
+                IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+                int h = j >> 1;
+                a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+                a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+            }
+            float sum = a0.add(a2).add(a1.add(a3)).reduceLanes(VectorOperators.ADD);
+            for (; j < cols; j++) {
+                sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+            }
+            out[outOffset + r - rowFrom] = sum;
+        }
+    }
+
+    private static FloatVector low(IntVector words) {
+        return (FloatVector) words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector high(IntVector words) {
+        return (FloatVector) words.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+    }
+
+    @Override
+    public void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset) {
+        int wide = 2 * L;
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols * 4;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            int j = 0;
+            for (; j + wide <= cols; j += wide) {
+                a0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE).fma(FloatVector.fromArray(F, x, j), a0);
+                a1 = FloatVector.fromByteBuffer(F, segment, base + 4 * j + 4 * L, LE)
+                        .fma(FloatVector.fromArray(F, x, j + L), a1);
+            }
+            for (; j + L <= cols; j += L) {
+                a0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE).fma(FloatVector.fromArray(F, x, j), a0);
+            }
+            float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            for (; j < cols; j++) {
+                sum += segment.getFloat(base + 4 * j) * x[j];
+            }
+            out[outOffset + r - rowFrom] = sum;
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOffset + i] * b[bOffset + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOffset + i).fma(a, FloatVector.fromArray(F, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+}
