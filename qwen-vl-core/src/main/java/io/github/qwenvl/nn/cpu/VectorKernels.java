@@ -40,36 +40,97 @@ final class VectorKernels implements Kernels {
     @Override
     public void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
                          float[] out, int outOffset) {
+        int r = rowFrom;
+        // four rows at a time: each load of x feeds four rows (x of a long row lives in L2, not L1)
+        for (; r + 4 <= rowTo; r += 4) {
+            bf16FourRows(segment, cols, r, x, even, odd, out, outOffset + r - rowFrom);
+        }
+        for (; r < rowTo; r++) {
+            out[outOffset + r - rowFrom] = bf16Row(segment, cols, r, x, even, odd);
+        }
+    }
+
+    private static void bf16FourRows(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd,
+                                     float[] out, int at) {
+        int rowBytes = cols * 2;
+        int b0 = r * rowBytes;
+        int b1 = b0 + rowBytes;
+        int b2 = b1 + rowBytes;
+        int b3 = b2 + rowBytes;
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector o1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector o2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector o3 = FloatVector.zero(F);
+        int single = 2 * L;
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int h = j >> 1;
+            FloatVector xe = FloatVector.fromArray(F, even, h);
+            FloatVector xo = FloatVector.fromArray(F, odd, h);
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            IntVector w2 = IntVector.fromByteBuffer(I, segment, b2 + off, LE);
+            IntVector w3 = IntVector.fromByteBuffer(I, segment, b3 + off, LE);
+            e0 = low(w0).fma(xe, e0);
+            o0 = high(w0).fma(xo, o0);
+            e1 = low(w1).fma(xe, e1);
+            o1 = high(w1).fma(xo, o1);
+            e2 = low(w2).fma(xe, e2);
+            o2 = high(w2).fma(xo, o2);
+            e3 = low(w3).fma(xe, e3);
+            o3 = high(w3).fma(xo, o3);
+        }
+        float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD);
+        float s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
+        float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD);
+        float s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float xj = x[j];
+            s0 += Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16) * xj;
+            s1 += Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16) * xj;
+            s2 += Float.intBitsToFloat(segment.getShort(b2 + 2 * j) << 16) * xj;
+            s3 += Float.intBitsToFloat(segment.getShort(b3 + 2 * j) << 16) * xj;
+        }
+        out[at] = s0;
+        out[at + 1] = s1;
+        out[at + 2] = s2;
+        out[at + 3] = s3;
+    }
+
+    private static float bf16Row(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
         int wide = 4 * L;  // elements per unrolled iteration: two vectors of L words
         int single = 2 * L;
-        for (int r = rowFrom; r < rowTo; r++) {
-            int base = r * cols * 2;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            int j = 0;
-            for (; j + wide <= cols; j += wide) {
-                IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
-                IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
-                int h = j >> 1;
-                a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
-                a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
-                a2 = low(w1).fma(FloatVector.fromArray(F, even, h + L), a2);
-                a3 = high(w1).fma(FloatVector.fromArray(F, odd, h + L), a3);
-            }
-            for (; j + single <= cols; j += single) {
-                IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
-                int h = j >> 1;
-                a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
-                a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
-            }
-            float sum = a0.add(a2).add(a1.add(a3)).reduceLanes(VectorOperators.ADD);
-            for (; j < cols; j++) {
-                sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
-            }
-            out[outOffset + r - rowFrom] = sum;
+        int base = r * cols * 2;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            int h = j >> 1;
+            a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+            a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+            a2 = low(w1).fma(FloatVector.fromArray(F, even, h + L), a2);
+            a3 = high(w1).fma(FloatVector.fromArray(F, odd, h + L), a3);
         }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            int h = j >> 1;
+            a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+            a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+        }
+        float sum = a0.add(a2).add(a1.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+        }
+        return sum;
     }
 
     private static FloatVector low(IntVector words) {
