@@ -219,6 +219,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         private final float[] projected;
         private final float[] gate;
         private final float[] up;
+        private final float[] activated;
         private final float[] logits;
         private final float[] cos;
         private final float[] sin;
@@ -245,6 +246,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.projected = new float[h];
             this.gate = new float[inter];
             this.up = new float[inter];
+            this.activated = new float[inter];
             this.logits = new float[config.vocabSize()];
             this.cos = new float[hd];
             this.sin = new float[hd];
@@ -340,12 +342,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             matVec.multiply(s.attended, s.even, s.odd, w.o(), s.projected);
             addInPlace(s.x, s.projected);
             rmsNorm(s.x, w.postNorm(), eps, s.normed);
-            matVec.multiply(s.normed, s.even, s.odd, w.gateUp(), new float[][] {s.gate, s.up});
-            for (int i = 0; i < s.gate.length; i++) {
-                float g = s.gate[i];
-                s.gate[i] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * s.up[i];
-            }
-            matVec.multiply(s.gate, s.even, s.odd, w.down(), s.projected);
+            matVec.gatedSilu(s.normed, s.even, s.odd, w.gateUp()[0], w.gateUp()[1], s.gate, s.up, s.activated);
+            matVec.multiply(s.activated, s.even, s.odd, w.down(), s.projected);
             addInPlace(s.x, s.projected);
         }
         s.length = t + 1;
@@ -383,8 +381,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         int groups = hq / config.numKeyValueHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         Kernels kernels = matVec.kernels();
-        threads.run(hq, (chunk, from, to) -> {
-            float[] scores = s.scores[chunk];
+        threads.run(hq, 1, (worker, from, to) -> {
+            float[] scores = s.scores[worker];
             for (int head = from; head < to; head++) {
                 int g = head / groups;
                 float[] keys = s.keys[l][g];

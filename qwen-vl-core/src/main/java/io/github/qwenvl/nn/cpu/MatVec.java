@@ -7,6 +7,9 @@ package io.github.qwenvl.nn.cpu;
  */
 public final class MatVec {
 
+    /** Rows per block handed to a thread (a multiple of the kernels' four-row step). */
+    static final int GRAIN = 64;
+
     private final Kernels kernels;
     private final DecodeThreads threads;
 
@@ -39,7 +42,7 @@ public final class MatVec {
             total += m.rows();
         }
         Kernels.deinterleave(x, cols, even, odd);
-        threads.run(total, (chunk, from, to) -> {
+        threads.run(total, GRAIN, (worker, from, to) -> {
             int offset = 0;
             for (int i = 0; i < matrices.length; i++) {
                 WeightMatrix m = matrices[i];
@@ -49,6 +52,27 @@ public final class MatVec {
                     m.rows(kernels, x, even, odd, outs[i], lo - offset, lo - offset, hi - offset);
                 }
                 offset += m.rows();
+            }
+        });
+    }
+
+    /**
+     * The gated MLP activation: out[i] = silu(gate_i · x) · (up_i · x), silu(g) = g · sigmoid(g), in one parallel
+     * pass (each block computes its gate and up rows, then their activations).
+     */
+    public void gatedSilu(float[] x, float[] even, float[] odd, WeightMatrix gate, WeightMatrix up, float[] gateOut,
+                          float[] upOut, float[] out) {
+        int cols = gate.cols();
+        if (up.cols() != cols || up.rows() != gate.rows()) {
+            throw new IllegalArgumentException("gate and up must have the same shape");
+        }
+        Kernels.deinterleave(x, cols, even, odd);
+        threads.run(gate.rows(), GRAIN, (worker, from, to) -> {
+            gate.rows(kernels, x, even, odd, gateOut, from, from, to);
+            up.rows(kernels, x, even, odd, upOut, from, from, to);
+            for (int i = from; i < to; i++) {
+                float g = gateOut[i];
+                out[i] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * upOut[i];
             }
         });
     }

@@ -41,7 +41,14 @@ final class VectorKernels implements Kernels {
     public void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
                          float[] out, int outOffset) {
         int r = rowFrom;
-        // four rows at a time: each load of x feeds four rows (x of a long row lives in L2, not L1)
+        if (cols <= SHORT_ROW) {
+            // short rows (x in L1): one row at a time reads the matrix as one sequential stream
+            for (; r < rowTo; r++) {
+                out[outOffset + r - rowFrom] = bf16ShortRow(segment, cols, r, x, even, odd);
+            }
+            return;
+        }
+        // long rows: four at a time, so each load of x (from L2) feeds four rows
         for (; r + 4 <= rowTo; r += 4) {
             bf16FourRows(segment, cols, r, x, even, odd, out, outOffset + r - rowFrom);
         }
@@ -102,8 +109,12 @@ final class VectorKernels implements Kernels {
         out[at + 3] = s3;
     }
 
-    private static float bf16Row(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
-        int wide = 4 * L;  // elements per unrolled iteration: two vectors of L words
+    /** Longest row (elements) read one row at a time; longer rows go four at a time. Fixed per matrix shape. */
+    static final int SHORT_ROW = 4096;
+
+    /** One short row: two vectors of words per iteration, four accumulators. */
+    private static float bf16ShortRow(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
+        int wide = 4 * L;
         int single = 2 * L;
         int base = r * cols * 2;
         FloatVector a0 = FloatVector.zero(F);
@@ -127,6 +138,29 @@ final class VectorKernels implements Kernels {
             a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
         }
         float sum = a0.add(a2).add(a1.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+        }
+        return sum;
+    }
+
+    /**
+     * One long row, with exactly the accumulation of {@link #bf16FourRows} (so a row's value never depends on how
+     * rows were grouped into blocks).
+     */
+    private static float bf16Row(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector e = FloatVector.zero(F);
+        FloatVector o = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int h = j >> 1;
+            IntVector w = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            e = low(w).fma(FloatVector.fromArray(F, even, h), e);
+            o = high(w).fma(FloatVector.fromArray(F, odd, h), o);
+        }
+        float sum = e.add(o).reduceLanes(VectorOperators.ADD);
         for (; j < cols; j++) {
             sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
         }

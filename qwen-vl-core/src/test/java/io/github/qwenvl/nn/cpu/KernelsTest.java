@@ -174,13 +174,59 @@ class KernelsTest {
     }
 
     @Test
-    void threadsSplitDeterministically() {
-        List<int[]> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        THREADS.run(10, (chunk, from, to) -> seen.add(new int[] {chunk, from, to}));
-        seen.sort(java.util.Comparator.comparingInt(c -> c[0]));
-        assertThat(seen).extracting(c -> c[1] + "-" + c[2]).containsExactly("0-3", "3-6", "6-10");
-        seen.clear();
-        THREADS.run(2, (chunk, from, to) -> seen.add(new int[] {chunk, from, to}));
-        assertThat(seen).hasSize(2);
+    void threadsCoverEveryItemOnceAndPropagateFailures() {
+        for (int n : new int[] {1, 2, 10, 1000}) {
+            for (int grain : new int[] {1, 3, 64}) {
+                java.util.concurrent.atomic.AtomicIntegerArray hits = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+                java.util.Set<Integer> workers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                THREADS.run(n, grain, (worker, from, to) -> {
+                    workers.add(worker);
+                    assertThat(to - from).isBetween(1, grain);
+                    for (int i = from; i < to; i++) {
+                        hits.incrementAndGet(i);
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    assertThat(hits.get(i)).as("item %d of %d, grain %d", i, n, grain).isEqualTo(1);
+                }
+                assertThat(workers).allSatisfy(w -> assertThat(w).isBetween(0, THREADS.threads() - 1));
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> THREADS.run(100, 1, (worker, from, to) -> {
+            if (from == 57) {
+                throw new IllegalStateException("boom");
+            }
+        })).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+    }
+
+    @Test
+    void gatedSiluMatchesItsDefinition() {
+        Random random = new Random(5);
+        int rows = 203;
+        int cols = 96;
+        WeightMatrix[] ms = new WeightMatrix[2];
+        for (int m = 0; m < 2; m++) {
+            ByteBuffer b = ByteBuffer.allocate(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+            for (int e = 0; e < rows * cols; e++) {
+                b.putShort(e * 2, (short) (Float.floatToIntBits((float) random.nextGaussian() * 0.2f) >>> 16));
+            }
+            ms[m] = WeightMatrix.of(WeightMatrix.Format.BF16, rows, cols, b);
+        }
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) random.nextGaussian();
+        }
+        for (Kernels k : kernels()) {
+            MatVec mv = new MatVec(k, THREADS);
+            float[] gate = new float[rows];
+            float[] up = new float[rows];
+            mv.multiply(x, new float[48], new float[48], ms, new float[][] {gate, up});
+            float[] out = new float[rows];
+            mv.gatedSilu(x, new float[48], new float[48], ms[0], ms[1], new float[rows], new float[rows], out);
+            for (int i = 0; i < rows; i++) {
+                float expected = gate[i] * (float) (1.0 / (1.0 + Math.exp(-gate[i]))) * up[i];
+                assertThat(out[i]).as("row %d", i).isEqualTo(expected);
+            }
+        }
     }
 }
