@@ -57,7 +57,9 @@ import java.util.function.Supplier;
  * ({@code -Dqwenvl.bench.results}). Settings (system properties): {@code qwenvl.bench.threads} (default: available
  * processors), {@code qwenvl.bench.dir} (checkpoint cache), {@code qwenvl.bench.decodeTokens} (32),
  * {@code qwenvl.bench.decodeRuns} (3), {@code qwenvl.bench.images} ("448x448,1024x768"),
- * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024).
+ * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024), {@code qwenvl.bench.decodeContexts}
+ * ("1,128,1024") and {@code qwenvl.bench.sweepTokens} (16) for the decode-mode sweep ({@link #decodeSweep}: ENGINE
+ * vs JAVA decode steps at each context).
  */
 public final class EngineBenchmark {
 

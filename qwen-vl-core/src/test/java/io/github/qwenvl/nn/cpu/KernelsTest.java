@@ -43,7 +43,7 @@ class KernelsTest {
     @Test
     void bf16AndF32ProductsMatchDoubleReference() {
         Random random = new Random(42);
-        int[][] shapes = {{1, 1}, {7, 3}, {13, 31}, {29, 33}, {37, 64}, {101, 127}, {5, 129}, {67, 1536}, {3, 8960}, {250, 70}};
+        int[][] shapes = {{1, 1}, {7, 3}, {13, 31}, {29, 33}, {37, 64}, {101, 127}, {5, 129}, {67, 1536}, {3, 8960}, {9, 4100}, {6, 4099}, {250, 70}};
         for (Kernels k : kernels()) {
             MatVec mv = new MatVec(k, THREADS);
             for (int[] shape : shapes) {
