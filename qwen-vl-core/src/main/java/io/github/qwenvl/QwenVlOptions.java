@@ -10,6 +10,11 @@ package io.github.qwenvl;
  * @param maxImagePixels   decode limit per image, checked from the header before decoding
  * @param maxImages        images per request
  * @param contextLength    prompt + completion limit (null = the checkpoint's max_position_embeddings)
+ * @param decodeMode       how decode steps (one new token) run: AUTO (default) = in Java over the checkpoint's
+ *                         memory-mapped BF16/F32 weights when possible (CPU, Qwen2-VL / Qwen2.5-VL, safetensors
+ *                         stored BF16 or F32, and the Vector API enabled with {@code --add-modules
+ *                         jdk.incubator.vector}), else on the engine; ENGINE = always on DJL's engine (f32);
+ *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported)
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -17,10 +22,14 @@ public record QwenVlOptions(
         Integer threads,
         long maxImagePixels,
         int maxImages,
-        Integer contextLength) {
+        Integer contextLength,
+        DecodeMode decodeMode) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
+
+    /** Where decode steps run, see {@link QwenVlOptions}. */
+    public enum DecodeMode { AUTO, ENGINE, JAVA }
 
     /** Weight / compute precision. */
     public enum Precision { FLOAT32, FLOAT16 }
@@ -31,6 +40,7 @@ public record QwenVlOptions(
     public QwenVlOptions {
         device = device == null ? DeviceKind.CPU : device;
         precision = precision == null ? Precision.FLOAT32 : precision;
+        decodeMode = decodeMode == null ? DecodeMode.AUTO : decodeMode;
         if (maxImagePixels <= 0) {
             throw new IllegalArgumentException("maxImagePixels must be positive");
         }
@@ -42,31 +52,41 @@ public record QwenVlOptions(
         }
     }
 
+    /** Without a decode mode (AUTO): the constructor of earlier versions. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, DecodeMode.AUTO);
+    }
+
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode);
+    }
+
+    public QwenVlOptions withDecodeMode(DecodeMode m) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode);
     }
 }

@@ -119,6 +119,19 @@ class QwenVlModelBehaviourTest {
 
     @Test
     void longGenerationsDoNotGrowNativeMemory() {
+        // the default mode: decode steps in Java where the Vector API is enabled (as under Surefire)
+        assertLongGenerationsKeepMemory(model, "default decode");
+    }
+
+    @Test
+    void longEngineDecodeGenerationsDoNotGrowNativeMemory() {
+        try (QwenVlModel engine = QwenVlModel.load(set.modelDir(),
+                QwenVlOptions.defaults().withDecodeMode(QwenVlOptions.DecodeMode.ENGINE))) {
+            assertLongGenerationsKeepMemory(engine, "engine decode");
+        }
+    }
+
+    private static void assertLongGenerationsKeepMemory(QwenVlModel model, String what) {
         GenerationRequest longRun = request("Write a long answer.", true,
                 greedy(500).toBuilder().minNewTokens(500).build());
         int tensorsBefore = model.liveTensors();
@@ -129,8 +142,8 @@ class QwenVlModelBehaviourTest {
         assertThat(second.usage().completionTokens()).isEqualTo(500);
         assertThat(model.liveTensors()).as("every per-step tensor is freed").isEqualTo(tensorsBefore);
         long growth = rssAfterSecond - rssAfterFirst;
-        System.out.printf("[memory] 500-token run: RSS %d MiB -> %d MiB (growth %d KiB)%n",
-                rssAfterFirst >> 20, rssAfterSecond >> 20, growth >> 10);
+        System.out.printf("[memory] %s, 500-token run: RSS %d MiB -> %d MiB (growth %d KiB)%n",
+                what, rssAfterFirst >> 20, rssAfterSecond >> 20, growth >> 10);
         // a leak of even one small tensor per layer per step would add tens of MiB over 500 steps
         assertThat(growth).as("RSS growth over a second 500-token run").isLessThan(24L << 20);
     }

@@ -167,6 +167,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         file(name).readFloat32Into(name, target);
     }
 
+    /** See {@link SafetensorsFile#bytes(String, long, long)}. */
+    public ByteBuffer bytes(String name, long from, long length) {
+        return file(name).bytes(name, from, length);
+    }
+
     public float[] readFloats(String name) {
         return file(name).readFloats(name);
     }

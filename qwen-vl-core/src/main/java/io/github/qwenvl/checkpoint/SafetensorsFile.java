@@ -238,6 +238,28 @@ public final class SafetensorsFile implements AutoCloseable {
         return map(info, 0, info.length());
     }
 
+    /**
+     * Bytes [from, from + length) of a tensor's data, memory-mapped read-only and little-endian (no copy); at
+     * most 1 GiB per call. Lets callers map a large tensor in pieces (e.g. whole rows of a matrix).
+     */
+    public ByteBuffer bytes(String name, long from, long length) {
+        TensorInfo info = info(name);
+        if (from < 0 || length < 0 || from + length > info.length()) {
+            throw new IndexOutOfBoundsException("bytes [" + from + ", " + (from + length) + ") of tensor '" + name
+                    + "' (" + info.length() + " bytes)");
+        }
+        if (length > mapLimitBytes) {
+            throw new CheckpointException("Cannot map " + length + " bytes of tensor '" + name + "' at once (limit "
+                    + mapLimitBytes + ")");
+        }
+        return map(info, from, length);
+    }
+
+    /** The mapping limit per region, see {@link #bytes(String, long, long)}. */
+    public static long maxMapBytes() {
+        return mapLimitBytes;
+    }
+
     private ByteBuffer map(TensorInfo info, long from, long length) {
         try {
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.offset() + from, length)

@@ -61,6 +61,21 @@ public final class KvCache implements AutoCloseable {
         length += s;
     }
 
+    /**
+     * The cached keys ({@code values == false}) or values of one layer as float32, (B, kvHeads, length, hd)
+     * row-major: what the Java decoder takes over after the prefill.
+     */
+    public float[] toFloatArray(int layer, boolean values) {
+        NDArray source = values ? this.values[layer] : keys[layer];
+        try (NDManager scope = manager.newSubManager()) {
+            return source.get(scope, new NDIndex(":, :, :{}", length)).toType(DataType.FLOAT32, false).toFloatArray();
+        }
+    }
+
+    public int layers() {
+        return keys.length;
+    }
+
     /** Native bytes held. */
     public long bytes() {
         long b = 0;

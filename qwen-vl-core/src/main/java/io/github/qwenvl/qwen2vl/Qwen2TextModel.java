@@ -213,6 +213,11 @@ public final class Qwen2TextModel {
         return axes;
     }
 
+    /** Rotary inverse frequencies (hd/2), as computed by the engine. */
+    float[] inverseFrequencies() {
+        return inverseFrequencies.clone();
+    }
+
     /** The dtype keys/values are cached in: the weights' compute dtype. */
     DataType dataTypeForCache() {
         return embedTokens.getDataType();

@@ -55,7 +55,8 @@ public final class Qwen2VlBackend implements ModelBackend {
         this.manager = parent.newSubManager();
         try {
             DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
-            this.network = new Qwen2VlNetwork(config, checkpoint, manager, matrixType);
+            this.network = new Qwen2VlNetwork(config, checkpoint, manager, matrixType, options.decodeMode(),
+                    options.threads());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());
@@ -200,6 +201,9 @@ public final class Qwen2VlBackend implements ModelBackend {
     public void close() {
         if (tokenizer != null) {
             tokenizer.close();
+        }
+        if (network != null) {
+            network.close();
         }
         manager.close();
         checkpoint.close();

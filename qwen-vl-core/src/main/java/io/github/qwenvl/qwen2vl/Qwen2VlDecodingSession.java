@@ -19,6 +19,9 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
     private final List<ImageGrid> grids;
     private final NDArray imageEmbeds; // (N, H) owned by requestManager, null without images
     private final KvCache cache;
+    /** Non-null when decode steps run in Java: the decoder and this request's Java-side cache. */
+    private final Qwen2JavaDecoder decoder;
+    private final Qwen2JavaDecoder.State javaState;
     private long ropeDelta;
 
     /**
@@ -27,6 +30,21 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
      */
     public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
                                   NDArray imageEmbeds, int capacity) {
+        this(network, parent, promptIds, grids, imageEmbeds, capacity, network.decodeMode());
+    }
+
+    /**
+     * @param decodeMode ENGINE: decode steps on the engine; JAVA: in Java (the network must have a Java decoder);
+     *                   AUTO: in Java when the network has a Java decoder
+     */
+    public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
+                                  NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode) {
+        if (decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA && network.javaDecoder() == null) {
+            throw new IllegalStateException("decode mode JAVA, but this network has no Java decoder (loaded with "
+                    + network.decodeMode() + ")");
+        }
+        this.decoder = decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.ENGINE ? null : network.javaDecoder();
+        this.javaState = decoder == null ? null : decoder.newState(capacity);
         this.network = network;
         this.requestManager = parent.newSubManager();
         this.promptIds = promptIds.clone();
@@ -36,7 +54,9 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
         }
         this.imageEmbeds = imageEmbeds;
         var c = network.config().text();
-        this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), capacity,
+        // with Java decode the engine's cache only has to hold the prompt; it is handed over and freed after prefill
+        int engineCapacity = decoder == null ? capacity : Math.min(capacity, promptIds.length);
+        this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), engineCapacity,
                 network.text().dataTypeForCache());
     }
 
@@ -60,7 +80,14 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
         try (NDManager step = requestManager.newSubManager()) {
             NDArray embeds = network.embedPrompt(step, new long[][] {ids}, imageEmbeds);
             NDArray hidden = network.text().forward(embeds, positions, null, cache, Trace.NONE);
-            return lastLogits(hidden);
+            float[] logits = lastLogits(hidden);
+            if (decoder != null) {
+                for (int l = 0; l < cache.layers(); l++) {
+                    javaState.load(l, cache.toFloatArray(l, false), cache.toFloatArray(l, true), cache.length());
+                }
+                cache.close();
+            }
+            return logits;
         } finally {
             if (imageEmbeds != null) {
                 imageEmbeds.close(); // only needed for the prompt
@@ -70,6 +97,10 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
 
     @Override
     public float[] next(int token) {
+        if (decoder != null) {
+            // all three M-RoPE axes hold cache_position + rope_deltas: plain RoPE at that position
+            return decoder.step(javaState, token, javaState.length() + ropeDelta).clone();
+        }
         long position = cache.length() + ropeDelta; // all three axes, as cache_position + rope_deltas
         long[][][] positions = {{{position}}, {{position}}, {{position}}};
         try (NDManager step = requestManager.newSubManager()) {
@@ -86,7 +117,12 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
 
     /** Tokens held in the KV cache. */
     public int cachedTokens() {
-        return cache.length();
+        return decoder != null ? javaState.length() : cache.length();
+    }
+
+    /** True when this session's decode steps run in Java. */
+    public boolean javaDecode() {
+        return decoder != null;
     }
 
     @Override

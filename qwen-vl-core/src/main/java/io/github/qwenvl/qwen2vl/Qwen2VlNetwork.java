@@ -4,9 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.github.qwenvl.QwenVlException;
+import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.WeightLoader;
+import io.github.qwenvl.nn.cpu.Kernels;
 
 import java.util.List;
 
@@ -22,14 +25,75 @@ public final class Qwen2VlNetwork {
     private final Qwen2TextModel text;
     private final long parameterCount;
     private final long weightBytes;
+    private final QwenVlOptions.DecodeMode decodeMode;
+    private final Qwen2JavaDecoder javaDecoder;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen2VlNetwork.class);
 
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
+        this(config, checkpoint, manager, dataType, QwenVlOptions.DecodeMode.AUTO, null);
+    }
+
+    /**
+     * @param decodeMode where decode steps run by default (see {@link QwenVlOptions#decodeMode()}); with AUTO or
+     *                   JAVA the Java decoder maps the language model's weights when it can read them
+     * @param threads    threads of the Java decoder (null = available processors, as the engine)
+     */
+    public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType,
+                          QwenVlOptions.DecodeMode decodeMode, Integer threads) {
         this.config = config;
         WeightLoader weights = new WeightLoader(checkpoint, manager, dataType);
         this.vision = new Qwen2VisionTower(config.vision(), weights);
         this.text = new Qwen2TextModel(config.text(), weights);
         this.parameterCount = weights.parameterCount();
         this.weightBytes = weights.loadedBytes();
+        this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
+        this.javaDecoder = javaDecoder(config, weights, manager, dataType, this.decodeMode, threads);
+    }
+
+    private Qwen2JavaDecoder javaDecoder(ModelConfig config, WeightLoader weights, NDManager manager, DataType dataType,
+                                         QwenVlOptions.DecodeMode mode, Integer threads) {
+        if (mode == QwenVlOptions.DecodeMode.ENGINE) {
+            return null;
+        }
+        String reason = null;
+        if (manager.getDevice().isGpu()) {
+            reason = "the model runs on " + manager.getDevice();
+        } else if (dataType != DataType.FLOAT32) {
+            reason = "matrices are held as " + dataType;
+        } else {
+            reason = Qwen2JavaDecoder.unsupportedReason(config.text(), weights);
+        }
+        Kernels kernels = Kernels.get();
+        if (reason == null && mode == QwenVlOptions.DecodeMode.AUTO && !Kernels.vectorized()) {
+            reason = "the Vector API is not enabled (add --add-modules jdk.incubator.vector to the JVM options);"
+                    + " the engine is faster than scalar Java kernels";
+        }
+        if (reason != null) {
+            if (mode == QwenVlOptions.DecodeMode.JAVA) {
+                throw new QwenVlException("decodeMode JAVA is not possible: " + reason);
+            }
+            LOG.info("Decode on the engine (f32): {}", reason);
+            return null;
+        }
+        int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        return Qwen2JavaDecoder.create(config.text(), weights, text.inverseFrequencies(), kernels, count);
+    }
+
+    /** The default decode mode this network was loaded with. */
+    public QwenVlOptions.DecodeMode decodeMode() {
+        return decodeMode;
+    }
+
+    /** The Java decoder, or null when decode runs on the engine only. */
+    public Qwen2JavaDecoder javaDecoder() {
+        return javaDecoder;
+    }
+
+    /** Stops the Java decoder's threads (weights stay usable by the engine). */
+    public void close() {
+        if (javaDecoder != null) {
+            javaDecoder.close();
+        }
     }
 
     /** Parameters loaded. */

@@ -19,7 +19,12 @@ import io.github.qwenvl.chat.Content;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.engine.DjlRuntime;
 import io.github.qwenvl.image.ImageSource;
+import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.WeightMatrix;
+import io.github.qwenvl.qwen2vl.Qwen2VlDecodingSession;
+import io.github.qwenvl.qwen2vl.Qwen2VlNetwork;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -52,13 +57,23 @@ import java.util.function.Supplier;
  * ({@code -Dqwenvl.bench.results}). Settings (system properties): {@code qwenvl.bench.threads} (default: available
  * processors), {@code qwenvl.bench.dir} (checkpoint cache), {@code qwenvl.bench.decodeTokens} (32),
  * {@code qwenvl.bench.decodeRuns} (3), {@code qwenvl.bench.images} ("448x448,1024x768"),
- * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024).
+ * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024), {@code qwenvl.bench.decodeContexts}
+ * ("1,128,1024") and {@code qwenvl.bench.sweepTokens} (16) for the decode-mode sweep ({@link #decodeSweep}: ENGINE
+ * vs JAVA decode steps at each context).
  */
 public final class EngineBenchmark {
 
     /** What to run. */
     public record Settings(String model, int threads, Path cacheRoot, Path fixtures, Path results, int decodeTokens,
-                           int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim) {
+                           int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim,
+                           List<Integer> decodeContexts, int sweepTokens) {
+
+        /** Without the decode-mode sweep settings: contexts 1 and 16, 4 tokens each (for the tiny CI models). */
+        public Settings(String model, int threads, Path cacheRoot, Path fixtures, Path results, int decodeTokens,
+                        int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim) {
+            this(model, threads, cacheRoot, fixtures, results, decodeTokens, decodeRuns, images, bandwidthDim, matmulDim,
+                    List.of(1, 16), 4);
+        }
 
         public static Settings fromSystemProperties(String model) {
             return new Settings(model,
@@ -70,7 +85,9 @@ public final class EngineBenchmark {
                     intProperty("qwenvl.bench.decodeRuns", 3),
                     parseImages(System.getProperty("qwenvl.bench.images", "448x448,1024x768")),
                     intProperty("qwenvl.bench.bandwidthDim", 8192),
-                    intProperty("qwenvl.bench.matmulDim", 1024));
+                    intProperty("qwenvl.bench.matmulDim", 1024),
+                    parseInts(System.getProperty("qwenvl.bench.decodeContexts", "1,128,1024")),
+                    intProperty("qwenvl.bench.sweepTokens", 16));
         }
 
         private static int intProperty(String key, int fallback) {
@@ -78,8 +95,21 @@ public final class EngineBenchmark {
             return v == null || v.isBlank() || Integer.parseInt(v.trim()) <= 0 ? fallback : Integer.parseInt(v.trim());
         }
 
+        static List<Integer> parseInts(String spec) {
+            List<Integer> values = new ArrayList<>();
+            for (String v : spec.split(",")) {
+                if (!v.isBlank()) {
+                    values.add(Integer.parseInt(v.trim()));
+                }
+            }
+            return List.copyOf(values);
+        }
+
         static List<int[]> parseImages(String spec) {
             List<int[]> sizes = new ArrayList<>();
+            if (spec.trim().equalsIgnoreCase("none")) {
+                return sizes;
+            }
             for (String s : spec.split(",")) {
                 if (!s.isBlank()) {
                     String[] wh = s.trim().toLowerCase(Locale.ROOT).split("x");
@@ -104,13 +134,35 @@ public final class EngineBenchmark {
                             double decodeMillis, double tokensPerSecond) {
     }
 
+    /**
+     * Decode steps of one mode at one context: a prompt of {@code context} random ids prefilled on the engine,
+     * 2 untimed steps, then {@code tokens} timed steps. {@code bytesPerToken}: weights read per step (f32 copies
+     * on the engine, the stored BF16 in Java) plus the KV cache at that context (f32).
+     */
+    public record SweepRun(String mode, int context, int tokens, double seconds, long bytesPerToken) {
+        public double tokensPerSecond() {
+            return tokens / seconds;
+        }
+
+        public double effectiveGBs() {
+            return bytesPerToken * tokensPerSecond() / 1e9;
+        }
+    }
+
     /** Everything measured. */
     public record Report(String model, String architecture, int threads, String cpu, int processors,
                          boolean checkpointGenerated, double checkpointSeconds, long checkpointBytes,
                          double engineStartSeconds, double loadSeconds, long parameters, long weightBytes,
                          long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
-                         double bandwidthGBs, double matmulGflops) {
+                         double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
+                         List<SweepRun> sweep) {
+
+        /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
+        public double sweepTokensPerSecond(String mode, int context) {
+            return sweep.stream().filter(r -> r.mode().equals(mode) && r.context() == context)
+                    .mapToDouble(SweepRun::tokensPerSecond).findFirst().orElse(Double.NaN);
+        }
 
         public double medianDecodeTokensPerSecond() {
             return median(decodes.stream().mapToDouble(DecodeRun::tokensPerSecond).toArray());
@@ -159,6 +211,12 @@ public final class EngineBenchmark {
                 s.bandwidthDim(), s.bandwidthDim(), s.matmulDim());
         double bandwidth = matVecBandwidth(engine, s.bandwidthDim());
         double gflops = matMulGflops(engine, s.matmulDim());
+        // the Java kernel on the same number of bytes: (n, 2n) BF16 = (n, n) f32
+        double javaBandwidth = JavaMatVecBandwidth.gbPerSecond(WeightMatrix.Format.BF16, s.bandwidthDim(),
+                2 * s.bandwidthDim(), threads, 3, 15);
+        log.printf("[bench] mat-vec: engine f32 %.1f GB/s, Java %s BF16 %.1f GB/s%n", bandwidth, Kernels.get().name(),
+                javaBandwidth);
+        List<SweepRun> sweep = decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), log);
 
         long decodeBytes = decodeBytesPerToken(prepared.directory(), 4);
         log.printf("[bench] loading %s%n", prepared.directory());
@@ -217,7 +275,76 @@ public final class EngineBenchmark {
                 prepared.generated(), prepared.seconds(), prepared.bytes(), engineStart, load, parameters, weightBytes,
                 decodeBytes, rssAfterLoad, procStatusGiB("VmHWM"), List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
-                bandwidth, gflops);
+                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep);
+    }
+
+    /**
+     * Decode tok/s of ENGINE and JAVA steps at each context, on one network loaded here (and closed before the
+     * model-level measurements load the model again), sessions opened directly with a forced decode mode.
+     */
+    static List<SweepRun> decodeSweep(Path dir, int threads, List<Integer> contexts, int tokens, PrintStream log) {
+        List<SweepRun> runs = new ArrayList<>();
+        if (contexts.isEmpty()) {
+            return runs;
+        }
+        ModelConfig config = ModelConfig.load(dir);
+        long engineWeights = decodeBytesPerToken(dir, 4);
+        var text = config.text();
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+             NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            long t0 = System.nanoTime();
+            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32,
+                    QwenVlOptions.DecodeMode.AUTO, threads);
+            log.printf("[bench] sweep: network loaded in %.1f s; Java decoder: %s%n", seconds(t0),
+                    net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name());
+            try {
+                java.util.Random random = new java.util.Random(11);
+                for (int context : contexts) {
+                    int[] ids = new int[context];
+                    for (int i = 0; i < context; i++) {
+                        ids[i] = random.nextInt(Math.min(text.vocabSize(), 151643));
+                    }
+                    long kvBytes = 2L * text.numLayers() * text.numKeyValueHeads() * text.headDim() * 4 * context;
+                    for (QwenVlOptions.DecodeMode mode : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA)) {
+                        if (mode == QwenVlOptions.DecodeMode.JAVA && net.javaDecoder() == null) {
+                            continue;
+                        }
+                        long weights = mode == QwenVlOptions.DecodeMode.JAVA ? net.javaDecoder().bytesPerToken() : engineWeights;
+                        try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, manager, ids, List.of(), null,
+                                context + tokens + 2, mode)) {
+                            long p0 = System.nanoTime();
+                            float[] logits = session.prefill();
+                            double prefill = seconds(p0);
+                            int next = argmax(logits);
+                            for (int i = 0; i < 2; i++) {
+                                next = argmax(session.next(next));
+                            }
+                            long d0 = System.nanoTime();
+                            for (int i = 0; i < tokens; i++) {
+                                next = argmax(session.next(next));
+                            }
+                            SweepRun run = new SweepRun(mode.name(), context, tokens, seconds(d0), weights + kvBytes);
+                            runs.add(run);
+                            log.printf(Locale.ROOT, "[bench]   %s context %d: prefill %.1f s, decode %.2f tok/s (%.1f GB/s effective)%n",
+                                    mode, context, prefill, run.tokensPerSecond(), run.effectiveGBs());
+                        }
+                    }
+                }
+            } finally {
+                net.close();
+            }
+        }
+        return runs;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /**
@@ -411,12 +538,28 @@ public final class EngineBenchmark {
         }
         row(out, "mat-vec bandwidth", String.format(Locale.ROOT, "%.1f GB/s (f32, median)", r.bandwidthGBs()));
         row(out, "matmul", String.format(Locale.ROOT, "%.1f GFLOP/s (f32, median)", r.matmulGflops()));
+        row(out, "Java mat-vec bandwidth", String.format(Locale.ROOT, "%.1f GB/s (BF16, %s, median)",
+                r.javaBandwidthGBs(), r.javaKernels()));
         row(out, "decode bytes / token", String.format(Locale.ROOT, "%s (LM weights incl. LM head, f32)",
                 bytes(r.decodeBytesPerToken())));
         row(out, "decode bound", String.format(Locale.ROOT, "%.2f tok/s at the measured bandwidth",
                 r.boundTokensPerSecond()));
         if (!r.decodes().isEmpty()) {
-            row(out, "decode vs bound", String.format(Locale.ROOT, "%.0f %%", r.decodePercentOfBound()));
+            row(out, "decode vs bound", String.format(Locale.ROOT, "%.0f %% (default decode mode; f32 bytes)",
+                    r.decodePercentOfBound()));
+        }
+        if (!r.sweep().isEmpty()) {
+            out.println("decode by mode and context (bound = bytes/token at the engine's f32 | the Java BF16 mat-vec GB/s):");
+            out.printf("  %-6s %7s %9s %10s %10s %13s %13s %9s%n", "mode", "context", "tok/s", "GB/token", "GB/s eff",
+                    "% bound(eng)", "% bound(java)", "vs ENGINE");
+            for (SweepRun run : r.sweep()) {
+                double engineBound = r.bandwidthGBs() * 1e9 / run.bytesPerToken();
+                double javaBound = r.javaBandwidthGBs() * 1e9 / run.bytesPerToken();
+                out.printf(Locale.ROOT, "  %-6s %7d %9.2f %10.3f %10.1f %12.0f%% %12.0f%% %8.2fx%n", run.mode(), run.context(),
+                        run.tokensPerSecond(), run.bytesPerToken() / 1e9, run.effectiveGBs(),
+                        100 * run.tokensPerSecond() / engineBound, 100 * run.tokensPerSecond() / javaBound,
+                        run.tokensPerSecond() / r.sweepTokensPerSecond("ENGINE", run.context()));
+            }
         }
         out.println("-".repeat(78));
     }
@@ -487,6 +630,20 @@ public final class EngineBenchmark {
         j.addProperty("decodeBytesPerToken", r.decodeBytesPerToken());
         j.addProperty("decodeBoundTokensPerSecond", round(r.boundTokensPerSecond()));
         j.addProperty("decodePercentOfBound", round(r.decodePercentOfBound()));
+        j.addProperty("javaMatVecBandwidthGBs", round(r.javaBandwidthGBs()));
+        j.addProperty("javaKernels", r.javaKernels());
+        JsonArray sweep = new JsonArray();
+        for (SweepRun run : r.sweep()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("mode", run.mode());
+            o.addProperty("context", run.context());
+            o.addProperty("tokens", run.tokens());
+            o.addProperty("seconds", round(run.seconds()));
+            o.addProperty("tokensPerSecond", round(run.tokensPerSecond()));
+            o.addProperty("bytesPerToken", run.bytesPerToken());
+            sweep.add(o);
+        }
+        j.add("decodeSweep", sweep);
         return j;
     }
 

@@ -92,12 +92,16 @@ class EngineBenchmarkTest {
             long layer = 64 * 64 + 64 + 2 * (32 * 64 + 32) + 64 * 64 + 3 * 176 * 64 + 2 * 64;
             assertThat(r.decodeBytesPerToken()).isEqualTo(4L * (2 * layer + 64 + 4160 * 64));
             assertThat(r.decodePercentOfBound()).isPositive();
+            assertThat(r.javaBandwidthGBs()).isPositive();
+            assertThat(r.sweep()).extracting(EngineBenchmark.SweepRun::mode)
+                    .containsExactly("ENGINE", "JAVA", "ENGINE", "JAVA");
+            assertThat(r.sweep()).allSatisfy(run -> assertThat(run.tokensPerSecond()).isPositive());
 
             ByteArrayOutputStream table = new ByteArrayOutputStream();
             EngineBenchmark.print(r, new PrintStream(table, true, StandardCharsets.UTF_8));
             assertThat(table.toString(StandardCharsets.UTF_8))
                     .contains("load", "peak RSS", "image 112x84 vision", "prefill", "first token", "decode",
-                            "mat-vec bandwidth", "decode vs bound");
+                            "mat-vec bandwidth", "decode vs bound", "Java mat-vec bandwidth", "vs ENGINE");
 
             EngineBenchmark.appendJson(r, results);
             List<String> lines = Files.readAllLines(results);

@@ -1,0 +1,54 @@
+package io.github.qwenvl.nn.cpu;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The inner loops of the Java decode path: rows of a memory-mapped weight matrix times a float vector,
+ * and the dot / axpy of attention. Two implementations: {@link VectorKernels} (the incubating Vector API,
+ * needs {@code --add-modules jdk.incubator.vector}) and {@link ScalarKernels} (plain Java, always there).
+ * {@link #get()} picks once per JVM and logs which.
+ *
+ * <p>Weight buffers are little-endian; row r of a (rows × cols) matrix starts at byte r · cols · width of its
+ * segment. BF16 is the top half of a float32, so widening is exact ({@code bits << 16}).
+ */
+public interface Kernels {
+
+    /** A name for logs and reports: "vector (512-bit)" or "scalar". */
+    String name();
+
+    /**
+     * {@code out[outOffset + i] = Σ_j bf16(row rowFrom + i)[j] · x[j]} for rows [rowFrom, rowTo) of a BF16
+     * segment. {@code even}/{@code odd} are x[0], x[2], … and x[1], x[3], … (see {@link #deinterleave}).
+     */
+    void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
+                  float[] out, int outOffset);
+
+    /** As {@link #bf16Rows} for a float32 segment. */
+    void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset);
+
+    /** Σ a[aOffset + i] · b[bOffset + i], i < n. */
+    float dot(float[] a, int aOffset, float[] b, int bOffset, int n);
+
+    /** y[yOffset + i] += alpha · x[xOffset + i], i < n. */
+    void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n);
+
+    /** even[i] = x[2i], odd[i] = x[2i + 1] (the lane order of BF16 pairs read as 32-bit words). */
+    static void deinterleave(float[] x, int n, float[] even, float[] odd) {
+        for (int i = 0; 2 * i < n; i++) {
+            even[i] = x[2 * i];
+            if (2 * i + 1 < n) {
+                odd[i] = x[2 * i + 1];
+            }
+        }
+    }
+
+    /** The fastest kernels this JVM can run (chosen once, logged once). */
+    static Kernels get() {
+        return KernelChoice.BEST;
+    }
+
+    /** True when the Vector API module is in the boot layer and its kernels loaded. */
+    static boolean vectorized() {
+        return KernelChoice.BEST != ScalarKernels.INSTANCE;
+    }
+}

@@ -1,0 +1,64 @@
+package io.github.qwenvl.nn.cpu;
+
+import java.nio.ByteBuffer;
+
+/** Plain-Java kernels: correct everywhere, used when the Vector API module is not enabled. */
+final class ScalarKernels implements Kernels {
+
+    static final ScalarKernels INSTANCE = new ScalarKernels();
+
+    private ScalarKernels() {
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
+                         float[] out, int outOffset) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols * 2;
+            float s0 = 0f;
+            float s1 = 0f;
+            int j = 0;
+            for (; j + 1 < cols; j += 2) {
+                s0 += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+                s1 += Float.intBitsToFloat(segment.getShort(base + 2 * j + 2) << 16) * x[j + 1];
+            }
+            for (; j < cols; j++) {
+                s0 += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+            }
+            out[outOffset + r - rowFrom] = s0 + s1;
+        }
+    }
+
+    @Override
+    public void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols * 4;
+            float s = 0f;
+            for (int j = 0; j < cols; j++) {
+                s += segment.getFloat(base + 4 * j) * x[j];
+            }
+            out[outOffset + r - rowFrom] = s;
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s += a[aOffset + i] * b[bOffset + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+}

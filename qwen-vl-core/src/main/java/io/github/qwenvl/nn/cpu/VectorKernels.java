@@ -1,0 +1,228 @@
+package io.github.qwenvl.nn.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Vector API kernels ({@code jdk.incubator.vector}, JDK 17 API). Only loaded when the module is in the boot
+ * layer ({@link KernelChoice}); nothing else refers to this class directly.
+ *
+ * <p>BF16 rows are read as 32-bit words, each holding two neighbouring elements (little-endian: element 2i in
+ * the low half, 2i + 1 in the high half). Both widen without any lane shuffling: {@code word << 16} is the
+ * even element as a float, {@code word & 0xFFFF0000} the odd one; they multiply the even and odd entries of x,
+ * split once per product ({@link Kernels#deinterleave}).
+ */
+final class VectorKernels implements Kernels {
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Declared after the species: static initialisers run in order. */
+    static final VectorKernels INSTANCE = new VectorKernels();
+
+    private VectorKernels() {
+        if (I.length() != L) {
+            throw new IllegalStateException("int and float species differ: " + I + ", " + F);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "vector (" + F.vectorBitSize() + "-bit, " + L + " float lanes)";
+    }
+
+    @Override
+    public void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
+                         float[] out, int outOffset) {
+        int r = rowFrom;
+        if (cols <= SHORT_ROW) {
+            // short rows (x in L1): one row at a time reads the matrix as one sequential stream
+            for (; r < rowTo; r++) {
+                out[outOffset + r - rowFrom] = bf16ShortRow(segment, cols, r, x, even, odd);
+            }
+            return;
+        }
+        // long rows: four at a time, so each load of x (from L2) feeds four rows
+        for (; r + 4 <= rowTo; r += 4) {
+            bf16FourRows(segment, cols, r, x, even, odd, out, outOffset + r - rowFrom);
+        }
+        for (; r < rowTo; r++) {
+            out[outOffset + r - rowFrom] = bf16Row(segment, cols, r, x, even, odd);
+        }
+    }
+
+    private static void bf16FourRows(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd,
+                                     float[] out, int at) {
+        int rowBytes = cols * 2;
+        int b0 = r * rowBytes;
+        int b1 = b0 + rowBytes;
+        int b2 = b1 + rowBytes;
+        int b3 = b2 + rowBytes;
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector o1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector o2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector o3 = FloatVector.zero(F);
+        int single = 2 * L;
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int h = j >> 1;
+            FloatVector xe = FloatVector.fromArray(F, even, h);
+            FloatVector xo = FloatVector.fromArray(F, odd, h);
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            IntVector w2 = IntVector.fromByteBuffer(I, segment, b2 + off, LE);
+            IntVector w3 = IntVector.fromByteBuffer(I, segment, b3 + off, LE);
+            e0 = low(w0).fma(xe, e0);
+            o0 = high(w0).fma(xo, o0);
+            e1 = low(w1).fma(xe, e1);
+            o1 = high(w1).fma(xo, o1);
+            e2 = low(w2).fma(xe, e2);
+            o2 = high(w2).fma(xo, o2);
+            e3 = low(w3).fma(xe, e3);
+            o3 = high(w3).fma(xo, o3);
+        }
+        float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD);
+        float s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
+        float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD);
+        float s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float xj = x[j];
+            s0 += Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16) * xj;
+            s1 += Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16) * xj;
+            s2 += Float.intBitsToFloat(segment.getShort(b2 + 2 * j) << 16) * xj;
+            s3 += Float.intBitsToFloat(segment.getShort(b3 + 2 * j) << 16) * xj;
+        }
+        out[at] = s0;
+        out[at + 1] = s1;
+        out[at + 2] = s2;
+        out[at + 3] = s3;
+    }
+
+    /** Longest row (elements) read one row at a time; longer rows go four at a time. Fixed per matrix shape. */
+    static final int SHORT_ROW = 4096;
+
+    /** One short row: two vectors of words per iteration, four accumulators. */
+    private static float bf16ShortRow(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
+        int wide = 4 * L;
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            int h = j >> 1;
+            a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+            a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+            a2 = low(w1).fma(FloatVector.fromArray(F, even, h + L), a2);
+            a3 = high(w1).fma(FloatVector.fromArray(F, odd, h + L), a3);
+        }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            int h = j >> 1;
+            a0 = low(w0).fma(FloatVector.fromArray(F, even, h), a0);
+            a1 = high(w0).fma(FloatVector.fromArray(F, odd, h), a1);
+        }
+        float sum = a0.add(a2).add(a1.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+        }
+        return sum;
+    }
+
+    /**
+     * One long row, with exactly the accumulation of {@link #bf16FourRows} (so a row's value never depends on how
+     * rows were grouped into blocks).
+     */
+    private static float bf16Row(ByteBuffer segment, int cols, int r, float[] x, float[] even, float[] odd) {
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector e = FloatVector.zero(F);
+        FloatVector o = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int h = j >> 1;
+            IntVector w = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            e = low(w).fma(FloatVector.fromArray(F, even, h), e);
+            o = high(w).fma(FloatVector.fromArray(F, odd, h), o);
+        }
+        float sum = e.add(o).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            sum += Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16) * x[j];
+        }
+        return sum;
+    }
+
+    private static FloatVector low(IntVector words) {
+        return (FloatVector) words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector high(IntVector words) {
+        return (FloatVector) words.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+    }
+
+    @Override
+    public void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset) {
+        int wide = 2 * L;
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols * 4;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            int j = 0;
+            for (; j + wide <= cols; j += wide) {
+                a0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE).fma(FloatVector.fromArray(F, x, j), a0);
+                a1 = FloatVector.fromByteBuffer(F, segment, base + 4 * j + 4 * L, LE)
+                        .fma(FloatVector.fromArray(F, x, j + L), a1);
+            }
+            for (; j + L <= cols; j += L) {
+                a0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE).fma(FloatVector.fromArray(F, x, j), a0);
+            }
+            float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            for (; j < cols; j++) {
+                sum += segment.getFloat(base + 4 * j) * x[j];
+            }
+            out[outOffset + r - rowFrom] = sum;
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            acc = FloatVector.fromArray(F, a, aOffset + i).fma(FloatVector.fromArray(F, b, bOffset + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOffset + i] * b[bOffset + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOffset + i).fma(a, FloatVector.fromArray(F, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
+}

@@ -1,0 +1,434 @@
+package io.github.qwenvl.qwen2vl;
+
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.checkpoint.SafetensorsFile;
+import io.github.qwenvl.checkpoint.TensorDType;
+import io.github.qwenvl.checkpoint.TensorInfo;
+import io.github.qwenvl.config.Qwen2TextConfig;
+import io.github.qwenvl.nn.WeightLoader;
+import io.github.qwenvl.nn.cpu.DecodeThreads;
+import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MatVec;
+import io.github.qwenvl.nn.cpu.WeightMatrix;
+
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Decode steps (one new token) of the Qwen2 decoder in plain Java over the checkpoint's memory-mapped weights,
+ * in their stored BF16 (or F32): the decode of a 2B model is memory-bound, and reading BF16 halves the bytes
+ * per token compared with the engine's widened f32 copies. Prefill and the vision tower stay on the engine
+ * (compute-bound matrix products); the prefill's KV cache is copied into a {@link State} once.
+ *
+ * <p>Same arithmetic as {@link Qwen2TextModel#forward} for one token, in float32: RMSNorm, q/k/v with biases,
+ * rotary embedding at position p (during decode all three M-RoPE axes hold the same position, so the mrope
+ * sections select between equal angles: plain RoPE), grouped-query attention over the cache scaled by
+ * 1/sqrt(head_dim) with a float softmax, o_proj, residual, RMSNorm, SiLU-gated MLP, residual; final RMSNorm and
+ * the (tied or untied) LM head. Weights are shared by all requests; every request holds its own {@link State}.
+ */
+public final class Qwen2JavaDecoder implements AutoCloseable {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen2JavaDecoder.class);
+
+    record Layer(float[] inputNorm, WeightMatrix[] qkv, float[] qBias, float[] kBias, float[] vBias,
+                 WeightMatrix o, float[] postNorm, WeightMatrix[] gateUp, WeightMatrix down) {
+    }
+
+    private final Qwen2TextConfig config;
+    private final WeightMatrix embed;
+    private final WeightMatrix lmHead;
+    private final List<Layer> layers;
+    private final float[] finalNorm;
+    private final float[] inverseFrequencies;
+    private final MatVec matVec;
+    private final DecodeThreads threads;
+    private final long bytesPerToken;
+
+    private Qwen2JavaDecoder(Qwen2TextConfig config, WeightMatrix embed, WeightMatrix lmHead, List<Layer> layers,
+                             float[] finalNorm, float[] inverseFrequencies, Kernels kernels, int threadCount) {
+        this.config = config;
+        this.embed = embed;
+        this.lmHead = lmHead;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.inverseFrequencies = inverseFrequencies;
+        this.threads = new DecodeThreads(threadCount);
+        this.matVec = new MatVec(kernels, threads);
+        long bytes = lmHead.bytes();
+        for (Layer l : layers) {
+            for (WeightMatrix m : l.qkv()) {
+                bytes += m.bytes();
+            }
+            for (WeightMatrix m : l.gateUp()) {
+                bytes += m.bytes();
+            }
+            bytes += l.o().bytes() + l.down().bytes();
+        }
+        this.bytesPerToken = bytes;
+    }
+
+    /**
+     * Why the Java decoder cannot read these weights in place (a matrix stored other than BF16/F32, a big-endian
+     * platform), or null when it can.
+     */
+    static String unsupportedReason(Qwen2TextConfig config, WeightLoader weights) {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            return "big-endian platform";
+        }
+        for (String name : matrixNames(config, weights)) {
+            TensorDType dtype = weights.checkpoint().info(name).dtype();
+            if (dtype != TensorDType.BF16 && dtype != TensorDType.F32) {
+                return "'" + name + "' is stored as " + dtype + " (the Java decoder reads BF16 and F32)";
+            }
+        }
+        return null;
+    }
+
+    private static List<String> matrixNames(Qwen2TextConfig config, WeightLoader weights) {
+        List<String> names = new ArrayList<>();
+        names.add(weights.resolve("model.embed_tokens.weight"));
+        String head = weights.resolve("lm_head.weight");
+        if (head != null) {
+            names.add(head);
+        }
+        for (int l = 0; l < config.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            for (String n : new String[] {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                    "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"}) {
+                names.add(weights.resolve(p + n));
+            }
+        }
+        return names;
+    }
+
+    /**
+     * Maps the language model's weights (call after the engine model loaded them: names and shapes are checked
+     * there). {@code inverseFrequencies} are the engine's rotary frequencies, so both paths rotate identically.
+     */
+    static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
+                                   Kernels kernels, int threadCount) {
+        String reason = unsupportedReason(config, weights);
+        if (reason != null) {
+            throw new IllegalStateException("Java decode unavailable: " + reason);
+        }
+        SafetensorsCheckpoint ckpt = weights.checkpoint();
+        int h = config.hiddenSize();
+        int q = config.numHeads() * config.headDim();
+        int kv = config.numKeyValueHeads() * config.headDim();
+        int i = config.intermediateSize();
+        WeightMatrix embed = matrix(ckpt, weights.resolve("model.embed_tokens.weight"), config.vocabSize(), h);
+        String headName = weights.resolve("lm_head.weight");
+        WeightMatrix lmHead = headName != null ? matrix(ckpt, headName, config.vocabSize(), h) : embed;
+        List<Layer> layers = new ArrayList<>();
+        for (int l = 0; l < config.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            layers.add(new Layer(
+                    floats(ckpt, weights, p + "input_layernorm.weight", h),
+                    new WeightMatrix[] {
+                            matrix(ckpt, weights.resolve(p + "self_attn.q_proj.weight"), q, h),
+                            matrix(ckpt, weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
+                            matrix(ckpt, weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
+                    floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
+                    floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
+                    floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
+                    matrix(ckpt, weights.resolve(p + "self_attn.o_proj.weight"), h, q),
+                    floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
+                    new WeightMatrix[] {
+                            matrix(ckpt, weights.resolve(p + "mlp.gate_proj.weight"), i, h),
+                            matrix(ckpt, weights.resolve(p + "mlp.up_proj.weight"), i, h)},
+                    matrix(ckpt, weights.resolve(p + "mlp.down_proj.weight"), h, i)));
+        }
+        float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
+        Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, List.copyOf(layers), finalNorm,
+                inverseFrequencies.clone(), kernels, threadCount);
+        LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
+                threadCount, decoder.bytesPerToken() / 1_000_000, embed.format());
+        return decoder;
+    }
+
+    private static WeightMatrix matrix(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
+        TensorInfo info = ckpt.info(name);
+        if (!Arrays.equals(info.shape(), new long[] {rows, cols})) {
+            throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape()) + ", expected ["
+                    + rows + ", " + cols + "]");
+        }
+        WeightMatrix.Format format = info.dtype() == TensorDType.BF16 ? WeightMatrix.Format.BF16 : WeightMatrix.Format.F32;
+        int perSegment = WeightMatrix.rowsPerSegment(format, rows, cols, SafetensorsFile.maxMapBytes());
+        long rowBytes = (long) cols * format.bytes();
+        int segments = (rows + perSegment - 1) / perSegment;
+        java.nio.ByteBuffer[] buffers = new java.nio.ByteBuffer[segments];
+        for (int s = 0; s < segments; s++) {
+            int first = s * perSegment;
+            int count = Math.min(perSegment, rows - first);
+            buffers[s] = ckpt.bytes(name, first * rowBytes, count * rowBytes);
+        }
+        return new WeightMatrix(format, rows, cols, perSegment, buffers);
+    }
+
+    private static float[] floats(SafetensorsCheckpoint ckpt, WeightLoader weights, String name, int length) {
+        String stored = weights.resolve(name);
+        if (stored == null) {
+            throw new IllegalStateException("missing weight '" + name + "'");
+        }
+        float[] values = ckpt.readFloats(stored);
+        if (values.length != length) {
+            throw new IllegalStateException("'" + stored + "' has " + values.length + " values, expected " + length);
+        }
+        return values;
+    }
+
+    /** Bytes of weights one decode step reads (all matrices of the layers, and the LM head). */
+    public long bytesPerToken() {
+        return bytesPerToken;
+    }
+
+    public Kernels kernels() {
+        return matVec.kernels();
+    }
+
+    public int threads() {
+        return threads.threads();
+    }
+
+    /** A fresh per-request state (KV cache and scratch) for up to {@code capacity} tokens. */
+    public State newState(int capacity) {
+        return new State(capacity);
+    }
+
+    /**
+     * Per-request KV cache (float32, per layer and KV head: [capacity × head_dim], grown on demand) and step
+     * buffers. Heap only; nothing to free.
+     */
+    public final class State {
+        private final int capacity;
+        private final float[][][] keys;   // [layer][kvHead][t · hd + d]
+        private final float[][][] values;
+        private int allocated;
+        private int length;
+        // scratch
+        private final float[] x;
+        private final float[] normed;
+        private final float[] even;
+        private final float[] odd;
+        private final float[] q;
+        private final float[] k;
+        private final float[] v;
+        private final float[] attended;
+        private final float[] projected;
+        private final float[] gate;
+        private final float[] up;
+        private final float[] activated;
+        private final float[] logits;
+        private final float[] cos;
+        private final float[] sin;
+        private float[][] scores; // [thread][t]
+
+        State(int capacity) {
+            this.capacity = capacity;
+            int layersCount = config.numLayers();
+            int hkv = config.numKeyValueHeads();
+            this.keys = new float[layersCount][hkv][];
+            this.values = new float[layersCount][hkv][];
+            int h = config.hiddenSize();
+            int hd = config.headDim();
+            int inter = config.intermediateSize();
+            int widest = Math.max(Math.max(h, inter), config.numHeads() * hd);
+            this.x = new float[h];
+            this.normed = new float[h];
+            this.even = new float[(widest + 1) / 2];
+            this.odd = new float[(widest + 1) / 2];
+            this.q = new float[config.numHeads() * hd];
+            this.k = new float[hkv * hd];
+            this.v = new float[hkv * hd];
+            this.attended = new float[config.numHeads() * hd];
+            this.projected = new float[h];
+            this.gate = new float[inter];
+            this.up = new float[inter];
+            this.activated = new float[inter];
+            this.logits = new float[config.vocabSize()];
+            this.cos = new float[hd];
+            this.sin = new float[hd];
+            this.scores = new float[threads.threads()][0];
+            grow(Math.min(capacity, 64));
+        }
+
+        /** Tokens cached. */
+        public int length() {
+            return length;
+        }
+
+        public int capacity() {
+            return capacity;
+        }
+
+        /** Heap bytes of the KV cache as allocated now. */
+        public long cacheBytes() {
+            return 2L * config.numLayers() * config.numKeyValueHeads() * allocated * config.headDim() * 4;
+        }
+
+        private void grow(int tokens) {
+            if (tokens <= allocated) {
+                return;
+            }
+            int target = Math.min(capacity, Math.max(tokens, allocated * 2));
+            int hd = config.headDim();
+            for (int l = 0; l < keys.length; l++) {
+                for (int g = 0; g < keys[l].length; g++) {
+                    keys[l][g] = keys[l][g] == null ? new float[target * hd] : Arrays.copyOf(keys[l][g], target * hd);
+                    values[l][g] = values[l][g] == null ? new float[target * hd] : Arrays.copyOf(values[l][g], target * hd);
+                }
+            }
+            for (int t = 0; t < scores.length; t++) {
+                scores[t] = new float[target];
+            }
+            allocated = target;
+        }
+
+        /**
+         * Takes over the prefill's cache: per layer keys and values as (kvHeads, tokens, hd) row-major float32,
+         * for {@code tokens} positions. Replaces whatever was cached.
+         */
+        public void load(int layer, float[] layerKeys, float[] layerValues, int tokens) {
+            if (tokens > capacity) {
+                throw new IllegalStateException("KV cache full: " + tokens + " > " + capacity);
+            }
+            grow(tokens);
+            int hd = config.headDim();
+            for (int g = 0; g < config.numKeyValueHeads(); g++) {
+                System.arraycopy(layerKeys, g * tokens * hd, keys[layer][g], 0, tokens * hd);
+                System.arraycopy(layerValues, g * tokens * hd, values[layer][g], 0, tokens * hd);
+            }
+            if (layer == config.numLayers() - 1) {
+                length = tokens;
+            }
+        }
+    }
+
+    /**
+     * Appends {@code token} at rotary position {@code position} and returns the logits (V) for the next one.
+     * The returned array belongs to the state and is overwritten by its next step.
+     */
+    public float[] step(State s, int token, long position) {
+        if (s.length + 1 > s.capacity) {
+            throw new IllegalStateException("KV cache full: " + (s.length + 1) + " > " + s.capacity);
+        }
+        s.grow(s.length + 1);
+        int h = config.hiddenSize();
+        int hd = config.headDim();
+        int hq = config.numHeads();
+        int hkv = config.numKeyValueHeads();
+        float eps = (float) config.rmsNormEps();
+        embed.row(token, s.x);
+        rotaryAngles(s, position);
+        int t = s.length; // this token's cache slot
+        for (int l = 0; l < layers.size(); l++) {
+            Layer w = layers.get(l);
+            rmsNorm(s.x, w.inputNorm(), eps, s.normed);
+            matVec.multiply(s.normed, s.even, s.odd, w.qkv(), new float[][] {s.q, s.k, s.v});
+            addInPlace(s.q, w.qBias());
+            addInPlace(s.k, w.kBias());
+            addInPlace(s.v, w.vBias());
+            for (int head = 0; head < hq; head++) {
+                rotate(s.q, head * hd, hd, s.cos, s.sin);
+            }
+            for (int g = 0; g < hkv; g++) {
+                rotate(s.k, g * hd, hd, s.cos, s.sin);
+                System.arraycopy(s.k, g * hd, s.keys[l][g], t * hd, hd);
+                System.arraycopy(s.v, g * hd, s.values[l][g], t * hd, hd);
+            }
+            attention(s, l, t + 1);
+            matVec.multiply(s.attended, s.even, s.odd, w.o(), s.projected);
+            addInPlace(s.x, s.projected);
+            rmsNorm(s.x, w.postNorm(), eps, s.normed);
+            matVec.gatedSilu(s.normed, s.even, s.odd, w.gateUp()[0], w.gateUp()[1], s.gate, s.up, s.activated);
+            matVec.multiply(s.activated, s.even, s.odd, w.down(), s.projected);
+            addInPlace(s.x, s.projected);
+        }
+        s.length = t + 1;
+        rmsNorm(s.x, finalNorm, eps, s.normed);
+        matVec.multiply(s.normed, s.even, s.odd, lmHead, s.logits);
+        return s.logits;
+    }
+
+    /** cos/sin over the head dim: angle[d] = position · inv_freq[d mod hd/2] in float32, as the engine's rotary(). */
+    private void rotaryAngles(State s, long position) {
+        int hd = config.headDim();
+        int half = hd / 2;
+        for (int d = 0; d < hd; d++) {
+            float angle = (float) position * inverseFrequencies[d % half];
+            s.cos[d] = (float) Math.cos(angle);
+            s.sin[d] = (float) Math.sin(angle);
+        }
+    }
+
+    /** x · cos + rotate_half(x) · sin for one head at offset. */
+    private static void rotate(float[] x, int offset, int hd, float[] cos, float[] sin) {
+        int half = hd / 2;
+        for (int d = 0; d < half; d++) {
+            float a = x[offset + d];
+            float b = x[offset + d + half];
+            x[offset + d] = a * cos[d] + (-b) * sin[d];
+            x[offset + d + half] = b * cos[d + half] + a * sin[d + half];
+        }
+    }
+
+    /** Attention of every query head over tokens [0, t) of layer l's cache, into s.attended. */
+    private void attention(State s, int l, int t) {
+        int hd = config.headDim();
+        int hq = config.numHeads();
+        int groups = hq / config.numKeyValueHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        Kernels kernels = matVec.kernels();
+        threads.run(hq, 1, (worker, from, to) -> {
+            float[] scores = s.scores[worker];
+            for (int head = from; head < to; head++) {
+                int g = head / groups;
+                float[] keys = s.keys[l][g];
+                float[] values = s.values[l][g];
+                int qOffset = head * hd;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < t; j++) {
+                    float score = kernels.dot(s.q, qOffset, keys, j * hd, hd) * scale;
+                    scores[j] = score;
+                    max = Math.max(max, score);
+                }
+                float sum = 0f;
+                for (int j = 0; j < t; j++) {
+                    float e = (float) Math.exp(scores[j] - max);
+                    scores[j] = e;
+                    sum += e;
+                }
+                Arrays.fill(s.attended, qOffset, qOffset + hd, 0f);
+                for (int j = 0; j < t; j++) {
+                    kernels.axpy(scores[j] / sum, values, j * hd, s.attended, qOffset, hd);
+                }
+            }
+        });
+    }
+
+    /** Qwen2RMSNorm: weight · (x / sqrt(mean(x²) + eps)). */
+    private static void rmsNorm(float[] x, float[] weight, float eps, float[] out) {
+        double sum = 0;
+        for (float v : x) {
+            sum += (double) v * v;
+        }
+        float variance = (float) (sum / x.length);
+        float inv = 1f / (float) Math.sqrt(variance + eps);
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] * inv * weight[i];
+        }
+    }
+
+    private static void addInPlace(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    @Override
+    public void close() {
+        threads.close();
+    }
+}

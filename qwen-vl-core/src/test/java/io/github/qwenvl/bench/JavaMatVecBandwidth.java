@@ -1,0 +1,66 @@
+package io.github.qwenvl.bench;
+
+import io.github.qwenvl.nn.cpu.DecodeThreads;
+import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MatVec;
+import io.github.qwenvl.nn.cpu.WeightMatrix;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * GB/s of the Java decode kernel on one big matrix (far beyond the caches): rows × cols × bytes per element
+ * ÷ time of one product, median of {@code runs} after {@code warmup}. The matrix is a direct buffer filled
+ * with random BF16 (or F32) values, like a mapped checkpoint tensor.
+ */
+public final class JavaMatVecBandwidth {
+
+    private JavaMatVecBandwidth() {
+    }
+
+    public static double gbPerSecond(WeightMatrix.Format format, int rows, int cols, int threads, int warmup, int runs) {
+        long bytes = (long) rows * cols * format.bytes();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+        Random random = new Random(1);
+        for (int i = 0; i + 4 <= bytes; i += 4) {
+            // small random floats (bf16 pairs: top halves of two floats)
+            int bits = Float.floatToIntBits((float) random.nextGaussian() * 0.02f);
+            buffer.putInt(i, format == WeightMatrix.Format.F32 ? bits : (bits & 0xFFFF0000) | (bits >>> 16));
+        }
+        WeightMatrix m = WeightMatrix.of(format, rows, cols, buffer);
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        float[] out = new float[rows];
+        float[] even = new float[(cols + 1) / 2];
+        float[] odd = new float[(cols + 1) / 2];
+        try (DecodeThreads t = new DecodeThreads(threads)) {
+            MatVec mv = new MatVec(Kernels.get(), t);
+            for (int i = 0; i < warmup; i++) {
+                mv.multiply(x, even, odd, m, out);
+            }
+            double[] seconds = new double[runs];
+            for (int i = 0; i < runs; i++) {
+                long start = System.nanoTime();
+                mv.multiply(x, even, odd, m, out);
+                seconds[i] = (System.nanoTime() - start) / 1e9;
+            }
+            Arrays.sort(seconds);
+            return bytes / seconds[runs / 2] / 1e9;
+        }
+    }
+
+    public static void main(String[] args) {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
+        System.out.println("kernels: " + Kernels.get().name());
+        for (int rep = 0; rep < 2; rep++) {
+            System.out.printf("BF16 8192x16384: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.BF16, 8192, 16384, threads, 3, 15));
+            System.out.printf("BF16 151936x1536: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.BF16, 151936, 1536, threads, 3, 15));
+            System.out.printf("BF16 1536x8960: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.BF16, 1536, 8960, threads, 3, 15));
+            System.out.printf("F32 8192x8192: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.F32, 8192, 8192, threads, 3, 15));
+        }
+    }
+}

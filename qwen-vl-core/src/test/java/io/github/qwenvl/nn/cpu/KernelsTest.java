@@ -1,0 +1,232 @@
+package io.github.qwenvl.nn.cpu;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The decode kernels against a double-precision reference on random data: odd shapes, row counts not divisible
+ * by the thread count or the vector length, segmented matrices, both kernel sets (the vector one when the
+ * Vector API module is enabled, as in the Surefire configuration).
+ */
+class KernelsTest {
+
+    private static final DecodeThreads THREADS = new DecodeThreads(3);
+
+    @AfterAll
+    static void stop() {
+        THREADS.close();
+    }
+
+    static List<Kernels> kernels() {
+        List<Kernels> all = new ArrayList<>();
+        all.add(ScalarKernels.INSTANCE);
+        if (Kernels.vectorized()) {
+            all.add(Kernels.get());
+        }
+        return all;
+    }
+
+    @Test
+    void vectorKernelsAreActiveUnderSurefire() {
+        // the parent pom's argLine adds the module; without it this documents the fallback instead
+        assertThat(Kernels.vectorized()).isEqualTo(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
+    }
+
+    @Test
+    void bf16AndF32ProductsMatchDoubleReference() {
+        Random random = new Random(42);
+        int[][] shapes = {{1, 1}, {7, 3}, {13, 31}, {29, 33}, {37, 64}, {101, 127}, {5, 129}, {67, 1536}, {3, 8960}, {9, 4100}, {6, 4099}, {250, 70}};
+        for (Kernels k : kernels()) {
+            MatVec mv = new MatVec(k, THREADS);
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int cols = shape[1];
+                for (WeightMatrix.Format format : WeightMatrix.Format.values()) {
+                    for (int perSegment : new int[] {rows, Math.max(1, rows / 3 + 1)}) {
+                        check(mv, random, format, rows, cols, perSegment);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void check(MatVec mv, Random random, WeightMatrix.Format format, int rows, int cols, int perSegment) {
+        double[][] w = new double[rows][cols];
+        int segments = (rows + perSegment - 1) / perSegment;
+        ByteBuffer[] buffers = new ByteBuffer[segments];
+        for (int s = 0; s < segments; s++) {
+            int n = Math.min(perSegment, rows - s * perSegment);
+            // odd-sized heap and direct buffers alike
+            buffers[s] = (s % 2 == 0 ? ByteBuffer.allocateDirect(n * cols * format.bytes() + 3)
+                    : ByteBuffer.allocate(n * cols * format.bytes())).order(ByteOrder.LITTLE_ENDIAN);
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < cols; c++) {
+                    float value = (float) random.nextGaussian();
+                    int at = (r * cols + c) * format.bytes();
+                    if (format == WeightMatrix.Format.BF16) {
+                        short bits = (short) (Float.floatToIntBits(value) >>> 16);
+                        buffers[s].putShort(at, bits);
+                        w[s * perSegment + r][c] = Float.intBitsToFloat(bits << 16);
+                    } else {
+                        buffers[s].putFloat(at, value);
+                        w[s * perSegment + r][c] = value;
+                    }
+                }
+            }
+        }
+        WeightMatrix m = new WeightMatrix(format, rows, cols, perSegment, buffers);
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) random.nextGaussian();
+        }
+        float[] out = new float[rows];
+        mv.multiply(x, new float[(cols + 1) / 2], new float[(cols + 1) / 2], m, out);
+        String what = mv.kernels().name() + " " + format + " " + rows + "x" + cols + "/" + perSegment;
+        for (int r = 0; r < rows; r++) {
+            double expected = 0;
+            double magnitude = 0;
+            for (int c = 0; c < cols; c++) {
+                expected += w[r][c] * x[c];
+                magnitude += Math.abs(w[r][c] * x[c]);
+            }
+            // float32 accumulation: error ≤ ~n·eps·Σ|terms|; the bound below is far looser than the usual ~sqrt(n)
+            double tolerance = 1e-6 * magnitude * Math.sqrt(cols) + 1e-6;
+            assertThat((double) out[r]).as("%s row %d", what, r).isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+        }
+        float[] row = new float[cols];
+        int pick = rows - 1;
+        m.row(pick, row);
+        for (int c = 0; c < cols; c++) {
+            assertThat((double) row[c]).isEqualTo(w[pick][c]);
+        }
+    }
+
+    @Test
+    void fusedProductsOverSeveralMatrices() {
+        Random random = new Random(7);
+        int cols = 77;
+        int[] rowCounts = {5, 2, 2};
+        WeightMatrix[] ms = new WeightMatrix[rowCounts.length];
+        float[][] dense = new float[rowCounts.length][];
+        for (int i = 0; i < ms.length; i++) {
+            ByteBuffer b = ByteBuffer.allocate(rowCounts[i] * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+            dense[i] = new float[rowCounts[i] * cols];
+            for (int e = 0; e < dense[i].length; e++) {
+                short bits = (short) (Float.floatToIntBits((float) random.nextGaussian()) >>> 16);
+                b.putShort(e * 2, bits);
+                dense[i][e] = Float.intBitsToFloat(bits << 16);
+            }
+            ms[i] = WeightMatrix.of(WeightMatrix.Format.BF16, rowCounts[i], cols, b);
+        }
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) random.nextGaussian();
+        }
+        for (Kernels k : kernels()) {
+            float[][] outs = {new float[5], new float[2], new float[2]};
+            new MatVec(k, THREADS).multiply(x, new float[39], new float[39], ms, outs);
+            for (int i = 0; i < ms.length; i++) {
+                for (int r = 0; r < rowCounts[i]; r++) {
+                    double expected = 0;
+                    for (int c = 0; c < cols; c++) {
+                        expected += (double) dense[i][r * cols + c] * x[c];
+                    }
+                    assertThat((double) outs[i][r]).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-4));
+                }
+            }
+        }
+    }
+
+    @Test
+    void dotAndAxpy() {
+        Random random = new Random(3);
+        for (Kernels k : kernels()) {
+            for (int n : new int[] {1, 15, 16, 17, 128, 131}) {
+                float[] a = new float[n + 5];
+                float[] b = new float[n + 9];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) random.nextGaussian();
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) random.nextGaussian();
+                }
+                double expected = 0;
+                for (int i = 0; i < n; i++) {
+                    expected += (double) a[3 + i] * b[7 + i];
+                }
+                assertThat((double) k.dot(a, 3, b, 7, n)).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-4));
+                float[] y = b.clone();
+                k.axpy(0.5f, a, 3, y, 7, n);
+                for (int i = 0; i < b.length; i++) {
+                    double want = i >= 7 && i < 7 + n ? b[i] + 0.5 * a[i - 4] : b[i];
+                    assertThat((double) y[i]).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-5));
+                }
+            }
+        }
+    }
+
+    @Test
+    void threadsCoverEveryItemOnceAndPropagateFailures() {
+        for (int n : new int[] {1, 2, 10, 1000}) {
+            for (int grain : new int[] {1, 3, 64}) {
+                java.util.concurrent.atomic.AtomicIntegerArray hits = new java.util.concurrent.atomic.AtomicIntegerArray(n);
+                java.util.Set<Integer> workers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                THREADS.run(n, grain, (worker, from, to) -> {
+                    workers.add(worker);
+                    assertThat(to - from).isBetween(1, grain);
+                    for (int i = from; i < to; i++) {
+                        hits.incrementAndGet(i);
+                    }
+                });
+                for (int i = 0; i < n; i++) {
+                    assertThat(hits.get(i)).as("item %d of %d, grain %d", i, n, grain).isEqualTo(1);
+                }
+                assertThat(workers).allSatisfy(w -> assertThat(w).isBetween(0, THREADS.threads() - 1));
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> THREADS.run(100, 1, (worker, from, to) -> {
+            if (from == 57) {
+                throw new IllegalStateException("boom");
+            }
+        })).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+    }
+
+    @Test
+    void gatedSiluMatchesItsDefinition() {
+        Random random = new Random(5);
+        int rows = 203;
+        int cols = 96;
+        WeightMatrix[] ms = new WeightMatrix[2];
+        for (int m = 0; m < 2; m++) {
+            ByteBuffer b = ByteBuffer.allocate(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+            for (int e = 0; e < rows * cols; e++) {
+                b.putShort(e * 2, (short) (Float.floatToIntBits((float) random.nextGaussian() * 0.2f) >>> 16));
+            }
+            ms[m] = WeightMatrix.of(WeightMatrix.Format.BF16, rows, cols, b);
+        }
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) random.nextGaussian();
+        }
+        for (Kernels k : kernels()) {
+            MatVec mv = new MatVec(k, THREADS);
+            float[] gate = new float[rows];
+            float[] up = new float[rows];
+            mv.multiply(x, new float[48], new float[48], ms, new float[][] {gate, up});
+            float[] out = new float[rows];
+            mv.gatedSilu(x, new float[48], new float[48], ms[0], ms[1], new float[rows], new float[rows], out);
+            for (int i = 0; i < rows; i++) {
+                float expected = gate[i] * (float) (1.0 / (1.0 + Math.exp(-gate[i]))) * up[i];
+                assertThat(out[i]).as("row %d", i).isEqualTo(expected);
+            }
+        }
+    }
+}

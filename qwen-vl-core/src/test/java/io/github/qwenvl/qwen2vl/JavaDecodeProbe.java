@@ -1,0 +1,80 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.ndarray.NDManager;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.config.Qwen2TextConfig;
+import io.github.qwenvl.nn.WeightLoader;
+import io.github.qwenvl.nn.cpu.Kernels;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Java decode steps alone, over a checkpoint's mapped weights (no engine weights loaded: a light check of the
+ * decode kernels on real shapes; the full comparison with the engine is {@code bench.EngineBenchmark}). The KV
+ * cache is filled with random values up to each context instead of a prefill.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp ... io.github.qwenvl.qwen2vl.JavaDecodeProbe DIR [threads] [tokens] [contexts]
+ * </pre>
+ */
+public final class JavaDecodeProbe {
+
+    private JavaDecodeProbe() {
+    }
+
+    public static void main(String[] args) {
+        Path dir = Path.of(args[0]);
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
+        int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        String contexts = args.length > 3 ? args[3] : "1,128,1024";
+        ModelConfig config = ModelConfig.load(dir);
+        Qwen2TextConfig text = config.text();
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+             NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            WeightLoader weights = new WeightLoader(ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32);
+            float[] inv = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
+            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads)) {
+                Random random = new Random(3);
+                for (String c : contexts.split(",")) {
+                    int context = Integer.parseInt(c.trim());
+                    Qwen2JavaDecoder.State state = decoder.newState(context + tokens + 4);
+                    int kv = text.numKeyValueHeads() * context * text.headDim();
+                    for (int l = 0; l < text.numLayers(); l++) {
+                        float[] k = new float[kv];
+                        float[] v = new float[kv];
+                        for (int i = 0; i < kv; i++) {
+                            k[i] = (float) random.nextGaussian();
+                            v[i] = (float) random.nextGaussian();
+                        }
+                        state.load(l, k, v, context);
+                    }
+                    int token = 100;
+                    for (int i = 0; i < 3; i++) {
+                        token = argmax(decoder.step(state, token, state.length()));
+                    }
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < tokens; i++) {
+                        token = argmax(decoder.step(state, token, state.length()));
+                    }
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    long bytes = decoder.bytesPerToken() + 2L * text.numLayers() * kv * 4 / Math.max(1, context) * state.length();
+                    System.out.printf(Locale.ROOT, "JAVA context %d: %.2f tok/s, %.3f GB/token, %.1f GB/s effective (%s, %d threads)%n",
+                            context, tokens / seconds, bytes / 1e9, bytes * tokens / seconds / 1e9, decoder.kernels().name(), threads);
+                }
+            }
+        }
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
