@@ -67,6 +67,12 @@ public class QwenVlProperties {
     /** Prompt + completion limit (default: the checkpoint's max_position_embeddings). */
     private Integer contextLength;
 
+    /**
+     * Token-by-token decoding: auto (Java over the memory-mapped 16-bit weights when the JVM runs with
+     * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, or java.
+     */
+    private QwenVlOptions.DecodeMode decodeMode = QwenVlOptions.DecodeMode.AUTO;
+
     @NestedConfigurationProperty
     private final Media media = new Media();
 
@@ -268,6 +274,14 @@ public class QwenVlProperties {
         this.contextLength = contextLength;
     }
 
+    public QwenVlOptions.DecodeMode getDecodeMode() {
+        return decodeMode;
+    }
+
+    public void setDecodeMode(QwenVlOptions.DecodeMode decodeMode) {
+        this.decodeMode = decodeMode;
+    }
+
     public Media getMedia() {
         return media;
     }
@@ -278,6 +292,6 @@ public class QwenVlProperties {
 
     /** The engine's load options. */
     public QwenVlOptions toEngineOptions() {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode);
     }
 }

@@ -37,7 +37,8 @@ class QwenVlAutoConfigurationTest {
                         "spring.ai.qwen-vl.chat.options.max-pixels=200704",
                         "spring.ai.qwen-vl.chat.options.stop-sequences=END,STOP",
                         "spring.ai.qwen-vl.max-concurrent-requests=2",
-                        "spring.ai.qwen-vl.request-timeout=30s")
+                        "spring.ai.qwen-vl.request-timeout=30s",
+                        "spring.ai.qwen-vl.decode-mode=engine")
                 .run(context -> {
                     assertThat(context).hasSingleBean(QwenVlChatModel.class).hasSingleBean(ChatModel.class);
                     QwenVlChatOptions options = (QwenVlChatOptions) context.getBean(QwenVlChatModel.class).getDefaultOptions();
@@ -50,6 +51,7 @@ class QwenVlAutoConfigurationTest {
                     QwenVlProperties props = context.getBean(QwenVlProperties.class);
                     assertThat(props.getDevice()).isEqualTo(QwenVlOptions.DeviceKind.CPU);
                     assertThat(props.getRequestTimeout()).isEqualTo(Duration.ofSeconds(30));
+                    assertThat(props.toEngineOptions().decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.ENGINE);
                     assertThat(context.getBean(QwenVlModelHolder.class).isLoaded()).isTrue();
                 });
     }
