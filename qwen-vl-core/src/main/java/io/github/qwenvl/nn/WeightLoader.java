@@ -154,7 +154,8 @@ public final class WeightLoader {
 
     /** A float32 CPU tensor filled from the checkpoint through a view of its own memory. */
     private NDArray widened(NDManager owner, String stored, TensorInfo info) {
-        NDArray host = owner.zeros(new Shape(info.shape()), DataType.FLOAT32);
+        // uninitialised (torch::empty): every element is written just below
+        NDArray host = owner.create(new Shape(info.shape()), DataType.FLOAT32);
         checkpoint.readFloat32Into(stored, ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true));
         return host;
     }
