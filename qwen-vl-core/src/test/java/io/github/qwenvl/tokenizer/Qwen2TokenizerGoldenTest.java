@@ -59,11 +59,11 @@ class Qwen2TokenizerGoldenTest {
     /** Special-token ids equal the manifest's added-token table and, for checkpoints, config.json. */
     @TestFactory
     Stream<DynamicTest> specialTokenIds() {
-        return TokenizerFixtures.sources().stream().map(source -> DynamicTest.dynamicTest(
-                source.label() + "/special_tokens", () -> {
+        // generated for every source whose manifest declares its added tokens (all Qwen2-family ones do)
+        return TokenizerFixtures.sources().stream().filter(source -> source.declaredAddedTokens().size() > 0)
+                .map(source -> DynamicTest.dynamicTest(source.label() + "/special_tokens", () -> {
                     QwenTokenizer tokenizer = source.tokenizer();
                     JsonObject declared = source.declaredAddedTokens();
-                    Assumptions.assumeFalse(declared.size() == 0, "manifest declares no added tokens");
                     for (Entry<String, JsonElement> e : declared.entrySet()) {
                         assertThat(tokenizer.idOf(e.getKey())).as(e.getKey())
                                 .isEqualTo(OptionalInt.of(e.getValue().getAsInt()));
@@ -87,20 +87,5 @@ class Qwen2TokenizerGoldenTest {
         assertThat(s.videoPad()).isEqualTo(config.text().videoTokenId());
         assertThat(s.visionStart()).isEqualTo(config.text().visionStartTokenId());
         assertThat(s.visionEnd()).isEqualTo(config.text().visionEndTokenId());
-    }
-
-    /** Visible as skipped: variants of tokenizer sets this implementation does not handle (no tokenizer.json). */
-    @TestFactory
-    Stream<DynamicTest> unsupportedVariants() {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : TokenizerFixtures.tokenizerSets()) {
-            for (Entry<String, JsonElement> v : TokenizerFixtures.variants(set).entrySet()) {
-                if (!TokenizerFixtures.hasTokenizerJson(v.getValue().getAsJsonObject())) {
-                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + v.getKey() + "/skipped",
-                            () -> Assumptions.abort("variant has no tokenizer_json")));
-                }
-            }
-        }
-        return tests.stream();
     }
 }
