@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -17,7 +18,7 @@ public final class QwenVlDecodingSession implements DecodingSession {
     private final NDManager requestManager;
     private final int[] promptIds;
     private final NDArray images;
-    private final QwenVlKvCache cache;
+    private final KvCache cache;
     private double alpha = 1.0;
 
     public QwenVlDecodingSession(QwenVlNetwork network, NDManager parent, int[] promptIds, NDArray images, int capacity) {
@@ -29,7 +30,7 @@ public final class QwenVlDecodingSession implements DecodingSession {
         }
         this.images = images;
         QwenVlConfig c = network.config();
-        this.cache = new QwenVlKvCache(requestManager, c.numLayers(), c.numHeads(), c.headDim(), capacity,
+        this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numHeads(), c.headDim(), capacity,
                 network.text().cacheType());
     }
 

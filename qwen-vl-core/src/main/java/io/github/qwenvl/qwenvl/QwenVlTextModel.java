@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -107,7 +108,7 @@ public final class QwenVlTextModel {
      * @param alpha  the dynamic-NTK alpha (chosen at prefill, reused while decoding)
      * @return (1, S, H) after ln_f
      */
-    public NDArray forward(NDArray embeds, QwenVlKvCache cache, double alpha, Trace trace) {
+    public NDArray forward(NDArray embeds, KvCache cache, double alpha, Trace trace) {
         NDManager scope = embeds.getManager();
         int s = (int) embeds.getShape().get(1);
         int past = cache.length();

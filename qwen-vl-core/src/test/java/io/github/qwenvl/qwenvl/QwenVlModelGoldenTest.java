@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -306,7 +307,7 @@ class QwenVlModelGoldenTest {
         Map<String, float[]> trace = new HashMap<>();
         float[] logits;
         try (NDManager scope = QwenVlSets.manager().newSubManager();
-             QwenVlKvCache cache = new QwenVlKvCache(scope, net.config().numLayers(), net.config().numHeads(),
+             KvCache cache = new KvCache(scope, net.config().numLayers(), 1, net.config().numHeads(),
                      net.config().headDim(), t, DataType.FLOAT32)) {
             NDArray embeds = net.embedPrompt(scope, ids, caseImages(set, c, scope));
             double alpha = net.text().ntkAlpha(t);

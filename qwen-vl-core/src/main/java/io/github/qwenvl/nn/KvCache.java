@@ -1,4 +1,4 @@
-package io.github.qwenvl.qwen2vl;
+package io.github.qwenvl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -43,7 +43,7 @@ public final class KvCache implements AutoCloseable {
      * Writes this step's keys/values (B, kvHeads, S, hd) of one layer at [length, length + S) and
      * returns views of everything cached so far, (B, kvHeads, length + S, hd).
      */
-    NDArray[] append(int layer, NDArray k, NDArray v) {
+    public NDArray[] append(int layer, NDArray k, NDArray v) {
         int s = (int) k.getShape().get(2);
         if (length + s > capacity) {
             throw new IllegalStateException("KV cache full: " + (length + s) + " > " + capacity);
@@ -57,7 +57,7 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Called once all layers have appended this step's S tokens. */
-    void advance(int s) {
+    public void advance(int s) {
         length += s;
     }
 
