@@ -82,7 +82,7 @@ public final class QwenVlModel implements AutoCloseable {
         double millis = (System.nanoTime() - start) / 1e6;
         ModelInfo info = new ModelInfo(directory, config.architecture(), device.toString(), options.precision(),
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
-        LOG.info("Loaded {}: {} parameters, {} MiB of weights, context {} tokens, in {} s", directory.getFileName(),
+        LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
         return new QwenVlModel(backend, manager, info);
     }
