@@ -77,7 +77,7 @@ class DecodeModesGoldenTest {
             Goldens.assertClose("decode " + mode + " step_logits_cols: " + set.name() + "/" + name, expectedCols, actual, 1e-4);
         }
         for (int s = 0; s < engine.size(); s++) {
-            Goldens.assertClose("java vs engine logits, step " + s + ": " + set.name() + "/" + name,
+            Goldens.assertClose("java vs engine step logits: " + set.name() + "/" + name + " step " + s,
                     engine.get(s), java.get(s), 1e-4);
         }
     }
