@@ -44,6 +44,8 @@ public final class Qwen2VisionTower {
     }
 
     private static final double NORM_EPS = 1e-6;
+    /** Attention scores computed at once: 16M floats = 64 MB per score tensor (tests lower it). */
+    static volatile long scoreBlockElements = 16L << 20;
 
     private final Qwen2VisionConfig config;
     private final NDArray patchEmbedWeight; // (D, 3·2·14·14)
@@ -189,16 +191,23 @@ public final class Qwen2VisionTower {
             if (to <= from) {
                 continue;
             }
-            NDArray qSegment = q.get("{}:{}", from, to);
-            // the segment's (H, L, L) scores are freed before the next segment is computed
-            outputs.add(Scopes.run(q.getManager(), qSegment, true, qs -> {
-                NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
-                NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
-                ks.attach(qs.getManager());
-                vs.attach(qs.getManager());
-                NDArray weights = qs.transpose(1, 0, 2).matMul(ks).mul(scale).softmax(-1); // (H, L, L)
-                return weights.matMul(vs).transpose(1, 0, 2).reshape(to - from, (long) heads * headDim);
-            }));
+            // Queries in row blocks: each block's (H, rows, L) scores are freed before the next, so a
+            // whole-image segment (L ≈ 4000 at 1024×768) never holds its full (H, L, L) matrices.
+            // Softmax is row-wise, so the result is the same as one (H, L, L) pass.
+            int rowsPerBlock = (int) Math.max(64, scoreBlockElements / ((long) heads * (to - from)));
+            for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
+                int rowFrom = blockStart;
+                int rowTo = Math.min(to, rowFrom + rowsPerBlock);
+                NDArray qBlock = q.get("{}:{}", rowFrom, rowTo);
+                outputs.add(Scopes.run(q.getManager(), qBlock, true, qs -> {
+                    NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
+                    NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
+                    ks.attach(qs.getManager());
+                    vs.attach(qs.getManager());
+                    NDArray weights = qs.transpose(1, 0, 2).matMul(ks).mul(scale).softmax(-1); // (H, rows, L)
+                    return weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
+                }));
+            }
         }
         NDArray attended = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
         return Ops.linear(attended, w.projWeight(), w.projBias());

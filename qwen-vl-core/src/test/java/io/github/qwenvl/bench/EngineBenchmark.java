@@ -217,6 +217,8 @@ public final class EngineBenchmark {
         log.printf("[bench] mat-vec: engine f32 %.1f GB/s, Java %s BF16 %.1f GB/s%n", bandwidth, Kernels.get().name(),
                 javaBandwidth);
         List<SweepRun> sweep = decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), log);
+        // the sweep's network is closed; its BF16 mappings go away only when their buffers are collected
+        System.gc();
 
         long decodeBytes = decodeBytesPerToken(prepared.directory(), 4);
         log.printf("[bench] loading %s%n", prepared.directory());
@@ -348,10 +350,10 @@ public final class EngineBenchmark {
     }
 
     /**
-     * The vision tower's peak attention working set for one image: each block's intermediates are freed when
-     * it ends and each attention segment's before the next, so the peak is three (heads, L, L) f32 tensors
-     * (scores, scaled, softmax) of the largest segment — the whole image in a full-attention block, a window
-     * in Qwen2.5-VL's windowed blocks. Used to skip an image that would get the process OOM-killed.
+     * The vision tower's peak attention working set for one image: blocks free their intermediates as they
+     * end and attention runs in query-row blocks of about 16M scores (at least 64 rows), so the peak is three
+     * (heads, rows, L) f32 tensors (scores, scaled, softmax) of the largest segment — the whole image in a
+     * full-attention block. Used to skip an image that would get the process OOM-killed.
      */
     static long predictedVisionAttentionBytes(ModelSpec spec, int width, int height) {
         int factor = ModelSpec.PATCH * ModelSpec.MERGE;
@@ -361,7 +363,8 @@ public final class EngineBenchmark {
         boolean anyFull = !spec.qwen25() || spec.fullAttention().length > 0;
         long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
         long segment = anyFull ? patches : Math.min(window, patches);
-        return 3L * 4 * spec.visionHeads() * segment * segment;
+        long rows = Math.min(segment, Math.max(64, (16L << 20) / ((long) spec.visionHeads() * segment)));
+        return 3L * 4 * spec.visionHeads() * rows * segment;
     }
 
     /** MemAvailable of /proc/meminfo in GiB (+infinity where unknown). */

@@ -40,6 +40,16 @@ class VisionTowerGoldenTest {
                     continue;
                 }
                 tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> runCase(set, c)));
+                // the same case with attention in 64-query-row blocks (what large images use)
+                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/query_row_blocks", () -> {
+                    long saved = Qwen2VisionTower.scoreBlockElements;
+                    Qwen2VisionTower.scoreBlockElements = 1;
+                    try {
+                        runCase(set, c);
+                    } finally {
+                        Qwen2VisionTower.scoreBlockElements = saved;
+                    }
+                }));
             }
         }
         assertThat(tests).isNotEmpty();
