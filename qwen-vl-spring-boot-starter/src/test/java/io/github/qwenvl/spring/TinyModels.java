@@ -21,6 +21,16 @@ public final class TinyModels {
         return (configured != null ? Paths.get(configured) : Paths.get("..", "fixtures")).toAbsolutePath().normalize();
     }
 
+    /** The first checkpoint directory of the given model_type, if the fixture root has one. */
+    public static java.util.Optional<Path> find(String modelType) {
+        try (Stream<Path> sets = Files.list(root())) {
+            return sets.sorted().map(s -> s.resolve("model")).filter(m -> Files.isRegularFile(m.resolve("config.json")))
+                    .filter(m -> modelType.equals(modelType(m))).findFirst();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The first checkpoint directory of the given model_type (qwen2_vl, qwen2_5_vl). */
     public static Path model(String modelType) {
         try (Stream<Path> sets = Files.list(root())) {
