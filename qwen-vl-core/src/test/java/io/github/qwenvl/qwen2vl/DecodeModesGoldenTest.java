@@ -1,8 +1,5 @@
 package io.github.qwenvl.qwen2vl;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.QwenVlOptions.DecodeMode;
@@ -61,8 +58,8 @@ class DecodeModesGoldenTest {
 
         List<float[]> engine = new ArrayList<>();
         List<float[]> java = new ArrayList<>();
-        GenerationLoop.Outcome e = run(set, prompt, params, DecodeMode.ENGINE, (step, logits) -> engine.add(logits.clone()));
-        GenerationLoop.Outcome j = run(set, prompt, params, DecodeMode.JAVA, (step, logits) -> java.add(logits.clone()));
+        GenerationLoop.Outcome e = GenerationGoldenTest.run(set, prompt, params, DecodeMode.ENGINE, (step, logits) -> engine.add(logits.clone()));
+        GenerationLoop.Outcome j = GenerationGoldenTest.run(set, prompt, params, DecodeMode.JAVA, (step, logits) -> java.add(logits.clone()));
         assertThat(GenerationGoldenTest.toLongs(e.tokens())).as("%s engine ids", name).containsExactly(expected);
         assertThat(GenerationGoldenTest.toLongs(j.tokens())).as("%s java ids", name).containsExactly(expected);
         assertThat(java).hasSameSizeAs(engine);
@@ -79,30 +76,6 @@ class DecodeModesGoldenTest {
         for (int s = 0; s < engine.size(); s++) {
             Goldens.assertClose("java vs engine step logits: " + set.name() + "/" + name + " step " + s,
                     engine.get(s), java.get(s), 1e-4);
-        }
-    }
-
-    private static GenerationLoop.Outcome run(FixtureSet set, JsonObject prompt, SamplingParams params, DecodeMode mode,
-                                              GenerationLoop.LogitsObserver observer) {
-        JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
-        Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
-        Qwen2VlNetwork net = LoadedNetworks.of(set);
-        long[] ids = Goldens.longs(logitsFile, "input_ids");
-        List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
-                ? Goldens.longs(logitsFile, "image_grid_thw") : null);
-        try (NDManager scope = LoadedNetworks.manager().newSubManager()) {
-            NDArray imageEmbeds = null;
-            if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
-                float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
-                int patchDim = net.vision().config().patchDim();
-                imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
-                        grids, Trace.NONE);
-            }
-            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, scope, GoldenGrids.row(ids, 0, ids.length),
-                    grids, imageEmbeds, ids.length + params.maxNewTokens(), mode)) {
-                assertThat(session.javaDecode()).isEqualTo(mode == DecodeMode.JAVA);
-                return GenerationLoop.run(session, params, null, observer);
-            }
         }
     }
 }

@@ -97,6 +97,16 @@ class GenerationGoldenTest {
 
     static GenerationLoop.Outcome run(FixtureSet set, JsonObject prompt, SamplingParams params,
                                       GenerationLoop.LogitsObserver observer) {
+        return run(set, prompt, params, null, observer);
+    }
+
+    /**
+     * Greedy run of a generation golden's prompt (its logits case's ids and pixel values).
+     *
+     * @param mode the decode mode to force (and check it is the one used), or null for the network's default
+     */
+    static GenerationLoop.Outcome run(FixtureSet set, JsonObject prompt, SamplingParams params,
+                                      io.github.qwenvl.QwenVlOptions.DecodeMode mode, GenerationLoop.LogitsObserver observer) {
         JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
         Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
         Qwen2VlNetwork net = LoadedNetworks.of(set);
@@ -111,8 +121,14 @@ class GenerationGoldenTest {
                 imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
                         grids, Trace.NONE);
             }
-            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, scope, GoldenGrids.row(ids, 0, ids.length),
-                    grids, imageEmbeds, ids.length + params.maxNewTokens())) {
+            int[] promptIds = GoldenGrids.row(ids, 0, ids.length);
+            int capacity = ids.length + params.maxNewTokens();
+            try (Qwen2VlDecodingSession session = mode == null
+                    ? new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity)
+                    : new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity, mode)) {
+                if (mode != null) {
+                    assertThat(session.javaDecode()).isEqualTo(mode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA);
+                }
                 return GenerationLoop.run(session, params, null, observer);
             }
         }
