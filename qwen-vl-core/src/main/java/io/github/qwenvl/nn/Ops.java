@@ -46,7 +46,10 @@ public final class Ops {
 
     /** QuickGELU of the Qwen2-VL ViT: {@code x * sigmoid(1.702 x)}. */
     public static NDArray quickGelu(NDArray x) {
-        return x.mul(x.mul(1.702f).getNDArrayInternal().sigmoid());
+        NDArray scaled = x.mul(1.702f);
+        NDArray gate = scaled.getNDArrayInternal().sigmoid();
+        scaled.close(); // freed before the product allocates: the allocator can hand the same memory back
+        return x.mul(gate);
     }
 
     /** SiLU: {@code x * sigmoid(x)}. */

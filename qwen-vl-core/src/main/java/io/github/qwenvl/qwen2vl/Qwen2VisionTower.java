@@ -137,7 +137,7 @@ public final class Qwen2VisionTower {
             hidden = permuteGroups(hidden, order, unit);
             rotary = permuteRows(rotary, windowIndex, unit);
         }
-        NDArray[] cosSin = cosSin(scope, rotary); // each (P, 1, headDim)
+        NDArray[] cosSin = cosSin(scope, rotary, (float) (1.0 / Math.sqrt(config.headDim()))); // each (P, 2, 1, headDim)
 
         for (int b = 0; b < blocks.size(); b++) {
             int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
@@ -180,10 +180,12 @@ public final class Qwen2VisionTower {
         int heads = config.numHeads();
         int headDim = config.headDim();
         NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
-        NDArray q = Ops.applyRotary(qkv.get(":, 0"), cos, sin); // (P, H, hd)
-        NDArray k = Ops.applyRotary(qkv.get(":, 1"), cos, sin);
+        // q and k rotated in one pass; the q tables carry 1/√headDim, so the (H, rows, L) scores need no
+        // separate scaling pass (the reference scales the scores; the difference is float32 rounding)
+        NDArray qk = Ops.applyRotary(qkv.get(":, 0:2"), cos, sin); // (P, 2, H, hd)
+        NDArray q = qk.get(":, 0"); // (P, H, hd), already scaled
+        NDArray k = qk.get(":, 1");
         NDArray v = qkv.get(":, 2");
-        float scale = (float) (1.0 / Math.sqrt(headDim));
         NDList outputs = new NDList();
         for (int s = 0; s + 1 < segments.length; s++) {
             int from = segments[s];
@@ -204,7 +206,7 @@ public final class Qwen2VisionTower {
                     NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
                     ks.attach(qs.getManager());
                     vs.attach(qs.getManager());
-                    NDArray weights = qs.transpose(1, 0, 2).matMul(ks).mul(scale).softmax(-1); // (H, rows, L)
+                    NDArray weights = qs.transpose(1, 0, 2).matMul(ks).softmax(-1); // (H, rows, L)
                     return weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
                 }));
             }
@@ -242,8 +244,11 @@ public final class Qwen2VisionTower {
         return rows.toArray(new float[0][]);
     }
 
-    /** cos/sin of cat(angles, angles): (P, 1, headDim) each, broadcasting over heads. */
-    private static NDArray[] cosSin(NDManager scope, float[][] angles) {
+    /**
+     * cos/sin of cat(angles, angles) for q and k together: (P, 2, 1, headDim) each, broadcasting over heads;
+     * index 0 (q) is multiplied by the attention scale {@code qScale}, index 1 (k) is not.
+     */
+    private static NDArray[] cosSin(NDManager scope, float[][] angles, float qScale) {
         int p = angles.length;
         int half = angles[0].length;
         float[] doubled = new float[p * half * 2];
@@ -251,8 +256,10 @@ public final class Qwen2VisionTower {
             System.arraycopy(angles[r], 0, doubled, r * half * 2, half);
             System.arraycopy(angles[r], 0, doubled, r * half * 2 + half, half);
         }
-        NDArray emb = scope.create(doubled, new Shape(p, 1, half * 2L));
-        return new NDArray[] {emb.cos(), emb.sin()};
+        NDArray emb = scope.create(doubled, new Shape(p, 1, 1, half * 2L));
+        NDArray cos = emb.cos(); // torch's float32 cos/sin, as the reference computes them
+        NDArray sin = emb.sin();
+        return new NDArray[] {cos.mul(qScale).concat(cos, 1), sin.mul(qScale).concat(sin, 1)};
     }
 
     private static int[] imageSegments(List<ImageGrid> grids) {

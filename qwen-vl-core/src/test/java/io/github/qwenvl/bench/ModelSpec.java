@@ -108,6 +108,34 @@ public record ModelSpec(
         return hidden / heads;
     }
 
+    /** Qwen2-VL / Qwen2.5-VL (the engine's Qwen2 path: Java decode, decode-mode sweep). */
+    public boolean qwen2Family() {
+        return true;
+    }
+
+    /**
+     * 2 × multiply-adds of the vision tower's matrix products for one image of gridW × gridH patches: patch
+     * embedding, per block q/k/v, scores and weighted sum (whole image, or 112-px windows of at most 64 patches
+     * in Qwen2.5-VL's windowed blocks: an upper bound where edge windows are smaller), projection and MLP,
+     * then the merger. Elementwise work (norms, softmax, activations, rotary) is not counted.
+     */
+    public double visionFlops(int gridW, int gridH) {
+        double p = (double) gridW * gridH;
+        double d = visionDim;
+        double flops = 2 * p * CHANNELS * TEMPORAL * PATCH * PATCH * d;
+        int windowPatches = windowSize > 0 ? (windowSize / PATCH) * (windowSize / PATCH) : 0;
+        for (int b = 0; b < visionDepth; b++) {
+            int block = b;
+            boolean full = !qwen25 || java.util.Arrays.stream(fullAttention).anyMatch(i -> i == block);
+            double segment = full ? p : Math.min(p, windowPatches);
+            flops += 2 * p * d * 3 * d + 2 * p * d * d + 4 * p * segment * d;
+            flops += 2 * p * d * visionIntermediate * (qwen25 ? 3 : 2);
+        }
+        double merged = d * MERGE * MERGE;
+        flops += 2 * (p / (MERGE * MERGE)) * merged * (merged + visionOut);
+        return flops;
+    }
+
     /** One tensor of the checkpoint and how to fill it. */
     public record Tensor(String name, long[] shape, Fill fill) {
         public long elements() {
