@@ -15,6 +15,10 @@ package io.github.qwenvl;
  *                         stored BF16 or F32, and the Vector API enabled with {@code --add-modules
  *                         jdk.incubator.vector}), else on the engine; ENGINE = always on DJL's engine (f32);
  *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported)
+ * @param weightCacheDir   opt-in: a folder for float32 copies of BF16/F16 checkpoints, written on the first load and
+ *                         memory-mapped by later ones (fast starts, shared between processes; 4 bytes per parameter of
+ *                         disk), see {@link io.github.qwenvl.checkpoint.Float32WeightCache}; null (default) = widen at
+ *                         every load
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -23,7 +27,8 @@ public record QwenVlOptions(
         long maxImagePixels,
         int maxImages,
         Integer contextLength,
-        DecodeMode decodeMode) {
+        DecodeMode decodeMode,
+        java.nio.file.Path weightCacheDir) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -52,6 +57,12 @@ public record QwenVlOptions(
         }
     }
 
+    /** Without a weight cache. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, null);
+    }
+
     /** Without a decode mode (AUTO): the constructor of earlier versions. */
     public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
                          Integer contextLength) {
@@ -59,34 +70,38 @@ public record QwenVlOptions(
     }
 
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir);
+    }
+
+    public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir);
     }
 }

@@ -140,6 +140,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return directory;
     }
 
+    /** The safetensors files, in the order they were opened. */
+    public List<Path> files() {
+        return files.stream().map(SafetensorsFile::path).toList();
+    }
+
     public Set<String> names() {
         return byTensor.keySet();
     }
@@ -165,6 +170,11 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /** See {@link SafetensorsFile#readFloat32Into}. */
     public void readFloat32Into(String name, ByteBuffer target) {
         file(name).readFloat32Into(name, target);
+    }
+
+    /** See {@link SafetensorsFile#readFloat32Range}. */
+    public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+        file(name).readFloat32Range(name, target, fromElement, count);
     }
 
     /** See {@link SafetensorsFile#bytes(String, long, long)}. */

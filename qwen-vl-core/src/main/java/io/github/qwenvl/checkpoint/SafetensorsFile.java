@@ -320,6 +320,22 @@ public final class SafetensorsFile implements AutoCloseable {
         widenInto(info, (index, value) -> out.putFloat(index * 4, value));
     }
 
+    /**
+     * Widens elements [fromElement, fromElement + count) of a BF16/F16/F32 tensor to float32 into {@code target}
+     * (native byte order, at least count × 4 bytes): one slice of a tensor filled by several threads.
+     */
+    public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+        TensorInfo info = info(name);
+        if (info.dtype() != TensorDType.BF16 && info.dtype() != TensorDType.F16 && info.dtype() != TensorDType.F32) {
+            throw new IllegalArgumentException("tensor '" + name + "' is " + info.dtype() + "; ranges are for float types");
+        }
+        if (fromElement < 0 || count < 0 || fromElement + count > info.elementCount() || target.capacity() < count * 4) {
+            throw new IllegalArgumentException("range [" + fromElement + ", " + (fromElement + count) + ") of tensor '"
+                    + name + "' (" + info.elementCount() + " elements) into " + target.capacity() + " bytes");
+        }
+        widenBulk(info, target.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer(), fromElement, count);
+    }
+
     /** Elements converted per block: arrays small enough for the cache, large enough to amortise the calls. */
     private static final int BLOCK = 1 << 16;
 
@@ -328,12 +344,17 @@ public final class SafetensorsFile implements AutoCloseable {
      * buffer call per element: loading a 2B checkpoint went from ~115 MB/s to disk speed).
      */
     private void widenBulk(TensorInfo info, java.nio.FloatBuffer out) {
+        widenBulk(info, out, 0, info.elementCount());
+    }
+
+    private void widenBulk(TensorInfo info, java.nio.FloatBuffer out, long fromElement, long elementCount) {
         int width = info.dtype().byteSize();
         long chunkBytes = Math.max(width, (mapLimitBytes / width) * width);
         short[] halves = new short[BLOCK];
         float[] floats = new float[BLOCK];
-        for (long from = 0; from < info.length(); from += chunkBytes) {
-            long length = Math.min(chunkBytes, info.length() - from);
+        long endByte = (fromElement + elementCount) * width;
+        for (long from = fromElement * width; from < endByte; from += chunkBytes) {
+            long length = Math.min(chunkBytes, endByte - from);
             ByteBuffer mapped = map(info, from, length);
             int n = (int) (length / width);
             if (info.dtype() == TensorDType.F32) {

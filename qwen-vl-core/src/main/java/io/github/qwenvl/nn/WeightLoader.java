@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.checkpoint.TensorDType;
 import io.github.qwenvl.checkpoint.TensorInfo;
 
 import java.util.Arrays;
@@ -19,10 +20,18 @@ import java.util.List;
  * the JVM on a BFLOAT16 NDArray), then optionally cast to the compute dtype on the target device.
  * Names are looked up with alternative prefixes, because checkpoints saved by newer transformers
  * versions nest the same tensors under {@code model.language_model.} / {@code model.visual.}.
+ *
+ * <p>On the CPU in float32 the widening runs on {@code fillThreads} threads: {@link #load} allocates the engine
+ * tensor on the caller's thread and queues its filling in slices of ~64 MB, so the caller goes on declaring
+ * weights while the slices are converted. Callers must {@link #finish()} before using any tensor, and close the
+ * loader (which waits for queued slices) before the tensors' manager can be closed. Loading a 2B model is
+ * dominated by writing 8.8 GB of fresh memory (page faults in the kernel, not the conversion): two threads
+ * fault and fill in parallel.
  */
-public final class WeightLoader {
+public final class WeightLoader implements AutoCloseable {
 
     private final SafetensorsCheckpoint checkpoint;
+    private final SafetensorsCheckpoint float32Cache; // null, or float32 copies of the checkpoint's 16-bit tensors
     private final NDManager manager;
     private final DataType matrixType;
     private long loadedBytes;
@@ -34,6 +43,11 @@ public final class WeightLoader {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WeightLoader.class);
     /** Checkpoints below this size load too fast to be worth progress lines. */
     private static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
+    /** Elements per queued fill slice: 64 MB of float32 (tests lower it to cut tiny tensors into many slices). */
+    static volatile long sliceElements = 16L << 20;
+
+    private final java.util.concurrent.ExecutorService fillers; // null: fill on the caller's thread
+    private final List<java.util.concurrent.Future<?>> pending = new java.util.ArrayList<>();
 
     /**
      * @param matrixType dtype of linear-layer weights and biases ({@link #loadLinear}); everything else
@@ -41,10 +55,78 @@ public final class WeightLoader {
      *                   and norms are still computed in float32 (plain f16 overflows in Qwen2 models)
      */
     public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType matrixType) {
+        this(checkpoint, manager, matrixType, 1);
+    }
+
+    /**
+     * @param fillThreads threads that widen BF16/F16 weights into float32 CPU tensors (1: on the caller's thread)
+     */
+    public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType matrixType, int fillThreads) {
+        this(checkpoint, null, manager, matrixType, fillThreads);
+    }
+
+    /**
+     * @param float32Cache float32 copies of the checkpoint's BF16/F16 tensors ({@link
+     *                     io.github.qwenvl.checkpoint.Float32WeightCache}), mapped instead of widened; null = none
+     */
+    public WeightLoader(SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache, NDManager manager,
+                        DataType matrixType, int fillThreads) {
         this.checkpoint = checkpoint;
+        this.float32Cache = float32Cache;
         this.manager = manager;
         this.matrixType = matrixType;
         this.storedBytesTotal = checkpoint.storedBytes();
+        boolean parallel = fillThreads > 1 && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
+        this.fillers = parallel ? java.util.concurrent.Executors.newFixedThreadPool(fillThreads, r -> {
+            Thread t = new Thread(r, "qwen-vl-weight-fill");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+    }
+
+    /** Waits until every queued tensor is filled; rethrows the first failure (a corrupt tensor, say). */
+    public void finish() {
+        RuntimeException failure = null;
+        for (java.util.concurrent.Future<?> f : pending) {
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException re ? re
+                            : new CheckpointException("Cannot read weights from " + checkpoint.directory() + ": "
+                            + e.getCause(), e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CheckpointException("Interrupted while loading weights from " + checkpoint.directory(), e);
+            }
+        }
+        pending.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Waits for queued slices (ignoring their failures: {@link #finish()} reports them) and stops the threads. */
+    @Override
+    public void close() {
+        if (fillers == null) {
+            return;
+        }
+        fillers.shutdown();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (fillers.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true; // never return while a thread may still write into the tensors
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     public NDManager manager() {
@@ -101,7 +183,11 @@ public final class WeightLoader {
                     + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(expectedShape));
         }
         NDArray array;
-        if (checkpoint.isZeroCopyFloat32(stored)) {
+        if (float32Cache != null && float32Cache.contains(stored) && float32Cache.isZeroCopyFloat32(stored)
+                && float32Cache.info(stored).elementCount() == info.elementCount()) {
+            // the weight cache's float32 copy: the engine tensor is the mapped cache file region itself
+            array = manager.create(float32Cache.float32Buffer(stored), new Shape(info.shape()), DataType.FLOAT32);
+        } else if (checkpoint.isZeroCopyFloat32(stored)) {
             // float32 on disk: the engine tensor is the memory-mapped file region itself
             array = manager.create(checkpoint.float32Buffer(stored), new Shape(info.shape()), DataType.FLOAT32);
         } else {
@@ -113,6 +199,8 @@ public final class WeightLoader {
                     array = host.toDevice(manager.getDevice(), true);
                     array.attach(manager);
                 }
+            } else if (fillers != null) {
+                array = widenedLater(stored, info);
             } else {
                 array = widened(manager, stored, info);
             }
@@ -157,6 +245,39 @@ public final class WeightLoader {
         // uninitialised (torch::empty): every element is written just below
         NDArray host = owner.create(new Shape(info.shape()), DataType.FLOAT32);
         checkpoint.readFloat32Into(stored, ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true));
+        return host;
+    }
+
+    /**
+     * An uninitialised float32 tensor whose filling is queued in row slices of about {@link #sliceElements}:
+     * each slice is a view of the tensor's memory, taken here on the caller's thread (the engine's managers are
+     * not shared with the fill threads), and written by a fill thread from the memory-mapped checkpoint.
+     */
+    private NDArray widenedLater(String stored, TensorInfo info) {
+        TensorDType dtype = info.dtype();
+        if (dtype != TensorDType.BF16 && dtype != TensorDType.F16 && dtype != TensorDType.F32) {
+            return widened(manager, stored, info);
+        }
+        long[] shape = info.shape();
+        NDArray host = manager.create(new Shape(shape), DataType.FLOAT32); // torch::empty
+        long rows = shape.length == 0 ? 1 : shape[0];
+        long rowElements = rows == 0 ? 0 : info.elementCount() / rows;
+        long rowsPerSlice = shape.length < 2 ? rows : Math.max(1, sliceElements / Math.max(1, rowElements));
+        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
+            long r1 = Math.min(rows, r0 + rowsPerSlice);
+            java.nio.ByteBuffer target;
+            if (r0 == 0 && r1 == rows) {
+                target = ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true);
+            } else {
+                // a view of rows [r0, r1): its buffer addresses the host tensor's memory, which host keeps alive
+                try (NDArray view = host.get(new ai.djl.ndarray.index.NDIndex("{}:{}", r0, r1))) {
+                    target = ((ai.djl.pytorch.engine.PtNDArray) view).toByteBuffer(true);
+                }
+            }
+            long from = r0 * rowElements;
+            long count = (r1 - r0) * rowElements;
+            pending.add(fillers.submit(() -> checkpoint.readFloat32Range(stored, target, from, count)));
+        }
         return host;
     }
 

@@ -10,6 +10,7 @@ import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.chat.Content;
+import io.github.qwenvl.checkpoint.Float32WeightCache;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.GenerationDefaults;
 import io.github.qwenvl.config.ImageProcessorConfig;
@@ -39,6 +40,7 @@ public final class Qwen2VlBackend implements ModelBackend {
 
     private final ModelConfig config;
     private final SafetensorsCheckpoint checkpoint;
+    private SafetensorsCheckpoint float32Cache; // opt-in float32 weight cache entry, or null
     private final NDManager manager;
     private final Qwen2VlNetwork network;
     private final Qwen2Tokenizer tokenizer;
@@ -55,8 +57,11 @@ public final class Qwen2VlBackend implements ModelBackend {
         this.manager = parent.newSubManager();
         try {
             DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
-            this.network = new Qwen2VlNetwork(config, checkpoint, manager, matrixType, options.decodeMode(),
-                    options.threads());
+            if (options.weightCacheDir() != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32) {
+                this.float32Cache = Float32WeightCache.open(checkpoint, options.weightCacheDir());
+            }
+            this.network = new Qwen2VlNetwork(config, checkpoint, float32Cache, manager, matrixType,
+                    options.decodeMode(), options.threads());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());
@@ -207,5 +212,8 @@ public final class Qwen2VlBackend implements ModelBackend {
         }
         manager.close();
         checkpoint.close();
+        if (float32Cache != null) {
+            float32Cache.close();
+        }
     }
 }

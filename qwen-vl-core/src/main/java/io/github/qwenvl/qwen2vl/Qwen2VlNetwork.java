@@ -41,14 +41,25 @@ public final class Qwen2VlNetwork {
      */
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType,
                           QwenVlOptions.DecodeMode decodeMode, Integer threads) {
+        this(config, checkpoint, null, manager, dataType, decodeMode, threads);
+    }
+
+    /** @param float32Cache float32 copies of the checkpoint's 16-bit tensors to map instead of widening (or null) */
+    public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
+                          NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads) {
         this.config = config;
-        WeightLoader weights = new WeightLoader(checkpoint, manager, dataType);
-        this.vision = new Qwen2VisionTower(config.vision(), weights);
-        this.text = new Qwen2TextModel(config.text(), weights);
-        this.parameterCount = weights.parameterCount();
-        this.weightBytes = weights.loadedBytes();
-        this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
-        this.javaDecoder = javaDecoder(config, weights, manager, dataType, this.decodeMode, threads);
+        int fillThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        // closing the loader waits for its fill threads, also when a constructor below fails: only then may
+        // the caller close the manager that owns the tensors being filled
+        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, fillThreads)) {
+            this.vision = new Qwen2VisionTower(config.vision(), weights);
+            this.text = new Qwen2TextModel(config.text(), weights);
+            weights.finish();
+            this.parameterCount = weights.parameterCount();
+            this.weightBytes = weights.loadedBytes();
+            this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
+            this.javaDecoder = javaDecoder(config, weights, manager, dataType, this.decodeMode, threads);
+        }
     }
 
     private Qwen2JavaDecoder javaDecoder(ModelConfig config, WeightLoader weights, NDManager manager, DataType dataType,

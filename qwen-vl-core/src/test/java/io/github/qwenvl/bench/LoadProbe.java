@@ -6,11 +6,13 @@ import io.github.qwenvl.engine.DjlRuntime;
 
 import java.nio.file.Path;
 
-/** Development probe: one pass over a checkpoint's bytes, then model loads. {@code LoadProbe <dir> [loads]} */
+/** Development probe: one pass over a checkpoint's bytes, then model loads. {@code LoadProbe <dir> [loads] [weightCacheDir]} */
 public final class LoadProbe {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int loads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        QwenVlOptions options = QwenVlOptions.defaults().withThreads(2)
+                .withWeightCacheDir(args.length > 2 ? Path.of(args[2]) : null);
         DjlRuntime.start(2);
         for (int i = 0; i < 2; i++) {
             long t0 = System.nanoTime();
@@ -20,7 +22,7 @@ public final class LoadProbe {
         }
         for (int i = 0; i < loads; i++) {
             long t0 = System.nanoTime();
-            try (QwenVlModel m = QwenVlModel.load(dir, QwenVlOptions.defaults().withThreads(2))) {
+            try (QwenVlModel m = QwenVlModel.load(dir, options)) {
                 System.out.printf("load: %.2f s, RSS %.2f GiB%n", (System.nanoTime() - t0) / 1e9,
                         EngineBenchmark.procStatusGiB("VmRSS"));
             }

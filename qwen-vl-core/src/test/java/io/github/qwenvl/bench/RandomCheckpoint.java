@@ -47,16 +47,20 @@ public final class RandomCheckpoint {
         return (dir != null && !dir.isBlank() ? Paths.get(dir) : Paths.get("target", "bench-models")).toAbsolutePath();
     }
 
-    /** The fixture root that holds the tokenizer files: {@code -Dqwenvl.fixtures}, else a {@code fixtures/} above the working directory. */
+    /**
+     * The fixture root that holds the tokenizer files: the repository's own {@code fixtures/} (found above the
+     * working directory), else {@code -Dqwenvl.fixtures}. The repository's copy comes first because
+     * {@code -Dqwenvl.fixtures} may point at another fixture root whose sets are named differently.
+     */
     public static Path fixtureRoot() {
-        String configured = System.getProperty("qwenvl.fixtures");
-        if (configured != null && !configured.isBlank()) {
-            return Paths.get(configured).toAbsolutePath().normalize();
-        }
         for (Path p = Paths.get("").toAbsolutePath(); p != null; p = p.getParent()) {
             if (Files.isDirectory(p.resolve("fixtures").resolve("tokenizer-qwen2"))) {
                 return p.resolve("fixtures");
             }
+        }
+        String configured = System.getProperty("qwenvl.fixtures");
+        if (configured != null && !configured.isBlank()) {
+            return Paths.get(configured).toAbsolutePath().normalize();
         }
         throw new IllegalStateException("Cannot find the fixtures/ folder (set -Dqwenvl.fixtures=/path/to/fixtures)");
     }

@@ -1,0 +1,72 @@
+package io.github.qwenvl.nn;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.qwenvl.bench.ModelSpec;
+import io.github.qwenvl.bench.RandomCheckpoint;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.engine.DjlRuntime;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The parallel widening of {@link WeightLoader}: tensors cut into many row slices and filled by several threads
+ * must come out bit-identical to the one-thread load (the golden suites run the default, one slice per small
+ * tensor, two threads).
+ */
+class WeightLoaderFillTest {
+
+    @TempDir
+    Path temp;
+
+    private final long defaultSlice = WeightLoader.sliceElements;
+
+    @AfterEach
+    void restore() {
+        WeightLoader.sliceElements = defaultSlice;
+    }
+
+    @Test
+    void slicedParallelFillEqualsSequentialLoad() {
+        DjlRuntime.start(2);
+        for (ModelSpec spec : List.of(ModelSpec.TINY, ModelSpec.TINY_25)) {
+            Path dir = RandomCheckpoint.ensure(spec, temp, RandomCheckpoint.fixtureRoot()).directory();
+            Map<String, float[]> sequential = loadAll(dir, 1);
+            WeightLoader.sliceElements = 1000; // a few rows per slice, many slices in flight
+            Map<String, float[]> parallel = loadAll(dir, 3);
+            assertThat(parallel.keySet()).isEqualTo(sequential.keySet()).hasSize(spec.tensors().size());
+            for (String name : sequential.keySet()) {
+                assertThat(parallel.get(name)).as(spec.name() + " " + name).containsExactly(sequential.get(name));
+            }
+        }
+    }
+
+    private static Map<String, float[]> loadAll(Path dir, int threads) {
+        Map<String, float[]> out = new TreeMap<>();
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+             NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            List<NDArray> arrays = new ArrayList<>();
+            try (WeightLoader loader = new WeightLoader(ckpt, manager, DataType.FLOAT32, threads)) {
+                for (String name : ckpt.names()) {
+                    arrays.add(loader.load(name));
+                }
+                loader.finish();
+            }
+            for (NDArray a : arrays) {
+                out.put(a.getName(), a.toFloatArray());
+            }
+        }
+        return out;
+    }
+}
