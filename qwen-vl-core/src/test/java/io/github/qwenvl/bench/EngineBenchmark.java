@@ -193,7 +193,7 @@ public final class EngineBenchmark {
     }
 
     public static void main(String[] args) {
-        String model = args.length > 0 ? args[0] : System.getProperty("qwenvl.bench.model", ModelSpec.QWEN2_VL_2B.name());
+        String model = args.length > 0 ? args[0] : System.getProperty("qwenvl.bench.model", Qwen2VlSpec.QWEN2_VL_2B.name());
         Settings settings = Settings.fromSystemProperties(model);
         Report report = run(settings, System.out);
         print(report, System.out);
@@ -371,13 +371,12 @@ public final class EngineBenchmark {
      * The vision tower's peak attention working set for one image: blocks free their intermediates as they
      * end and attention runs in query-row blocks of about 16M scores (at least 64 rows), so the peak is three
      * (heads, rows, L) f32 tensors (scores, scaled, softmax) of the largest segment — the whole image in a
-     * full-attention block. Used to skip an image that would get the process OOM-killed.
+     * full-attention block. Used to skip an image that would get the process OOM-killed. Qwen-VL's tower does not
+     * split the rows, but its fixed 1024 patches × 16 heads are exactly one 16M-score block (it holds two such
+     * tensors, scores and softmax), so the same figure bounds it; its input size never changes it.
      */
     static long predictedVisionAttentionBytes(ModelSpec spec, int width, int height) {
-        int factor = ModelSpec.PATCH * ModelSpec.MERGE;
-        long h = Math.max(factor, Math.round(height / (double) factor) * factor);
-        long w = Math.max(factor, Math.round(width / (double) factor) * factor);
-        long patches = (h / ModelSpec.PATCH) * (w / ModelSpec.PATCH);
+        long patches = spec.visionPatches(width, height);
         boolean anyFull = !spec.qwen25() || spec.fullAttention().length > 0;
         long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
         long segment = anyFull ? patches : Math.min(window, patches);
@@ -430,14 +429,18 @@ public final class EngineBenchmark {
     /**
      * Bytes read per decoded token: every language-model weight once (layers, final norm, and the LM head —
      * the tied embedding matrix when there is no lm_head.weight), at {@code bytesPerElement} (4: float32 on CPU).
-     * The vision tower is not touched while decoding; the embedding lookup reads one row (ignored).
+     * The vision tower is not touched while decoding; the embedding lookup reads one row (ignored). Qwen2 names
+     * ({@code model.*}) and Qwen-VL names ({@code transformer.h.*}, {@code transformer.ln_f}; its
+     * {@code transformer.visual.*} is the vision tower).
      */
     static long decodeBytesPerToken(Path dir, int bytesPerElement) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             long elements = 0;
             String head = ckpt.contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
             for (String name : ckpt.names()) {
-                boolean lmBody = name.startsWith("model.") && !name.equals("model.embed_tokens.weight");
+                boolean lmBody = (name.startsWith("model.") && !name.equals("model.embed_tokens.weight"))
+                        || (name.startsWith("transformer.") && !name.startsWith("transformer.visual.")
+                        && !name.equals("transformer.wte.weight"));
                 if (lmBody || name.equals(head)) {
                     elements += ckpt.info(name).elementCount();
                 }
@@ -629,14 +632,12 @@ public final class EngineBenchmark {
     }
 
     /**
-     * Multiply-adds ×2 of the Qwen2-VL vision tower for one image (the matrix products: patch embedding, q/k/v,
-     * scores, weighted sum, projection, MLP, merger); 0 for other architectures. Used for "% of matmul".
+     * Multiply-adds ×2 of the vision tower for one image (the matrix products: patch embedding, q/k/v, scores,
+     * weighted sum, projection, MLP, then the merger or Qwen-VL's resampler), see {@link ModelSpec#visionFlops}.
+     * Used for "% of matmul".
      */
     static double visionFlops(Report r, ImageRun i) {
         ModelSpec spec = ModelSpec.named(r.model());
-        if (!spec.qwen2Family()) {
-            return 0;
-        }
         return spec.visionFlops(i.resizedWidth() / ModelSpec.PATCH, i.resizedHeight() / ModelSpec.PATCH);
     }
 

@@ -32,7 +32,8 @@ public final class RandomCheckpoint {
 
     public static final String STAMP = "bench-checkpoint.json";
     public static final double STD = 0.02;
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    // nulls kept: published configs spell some keys as null (Qwen-VL's "onnx_safe")
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
     private static final int CHUNK = 8 << 20;
     /** bf16 bit patterns of 65536 N(0, STD) samples: a random 16-bit index picks one (fast, and normal enough). */
     private static final short[] NORMAL_TABLE = normalTable(STD, 1234);
@@ -83,9 +84,9 @@ public final class RandomCheckpoint {
             Files.createDirectories(dir);
             Files.deleteIfExists(stampFile);
             long bytes = writeSafetensors(spec.tensors(), dir.resolve("model.safetensors"), 42);
-            writeJson(dir.resolve("config.json"), spec.configJson());
-            writeJson(dir.resolve("generation_config.json"), spec.generationConfigJson());
-            writeJson(dir.resolve("preprocessor_config.json"), spec.preprocessorConfigJson());
+            for (var json : spec.jsonFiles().entrySet()) {
+                writeJson(dir.resolve(json.getKey()), json.getValue());
+            }
             Path tokenizerSource = fixtures.resolve(spec.tokenizerDir());
             for (String f : spec.tokenizerFiles()) {
                 Files.copy(tokenizerSource.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
@@ -118,28 +119,7 @@ public final class RandomCheckpoint {
      * @return bytes written
      */
     public static long writeSafetensors(List<ModelSpec.Tensor> tensors, Path file, long seed) throws IOException {
-        JsonObject header = new JsonObject();
-        JsonObject meta = new JsonObject();
-        meta.addProperty("format", "pt");
-        header.add("__metadata__", meta);
-        long offset = 0;
-        for (ModelSpec.Tensor t : tensors) {
-            JsonObject entry = new JsonObject();
-            entry.addProperty("dtype", "BF16");
-            JsonArray shape = new JsonArray();
-            for (long d : t.shape()) {
-                shape.add(d);
-            }
-            entry.add("shape", shape);
-            JsonArray offsets = new JsonArray();
-            long length = t.elements() * 2;
-            offsets.add(offset);
-            offsets.add(offset + length);
-            entry.add("data_offsets", offsets);
-            header.add(t.name(), entry);
-            offset += length;
-        }
-        byte[] json = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
+        byte[] json = header(tensors);
         int padded = (json.length + 7) / 8 * 8;
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         long state = seed * 0x9E3779B97F4A7C15L + 1;
@@ -191,7 +171,39 @@ public final class RandomCheckpoint {
             ch.force(false);
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return 8L + padded + offset;
+        return safetensorsBytes(tensors);
+    }
+
+    /** The size {@link #writeSafetensors} gives these tensors: 8-byte length, padded JSON header, BF16 data. */
+    public static long safetensorsBytes(List<ModelSpec.Tensor> tensors) {
+        long data = tensors.stream().mapToLong(t -> t.elements() * 2).sum();
+        return 8L + (header(tensors).length + 7) / 8 * 8 + data;
+    }
+
+    /** The safetensors JSON header: every tensor as BF16, data laid out in list order. */
+    static byte[] header(List<ModelSpec.Tensor> tensors) {
+        JsonObject header = new JsonObject();
+        JsonObject meta = new JsonObject();
+        meta.addProperty("format", "pt");
+        header.add("__metadata__", meta);
+        long offset = 0;
+        for (ModelSpec.Tensor t : tensors) {
+            JsonObject entry = new JsonObject();
+            entry.addProperty("dtype", "BF16");
+            JsonArray shape = new JsonArray();
+            for (long d : t.shape()) {
+                shape.add(d);
+            }
+            entry.add("shape", shape);
+            JsonArray offsets = new JsonArray();
+            long length = t.elements() * 2;
+            offsets.add(offset);
+            offsets.add(offset + length);
+            entry.add("data_offsets", offsets);
+            header.add(t.name(), entry);
+            offset += length;
+        }
+        return new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
@@ -215,7 +227,7 @@ public final class RandomCheckpoint {
     /** {@code RandomCheckpoint <preset>...}: writes (or confirms) the cached directories. */
     public static void main(String[] args) {
         Path fixtures = fixtureRoot();
-        for (String name : args.length == 0 ? new String[] {ModelSpec.QWEN2_VL_2B.name()} : args) {
+        for (String name : args.length == 0 ? new String[] {Qwen2VlSpec.QWEN2_VL_2B.name()} : args) {
             Prepared p = ensure(ModelSpec.named(name), cacheRoot(), fixtures);
             System.out.printf("%s: %s (%.2f GB%s)%n", name, p.directory(), p.bytes() / 1e9,
                     p.generated() ? String.format(", written in %.1f s", p.seconds()) : ", cached");
