@@ -6,6 +6,7 @@ import io.github.qwenvl.GenerationResult;
 import io.github.qwenvl.QwenVlModel;
 import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.bench.ModelSpec;
+import io.github.qwenvl.bench.Qwen2VlSpec;
 import io.github.qwenvl.bench.RandomCheckpoint;
 import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.chat.Content;
@@ -36,7 +37,7 @@ class Float32WeightCacheTest {
 
     @Test
     void firstLoadWritesTheEntryLaterLoadsMapItAndAnswersAreIdentical() throws IOException {
-        for (ModelSpec spec : List.of(ModelSpec.TINY, ModelSpec.TINY_25)) {
+        for (ModelSpec spec : List.of(Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25)) {
             Path model = RandomCheckpoint.ensure(spec, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
             Path cache = temp.resolve("cache-" + spec.name());
             String widened = answer(model, QwenVlOptions.defaults());
@@ -62,7 +63,7 @@ class Float32WeightCacheTest {
 
     @Test
     void truncatedEntryIsRewritten() throws IOException {
-        Path model = RandomCheckpoint.ensure(ModelSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
+        Path model = RandomCheckpoint.ensure(Qwen2VlSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
         Path cache = temp.resolve("cache");
         String widened = answer(model, QwenVlOptions.defaults());
         answer(model, QwenVlOptions.defaults().withWeightCacheDir(cache));
@@ -77,7 +78,7 @@ class Float32WeightCacheTest {
 
     @Test
     void changedCheckpointGetsANewEntry() throws IOException {
-        Path model = RandomCheckpoint.ensure(ModelSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
+        Path model = RandomCheckpoint.ensure(Qwen2VlSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
         Path cache = temp.resolve("cache");
         answer(model, QwenVlOptions.defaults().withWeightCacheDir(cache));
         Path weights = model.resolve("model.safetensors");
@@ -90,7 +91,7 @@ class Float32WeightCacheTest {
 
     @Test
     void unusableCacheFolderLoadsWithoutIt() throws IOException {
-        Path model = RandomCheckpoint.ensure(ModelSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
+        Path model = RandomCheckpoint.ensure(Qwen2VlSpec.TINY, temp.resolve("models"), RandomCheckpoint.fixtureRoot()).directory();
         Path notAFolder = Files.writeString(temp.resolve("plain-file"), "x");
         String widened = answer(model, QwenVlOptions.defaults());
         assertThat(answer(model, QwenVlOptions.defaults().withWeightCacheDir(notAFolder.resolve("cache"))))

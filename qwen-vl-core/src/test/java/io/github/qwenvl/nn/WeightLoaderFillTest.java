@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.qwenvl.bench.ModelSpec;
+import io.github.qwenvl.bench.Qwen2VlSpec;
 import io.github.qwenvl.bench.RandomCheckpoint;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.engine.DjlRuntime;
@@ -40,7 +41,7 @@ class WeightLoaderFillTest {
     @Test
     void slicedParallelFillEqualsSequentialLoad() {
         DjlRuntime.start(2);
-        for (ModelSpec spec : List.of(ModelSpec.TINY, ModelSpec.TINY_25)) {
+        for (ModelSpec spec : List.of(Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25)) {
             Path dir = RandomCheckpoint.ensure(spec, temp, RandomCheckpoint.fixtureRoot()).directory();
             Map<String, float[]> sequential = loadAll(dir, 1);
             WeightLoader.sliceElements = 1000; // a few rows per slice, many slices in flight
