@@ -44,8 +44,12 @@ public final class Qwen2VisionTower {
     }
 
     private static final double NORM_EPS = 1e-6;
-    /** Attention scores computed at once: 16M floats = 64 MB per score tensor (tests lower it). */
-    static volatile long scoreBlockElements = 16L << 20;
+    /**
+     * Attention scores computed at once: 4M floats = 16 MB per score tensor (tests lower it). Below glibc's
+     * 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh pages each time
+     * (measured: 256 query rows at a time ran 10-25 % faster than 1024 for a 448×448 image).
+     */
+    static volatile long scoreBlockElements = 4L << 20;
 
     private final Qwen2VisionConfig config;
     private final NDArray patchEmbedWeight; // (D, 3·2·14·14)

@@ -66,13 +66,13 @@ public final class EngineBenchmark {
     /** What to run. */
     public record Settings(String model, int threads, Path cacheRoot, Path fixtures, Path results, int decodeTokens,
                            int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim,
-                           List<Integer> decodeContexts, int sweepTokens, int imageRuns) {
+                           List<Integer> decodeContexts, int sweepTokens, int imageRuns, Path weightCacheDir) {
 
         /** Without the decode-mode sweep settings: contexts 1 and 16, 4 tokens each (for the tiny CI models). */
         public Settings(String model, int threads, Path cacheRoot, Path fixtures, Path results, int decodeTokens,
                         int decodeRuns, List<int[]> images, int bandwidthDim, int matmulDim) {
             this(model, threads, cacheRoot, fixtures, results, decodeTokens, decodeRuns, images, bandwidthDim, matmulDim,
-                    List.of(1, 16), 4, 1);
+                    List.of(1, 16), 4, 1, null);
         }
 
         public static Settings fromSystemProperties(String model) {
@@ -88,7 +88,12 @@ public final class EngineBenchmark {
                     intProperty("qwenvl.bench.matmulDim", 1024),
                     parseInts(System.getProperty("qwenvl.bench.decodeContexts", "1,128,1024")),
                     intProperty("qwenvl.bench.sweepTokens", 16),
-                    intProperty("qwenvl.bench.imageRuns", 3));
+                    intProperty("qwenvl.bench.imageRuns", 3),
+                    weightCacheDir(System.getProperty("qwenvl.bench.weightCacheDir", "target/weight-cache")));
+        }
+
+        private static Path weightCacheDir(String spec) {
+            return spec.isBlank() || spec.equalsIgnoreCase("none") ? null : Paths.get(spec).toAbsolutePath();
         }
 
         private static int intProperty(String key, int fallback) {
@@ -150,6 +155,15 @@ public final class EngineBenchmark {
         }
     }
 
+    /**
+     * Loads with the opt-in float32 weight cache ({@code QwenVlOptions.weightCacheDir}): the first load (writes the
+     * entry unless an earlier run did), a second load (maps it), and the first 448×448 request right after that load
+     * (it pays for faulting the mapped weights in).
+     */
+    public record WeightCacheRun(double firstLoadSeconds, boolean written, double loadSeconds,
+                                 double firstRequestFirstTokenMillis) {
+    }
+
     /** Everything measured. */
     public record Report(String model, String architecture, int threads, String cpu, int processors,
                          boolean checkpointGenerated, double checkpointSeconds, long checkpointBytes,
@@ -158,7 +172,7 @@ public final class EngineBenchmark {
                          long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
                          double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
-                         List<SweepRun> sweep) {
+                         List<SweepRun> sweep, WeightCacheRun weightCache) {
 
         /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
         public double sweepTokensPerSecond(String mode, int context) {
@@ -295,7 +309,35 @@ public final class EngineBenchmark {
                 weightBytes,
                 decodeBytes, rssAfterLoad, procStatusGiB("VmHWM"), List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
-                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep);
+                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep,
+                s.weightCacheDir() == null ? null : weightCacheRun(prepared.directory(), threads, s.weightCacheDir(), log));
+    }
+
+    /** See {@link WeightCacheRun}; the model measured above is closed, so at most one copy is held. */
+    static WeightCacheRun weightCacheRun(Path dir, int threads, Path cacheDir, PrintStream log) {
+        QwenVlOptions options = QwenVlOptions.defaults().withThreads(threads).withWeightCacheDir(cacheDir);
+        boolean existed;
+        try (var entries = Files.list(cacheDir)) {
+            existed = entries.anyMatch(e -> e.getFileName().toString().startsWith(dir.getFileName() + "-"));
+        } catch (IOException e) {
+            existed = false;
+        }
+        System.gc();
+        long t0 = System.nanoTime();
+        try (QwenVlModel model = QwenVlModel.load(dir, options)) {
+            model.info();
+        }
+        double first = seconds(t0);
+        System.gc();
+        log.printf("[bench] weight cache %s: first load %.1f s (%s)%n", cacheDir, first, existed ? "entry reused" : "entry written");
+        t0 = System.nanoTime();
+        try (QwenVlModel model = QwenVlModel.load(dir, options)) {
+            double load = seconds(t0);
+            GenerationResult r = model.generate(imageRequest(syntheticImage(448, 448), forced(1)));
+            log.printf("[bench] weight cache: load %.2f s, first 448x448 request first token %.0f ms%n", load,
+                    r.timings().firstTokenMillis());
+            return new WeightCacheRun(first, !existed, load, r.timings().firstTokenMillis());
+        }
     }
 
     /**
@@ -369,18 +411,20 @@ public final class EngineBenchmark {
 
     /**
      * The vision tower's peak attention working set for one image: blocks free their intermediates as they
-     * end and attention runs in query-row blocks of about 16M scores (at least 64 rows), so the peak is three
+     * end and attention runs in query-row blocks of about 4M scores (at least 64 rows), so the peak is three
      * (heads, rows, L) f32 tensors (scores, scaled, softmax) of the largest segment — the whole image in a
      * full-attention block. Used to skip an image that would get the process OOM-killed. Qwen-VL's tower does not
-     * split the rows, but its fixed 1024 patches × 16 heads are exactly one 16M-score block (it holds two such
-     * tensors, scores and softmax), so the same figure bounds it; its input size never changes it.
+     * split the rows: its whole (heads, 1024, 1024) scores count (three tensors bound its two, scores and
+     * softmax); its input size never changes it.
      */
     static long predictedVisionAttentionBytes(ModelSpec spec, int width, int height) {
         long patches = spec.visionPatches(width, height);
         boolean anyFull = !spec.qwen25() || spec.fullAttention().length > 0;
         long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
         long segment = anyFull ? patches : Math.min(window, patches);
-        long rows = Math.min(segment, Math.max(64, (16L << 20) / ((long) spec.visionHeads() * segment)));
+        long rows = spec.qwen2Family()
+                ? Math.min(segment, Math.max(64, (4L << 20) / ((long) spec.visionHeads() * segment)))
+                : segment;
         return 3L * 4 * spec.visionHeads() * rows * segment;
     }
 
@@ -564,6 +608,13 @@ public final class EngineBenchmark {
                 r.onePassSeconds(), bytes(r.checkpointBytes())));
         row(out, "load", String.format(Locale.ROOT, "%.1f s = %.1f x one pass", r.loadSeconds(),
                 r.loadSeconds() / r.onePassSeconds()));
+        if (r.weightCache() != null) {
+            WeightCacheRun c = r.weightCache();
+            row(out, "load, float32 weight cache", String.format(Locale.ROOT,
+                    "%.2f s = %.1f x one pass (entry %s: first load %.1f s); first 448x448 request after it %.0f ms",
+                    c.loadSeconds(), c.loadSeconds() / r.onePassSeconds(), c.written() ? "written" : "reused",
+                    c.firstLoadSeconds(), c.firstRequestFirstTokenMillis()));
+        }
         row(out, "RSS after load", String.format(Locale.ROOT, "%.2f GiB", r.rssAfterLoadGiB()));
         row(out, "peak RSS (VmHWM)", String.format(Locale.ROOT, "%.2f GiB", r.peakRssGiB()));
         List<String> sizes = r.images().stream().map(i -> i.width() + "x" + i.height()).distinct().toList();
@@ -666,6 +717,12 @@ public final class EngineBenchmark {
         j.addProperty("engineStartSeconds", round(r.engineStartSeconds()));
         j.addProperty("onePassSeconds", round(r.onePassSeconds()));
         j.addProperty("loadSeconds", round(r.loadSeconds()));
+        if (r.weightCache() != null) {
+            j.addProperty("weightCacheFirstLoadSeconds", round(r.weightCache().firstLoadSeconds()));
+            j.addProperty("weightCacheWritten", r.weightCache().written());
+            j.addProperty("weightCacheLoadSeconds", round(r.weightCache().loadSeconds()));
+            j.addProperty("weightCacheFirstRequestFirstTokenMillis", round(r.weightCache().firstRequestFirstTokenMillis()));
+        }
         j.addProperty("rssAfterLoadGiB", round(r.rssAfterLoadGiB()));
         j.addProperty("peakRssGiB", round(r.peakRssGiB()));
         JsonArray images = new JsonArray();

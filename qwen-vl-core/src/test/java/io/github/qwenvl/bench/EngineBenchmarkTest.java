@@ -54,12 +54,12 @@ class EngineBenchmarkTest {
 
     @Test
     void visionWorkingSetEstimateIsOneQueryBlocksAttention() {
-        // attention runs in query-row blocks of ~16M scores: 3 f32 score tensors of ~64 MB, whatever the image
-        // (448x448: 16 heads x 1024 rows x 1024; 1024x768: 16 heads x 262 rows x 3996)
+        // attention runs in query-row blocks of ~4M scores: 3 f32 score tensors of ~16 MB, whatever the image
+        // (448x448: 16 heads x 256 rows x 1024; 1024x768: 16 heads x 65 rows x 3996)
         assertThat(EngineBenchmark.predictedVisionAttentionBytes(Qwen2VlSpec.QWEN2_VL_2B, 448, 448))
-                .isEqualTo(3L * 4 * 16 * 1024 * 1024);
+                .isEqualTo(3L * 4 * 16 * 256 * 1024);
         assertThat(EngineBenchmark.predictedVisionAttentionBytes(Qwen2VlSpec.QWEN2_VL_2B, 1024, 768))
-                .isEqualTo(3L * 4 * 16 * 262 * 3996);
+                .isEqualTo(3L * 4 * 16 * 65 * 3996);
         assertThat(EngineBenchmark.predictedVisionAttentionBytes(Qwen2VlSpec.QWEN2_5_VL_3B, 1024, 768))
                 .isEqualTo(EngineBenchmark.predictedVisionAttentionBytes(Qwen2VlSpec.QWEN2_VL_2B, 1024, 768));
     }

@@ -85,7 +85,7 @@ class QwenVlSpecTest {
 
         long bytes = RandomCheckpoint.safetensorsBytes(reduced.tensors());
         assertThat(bytes).isBetween(2 * reduced.parameters(), 2 * reduced.parameters() + (1 << 20));
-        // whatever the input size: 1024 patches x 16 heads, one 16M-score block
+        // whatever the input size: 1024 patches x 16 heads, the whole score tensor (the tower does not split rows)
         assertThat(EngineBenchmark.predictedVisionAttentionBytes(reduced, 1344, 1008))
                 .isEqualTo(EngineBenchmark.predictedVisionAttentionBytes(reduced, 448, 448))
                 .isEqualTo(3L * 4 * 16 * 1024 * 1024);
