@@ -40,7 +40,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -172,7 +174,7 @@ public final class EngineBenchmark {
                          long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
                          double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
-                         List<SweepRun> sweep, WeightCacheRun weightCache) {
+                         List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase) {
 
         /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
         public double sweepTokensPerSecond(String mode, int context) {
@@ -237,6 +239,8 @@ public final class EngineBenchmark {
                 2 * s.bandwidthDim(), threads, 3, 15);
         log.printf("[bench] mat-vec: engine f32 %.1f GB/s, Java %s BF16 %.1f GB/s%n", bandwidth, Kernels.get().name(),
                 javaBandwidth);
+        Map<String, Double> phases = new LinkedHashMap<>();
+        resetPeakRss();
         List<SweepRun> sweep = spec.qwen2Family()
                 ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), log)
                 : List.of(); // the engine/Java decode-mode sweep is a Qwen2-family feature
@@ -244,6 +248,7 @@ public final class EngineBenchmark {
         System.gc();
 
         long decodeBytes = decodeBytesPerToken(prepared.directory(), 4);
+        phases.put("decode sweep (its own network)", procStatusGiB("VmHWM"));
         // the checkpoint bytes once, right before the load (from the page cache, as the load then reads them)
         readOnce(prepared.directory());
         t0 = System.nanoTime();
@@ -251,6 +256,7 @@ public final class EngineBenchmark {
         double onePass = seconds(t0);
         log.printf("[bench] one pass over %.2f GB of checkpoint: %.2f s; loading %s%n", passBytes / 1e9, onePass,
                 prepared.directory());
+        resetPeakRss();
         t0 = System.nanoTime();
         List<ImageRun> images = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
@@ -267,6 +273,8 @@ public final class EngineBenchmark {
             weightBytes = model.info().weightBytes();
             architecture = model.info().architecture().toString();
             log.printf("[bench] loaded in %.1f s, RSS %.2f GiB; warm-up%n", load, rssAfterLoad);
+            phases.put("load", procStatusGiB("VmHWM"));
+            resetPeakRss();
 
             // warm-up: first-call costs (kernel selection, allocator growth) of both towers, not timed
             model.generate(imageRequest(syntheticImage(56, 56), forced(2)));
@@ -292,6 +300,8 @@ public final class EngineBenchmark {
                     log.printf("[bench]   %s%n", images.get(images.size() - 1));
                 }
             }
+            phases.put("image requests", procStatusGiB("VmHWM"));
+            resetPeakRss();
             for (int i = 0; i < s.decodeRuns(); i++) {
                 log.printf("[bench] decode run %d/%d (%d tokens)%n", i + 1, s.decodeRuns(), s.decodeTokens());
                 GenerationResult r = model.generate(GenerationRequest.of(ChatMessage.user(
@@ -303,14 +313,33 @@ public final class EngineBenchmark {
                         t.decodeMillis(), t.decodeTokensPerSecond(completion)));
                 log.printf("[bench]   %s%n", decodes.get(decodes.size() - 1));
             }
+            phases.put("text requests (decode)", procStatusGiB("VmHWM"));
+        }
+        double peakRss = phases.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        WeightCacheRun cacheRun = null;
+        if (s.weightCacheDir() != null) {
+            resetPeakRss();
+            cacheRun = weightCacheRun(prepared.directory(), threads, s.weightCacheDir(), log);
+            phases.put("weight-cache loads + one request", procStatusGiB("VmHWM"));
         }
         return new Report(spec.name(), architecture, threads, cpuModel(), Runtime.getRuntime().availableProcessors(),
                 prepared.generated(), prepared.seconds(), prepared.bytes(), engineStart, onePass, load, parameters,
                 weightBytes,
-                decodeBytes, rssAfterLoad, procStatusGiB("VmHWM"), List.copyOf(images), List.copyOf(skipped),
+                decodeBytes, rssAfterLoad, peakRss, List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
-                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep,
-                s.weightCacheDir() == null ? null : weightCacheRun(prepared.directory(), threads, s.weightCacheDir(), log));
+                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep, cacheRun, phases);
+    }
+
+    /**
+     * Resets VmHWM (Linux: writing 5 to /proc/self/clear_refs), so the next reading is the peak of one phase. Where
+     * that is not possible the readings are cumulative peaks, which only overstates later phases.
+     */
+    static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or not allowed
+        }
     }
 
     /** See {@link WeightCacheRun}; the model measured above is closed, so at most one copy is held. */
@@ -616,7 +645,8 @@ public final class EngineBenchmark {
                     c.firstLoadSeconds(), c.firstRequestFirstTokenMillis()));
         }
         row(out, "RSS after load", String.format(Locale.ROOT, "%.2f GiB", r.rssAfterLoadGiB()));
-        row(out, "peak RSS (VmHWM)", String.format(Locale.ROOT, "%.2f GiB", r.peakRssGiB()));
+        row(out, "peak RSS (VmHWM)", String.format(Locale.ROOT, "%.2f GiB (load, image and text requests)", r.peakRssGiB()));
+        r.peakRssByPhase().forEach((phase, gib) -> row(out, "  peak RSS, " + phase, String.format(Locale.ROOT, "%.2f GiB", gib)));
         List<String> sizes = r.images().stream().map(i -> i.width() + "x" + i.height()).distinct().toList();
         for (String size : sizes) {
             String[] wh = size.split("x");
@@ -725,6 +755,9 @@ public final class EngineBenchmark {
         }
         j.addProperty("rssAfterLoadGiB", round(r.rssAfterLoadGiB()));
         j.addProperty("peakRssGiB", round(r.peakRssGiB()));
+        JsonObject phaseRss = new JsonObject();
+        r.peakRssByPhase().forEach((phase, gib) -> phaseRss.addProperty(phase, round(gib)));
+        j.add("peakRssGiBByPhase", phaseRss);
         JsonArray images = new JsonArray();
         for (ImageRun i : r.images()) {
             JsonObject o = new JsonObject();

@@ -57,6 +57,21 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void weightCacheDirIsPassedToTheEngine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path cache) {
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-cache-dir=" + cache)
+                .run(context -> {
+                    assertThat(context).hasSingleBean(QwenVlChatModel.class);
+                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
+                    assertThat(props.toEngineOptions().weightCacheDir()).isEqualTo(cache);
+                    // the tiny checkpoint stores BF16: its float32 copy was written while the model loaded
+                    try (var entries = java.nio.file.Files.list(cache)) {
+                        assertThat(entries.filter(e -> java.nio.file.Files.isRegularFile(e.resolve("model.safetensors"))))
+                                .hasSize(1);
+                    }
+                });
+    }
+
+    @Test
     void healthReportsTheLoadedModel() {
         runner.withPropertyValues(tinyModel()).run(context -> {
             Health health = context.getBean(QwenVlHealthIndicator.class).health(true);
