@@ -24,6 +24,22 @@ public interface TensorStore extends AutoCloseable {
 
     float[] readFloats(String name);
 
+    /** True when {@link #float32Buffer} hands out the file's own float32 bytes (no copy). */
+    default boolean isZeroCopyFloat32(String name) {
+        return false;
+    }
+
+    /**
+     * Elements [fromElement, fromElement + count) of the tensor (row-major) widened to float32 into {@code target}
+     * (native order, at least count × 4 bytes): how engine tensors are filled in slices, which also works for
+     * tensors over 2 GiB as float32. The default reads the whole tensor (small tensors only).
+     */
+    default void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+        float[] all = readFloats(name);
+        target.duplicate().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer()
+                .put(all, Math.toIntExact(fromElement), Math.toIntExact(count));
+    }
+
     @Override
     void close();
 
@@ -69,6 +85,21 @@ public interface TensorStore extends AutoCloseable {
             @Override
             public float[] readFloats(String name) {
                 return checkpoint.readFloats(name);
+            }
+
+            @Override
+            public boolean isZeroCopyFloat32(String name) {
+                return checkpoint.isZeroCopyFloat32(name);
+            }
+
+            @Override
+            public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+                TensorDType dtype = checkpoint.info(name).dtype();
+                if (dtype == TensorDType.BF16 || dtype == TensorDType.F16 || dtype == TensorDType.F32) {
+                    checkpoint.readFloat32Range(name, target, fromElement, count);
+                } else {
+                    TensorStore.super.readFloat32Range(name, target, fromElement, count);
+                }
             }
 
             @Override

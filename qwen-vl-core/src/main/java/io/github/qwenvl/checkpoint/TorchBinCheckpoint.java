@@ -220,6 +220,66 @@ public final class TorchBinCheckpoint implements TensorStore {
         return toFloats(entry(name));
     }
 
+    /**
+     * Streams a range of a contiguous tensor from its (stored, uncompressed) zip entry, widening block by block;
+     * no buffer of the whole tensor, so the 2.5 GB (as float32) embedding of Qwen-VL-Chat loads. Strided views
+     * (rare in state dicts) go through {@link #readFloats}.
+     */
+    @Override
+    public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+        Entry e = entry(name);
+        TorchPickle.TensorRef t = e.tensor();
+        TensorDType dtype = t.storage().dtype();
+        long total = e.info().elementCount();
+        if (fromElement < 0 || count < 0 || fromElement + count > total || target.capacity() < count * 4) {
+            throw new IllegalArgumentException("range [" + fromElement + ", " + (fromElement + count) + ") of tensor '"
+                    + name + "' (" + total + " elements) into " + target.capacity() + " bytes");
+        }
+        if (!isContiguous(t) || !dtype.isFloatingPoint()) {
+            TensorStore.super.readFloat32Range(name, target, fromElement, count);
+            return;
+        }
+        if (t.offset() < 0 || t.offset() + total > t.storage().numel()) {
+            throw new CheckpointException("Tensor '" + name + "' in " + e.file() + " reads past its storage");
+        }
+        int size = dtype.byteSize();
+        java.nio.FloatBuffer out = target.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        ZipEntry data = e.zip().getEntry(e.dataPrefix() + "data/" + t.storage().key());
+        byte[] block = new byte[1 << 20];
+        float[] floats = new float[block.length / size];
+        try (InputStream in = e.zip().getInputStream(data)) {
+            in.skipNBytes((t.offset() + fromElement) * size);
+            long left = count;
+            while (left > 0) {
+                int n = (int) Math.min(floats.length, left);
+                int read = in.readNBytes(block, 0, n * size);
+                if (read != n * size) {
+                    throw new CheckpointException("Storage of tensor '" + name + "' in " + e.file() + " is truncated");
+                }
+                ByteBuffer b = ByteBuffer.wrap(block, 0, read).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    floats[i] = element(b, dtype, i * size);
+                }
+                out.put(floats, 0, n);
+                left -= n;
+            }
+        } catch (IOException ex) {
+            throw new CheckpointException("Cannot read storage of tensor '" + name + "' in " + e.file() + ": "
+                    + ex.getMessage(), ex);
+        }
+    }
+
+    private static boolean isContiguous(TorchPickle.TensorRef t) {
+        long expected = 1;
+        for (int d = t.shape().length - 1; d >= 0; d--) {
+            if (t.shape()[d] != 1 && t.stride()[d] != expected) {
+                return false;
+            }
+            expected *= t.shape()[d];
+        }
+        return true;
+    }
+
     private static float[] toFloats(Entry e) {
         TorchPickle.TensorRef t = e.tensor();
         TensorDType dtype = t.storage().dtype();

@@ -195,14 +195,12 @@ public final class WeightLoader implements AutoCloseable {
             // mapping; a Java direct buffer would count against -XX:MaxDirectMemorySize (= -Xmx by default)
             if (manager.getDevice().isGpu()) {
                 try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-                    NDArray host = widened(cpu, stored, info);
+                    NDArray host = widenedInSlices(cpu, stored, info, null); // filled when it returns
                     array = host.toDevice(manager.getDevice(), true);
                     array.attach(manager);
                 }
-            } else if (fillers != null) {
-                array = widenedLater(stored, info);
             } else {
-                array = widened(manager, stored, info);
+                array = widenedInSlices(manager, stored, info, fillers);
             }
         }
         Device device = manager.getDevice();
@@ -249,17 +247,19 @@ public final class WeightLoader implements AutoCloseable {
     }
 
     /**
-     * An uninitialised float32 tensor whose filling is queued in row slices of about {@link #sliceElements}:
-     * each slice is a view of the tensor's memory, taken here on the caller's thread (the engine's managers are
-     * not shared with the fill threads), and written by a fill thread from the memory-mapped checkpoint.
+     * A float32 tensor filled in row slices of about {@link #sliceElements}, each through a view of the tensor's
+     * memory taken here on the caller's thread (the engine's managers are not shared with the fill threads). With
+     * {@code threads} the slices are queued (see {@link #finish()}), else filled before this returns. Slices also
+     * let tensors over 2 GiB load, beyond a ByteBuffer's int capacity (Qwen2-VL-7B's f32 embedding is 2.18 GB).
      */
-    private NDArray widenedLater(String stored, TensorInfo info) {
+    private NDArray widenedInSlices(NDManager owner, String stored, TensorInfo info,
+                                    java.util.concurrent.ExecutorService threads) {
         TensorDType dtype = info.dtype();
         if (dtype != TensorDType.BF16 && dtype != TensorDType.F16 && dtype != TensorDType.F32) {
-            return widened(manager, stored, info);
+            return widened(owner, stored, info);
         }
         long[] shape = info.shape();
-        NDArray host = manager.create(new Shape(shape), DataType.FLOAT32); // torch::empty
+        NDArray host = owner.create(new Shape(shape), DataType.FLOAT32); // torch::empty
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowElements = rows == 0 ? 0 : info.elementCount() / rows;
         long rowsPerSlice = shape.length < 2 ? rows : Math.max(1, sliceElements / Math.max(1, rowElements));
@@ -276,7 +276,11 @@ public final class WeightLoader implements AutoCloseable {
             }
             long from = r0 * rowElements;
             long count = (r1 - r0) * rowElements;
-            pending.add(fillers.submit(() -> checkpoint.readFloat32Range(stored, target, from, count)));
+            if (threads == null) {
+                checkpoint.readFloat32Range(stored, target, from, count);
+            } else {
+                pending.add(threads.submit(() -> checkpoint.readFloat32Range(stored, target, from, count)));
+            }
         }
         return host;
     }

@@ -2,6 +2,8 @@ package io.github.qwenvl.qwenvl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
@@ -16,6 +18,9 @@ import java.util.Arrays;
  * widened in Java), optionally cast to the matrix dtype for linear weights.
  */
 final class QwenVlWeights {
+
+    /** Elements per fill slice (64 MB of float32). */
+    private static final long SLICE_ELEMENTS = 16L << 20;
 
     private final TensorStore store;
     private final NDManager manager;
@@ -82,7 +87,18 @@ final class QwenVlWeights {
 
     private NDArray load(String name, DataType type, long... shape) {
         TensorInfo info = check(name, shape);
-        NDArray array = manager.create(store.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
+        NDArray array;
+        if (store.isZeroCopyFloat32(name)) {
+            array = manager.create(store.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
+        } else if (manager.getDevice().isGpu()) {
+            try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+                NDArray host = widened(cpu, name, info);
+                array = host.toDevice(manager.getDevice(), true);
+                array.attach(manager);
+            }
+        } else {
+            array = widened(manager, name, info);
+        }
         if (type != DataType.FLOAT32 || !manager.getDevice().equals(array.getDevice())) {
             NDArray converted = array.toDevice(manager.getDevice(), false).toType(type, false);
             if (converted != array) {
@@ -94,6 +110,31 @@ final class QwenVlWeights {
         bytes += info.elementCount() * type.getNumOfBytes();
         parameters += info.elementCount();
         return array;
+    }
+
+    /**
+     * A float32 CPU tensor filled from the store in row slices of ~64 MB, each through a view of the tensor's own
+     * memory: no Java buffer of the whole tensor (the -Xmx-sized direct-memory limit and a ByteBuffer's 2 GiB
+     * capacity would refuse Qwen-VL-Chat's 2.5 GB float32 embedding and LM head).
+     */
+    private NDArray widened(NDManager owner, String name, TensorInfo info) {
+        long[] dims = info.shape();
+        NDArray host = owner.create(new Shape(dims), DataType.FLOAT32); // torch::empty: every element is written
+        long rows = dims.length == 0 ? 1 : dims[0];
+        long rowElements = rows == 0 ? 0 : info.elementCount() / rows;
+        long rowsPerSlice = dims.length < 2 ? rows : Math.max(1, SLICE_ELEMENTS / Math.max(1, rowElements));
+        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
+            long r1 = Math.min(rows, r0 + rowsPerSlice);
+            if (r0 == 0 && r1 == rows) {
+                store.readFloat32Range(name, ((PtNDArray) host).toByteBuffer(true), 0, info.elementCount());
+            } else {
+                try (NDArray view = host.get(new NDIndex("{}:{}", r0, r1))) {
+                    store.readFloat32Range(name, ((PtNDArray) view).toByteBuffer(true), r0 * rowElements,
+                            (r1 - r0) * rowElements);
+                }
+            }
+        }
+        return host;
     }
 
     /** Counts a tensor read as floats (kept in Java) as a parameter. */

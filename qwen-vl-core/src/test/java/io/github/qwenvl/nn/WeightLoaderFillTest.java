@@ -43,12 +43,15 @@ class WeightLoaderFillTest {
         DjlRuntime.start(2);
         for (ModelSpec spec : List.of(Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25)) {
             Path dir = RandomCheckpoint.ensure(spec, temp, RandomCheckpoint.fixtureRoot()).directory();
-            Map<String, float[]> sequential = loadAll(dir, 1);
+            Map<String, float[]> sequential = loadAll(dir, 1); // one slice per tensor (all are below 64 MB)
             WeightLoader.sliceElements = 1000; // a few rows per slice, many slices in flight
             Map<String, float[]> parallel = loadAll(dir, 3);
+            Map<String, float[]> slicedInline = loadAll(dir, 1);
             assertThat(parallel.keySet()).isEqualTo(sequential.keySet()).hasSize(spec.tensors().size());
+            assertThat(slicedInline.keySet()).isEqualTo(sequential.keySet());
             for (String name : sequential.keySet()) {
                 assertThat(parallel.get(name)).as(spec.name() + " " + name).containsExactly(sequential.get(name));
+                assertThat(slicedInline.get(name)).as(spec.name() + " " + name).containsExactly(sequential.get(name));
             }
         }
     }

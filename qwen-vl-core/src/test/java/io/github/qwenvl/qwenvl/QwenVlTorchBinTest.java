@@ -134,6 +134,30 @@ class QwenVlTorchBinTest {
         assertThat(read.get("c")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
     }
 
+    @Test
+    void rangesStreamContiguousTensorsAndFallBackForViews() {
+        byte[] storage = floats(0, 1, 2, 3, 4, 5, 6, 7);
+        Map<String, TorchZipWriter.Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("t", new TorchZipWriter.Tensor("FloatStorage", storage, 8, 1, new long[] {2, 3}, new long[] {1, 2}));
+        tensors.put("c", TorchZipWriter.Tensor.contiguous("FloatStorage", storage, new long[] {2, 4}));
+        tensors.put("o", new TorchZipWriter.Tensor("FloatStorage", storage, 8, 2, new long[] {3}, new long[] {1}));
+        TorchZipWriter.write(temp.resolve("pytorch_model.bin"), tensors);
+        try (TorchBinCheckpoint ckpt = TorchBinCheckpoint.open(temp)) {
+            assertThat(range(ckpt, "c", 3, 4)).containsExactly(3, 4, 5, 6);
+            assertThat(range(ckpt, "o", 1, 2)).containsExactly(3, 4);
+            assertThat(range(ckpt, "t", 2, 3)).containsExactly(5, 2, 4); // strided view: whole-tensor fallback
+            assertThatThrownBy(() -> range(ckpt, "c", 6, 3)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    private static float[] range(TorchBinCheckpoint ckpt, String name, long from, int count) {
+        java.nio.ByteBuffer target = java.nio.ByteBuffer.allocateDirect(count * 4).order(java.nio.ByteOrder.nativeOrder());
+        ckpt.readFloat32Range(name, target, from, count);
+        float[] out = new float[count];
+        target.asFloatBuffer().get(out);
+        return out;
+    }
+
     private Path hostile(byte[] pickle) {
         Path file = temp.resolve("pytorch_model.bin");
         Map<String, byte[]> entries = new LinkedHashMap<>();
