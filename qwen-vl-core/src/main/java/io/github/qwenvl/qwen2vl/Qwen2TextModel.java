@@ -2,6 +2,8 @@ package io.github.qwenvl.qwen2vl;
 
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -39,6 +41,9 @@ public final class Qwen2TextModel {
 
     /** torch.finfo(float32).min: what the reference adds to masked attention scores. */
     private static final float MASKED = -Float.MAX_VALUE;
+
+    /** Attention scores computed at once during prefill: 4M floats = 16 MB per score tensor (tests lower it). */
+    static volatile long scoreBlockElements = 4L << 20;
 
     private final Qwen2TextConfig config;
     private final NDArray embedTokens; // (V, H)
@@ -148,15 +153,31 @@ public final class Qwen2TextModel {
         k = Ops.applyRotary(k, cosSin[0], cosSin[1]); // (B, Hkv, S, hd)
         NDArray[] kv = cache.append(layer, k, v);     // (B, Hkv, T, hd) each
         long t = kv[0].getShape().get(2);
-        // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
-        // along the sequence axis, (B, Hkv, g·S, hd) @ (B, Hkv, hd, T).
-        NDArray qGrouped = q.reshape(b, hkv, (long) groups * s, hd);
-        NDArray scores = qGrouped.matMul(kv[0].transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(hd)));
-        if (mask != null) {
-            scores = scores.reshape(b, hkv, groups, s, t).add(mask.expandDims(1)).reshape(b, hkv, (long) groups * s, t);
+        NDArray keysT = kv[0].transpose(0, 1, 3, 2); // (B, Hkv, hd, T)
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        // Queries in row blocks of about scoreBlockElements scores: a long prompt never holds its whole
+        // (B, Hq, S, T) score matrices (12 heads x 8K x 8K x 4 B = 3.2 GB each for a 2B model). Softmax is
+        // row-wise, so the result is that of one pass; short prompts and decode steps are one block.
+        int rowsPerBlock = (int) Math.min(s, Math.max(16, scoreBlockElements / ((long) b * hq * t)));
+        NDList blocks = new NDList();
+        for (int from = 0; from < s; from += rowsPerBlock) {
+            int rows = Math.min(rowsPerBlock, s - from);
+            NDArray qBlock = rows == s ? q : q.get(":, :, {}:{}", from, from + rows);
+            NDArray maskBlock = mask == null ? null : rows == s ? mask : mask.get(":, :, {}:{}", from, from + rows);
+            blocks.add(Scopes.run(q.getManager(), qBlock, rows != s, qs -> {
+                // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
+                // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).
+                NDArray qGrouped = qs.reshape(b, hkv, (long) groups * rows, hd);
+                NDArray scores = qGrouped.matMul(keysT).mul(scale);
+                if (maskBlock != null) {
+                    scores = scores.reshape(b, hkv, groups, rows, t).add(maskBlock.expandDims(1))
+                            .reshape(b, hkv, (long) groups * rows, t);
+                }
+                return scores.softmax(-1).matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
+            }));
         }
-        NDArray attended = scores.softmax(-1).matMul(kv[1]) // (B, Hkv, g·S, hd)
-                .reshape(b, hq, s, hd).transpose(0, 2, 1, 3).reshape(b, s, (long) hq * hd);
+        NDArray heads = blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2); // (B, Hq, S, hd)
+        NDArray attended = heads.transpose(0, 2, 1, 3).reshape(b, s, (long) hq * hd);
         return Ops.linear(attended, w.oWeight(), null);
     }
 

@@ -4,7 +4,8 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * Receives named intermediate tensors (patch embeddings, block outputs, ...) during a forward pass,
- * for debugging and for the golden tests. {@link #NONE} records nothing and costs nothing.
+ * for debugging and for the golden tests. {@link #NONE} records nothing and costs nothing. A value is only valid
+ * during the call (layers free their intermediates when they end): copy what you keep.
  */
 @FunctionalInterface
 public interface Trace {

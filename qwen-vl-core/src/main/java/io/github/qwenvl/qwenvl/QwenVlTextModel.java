@@ -2,12 +2,14 @@ package io.github.qwenvl.qwenvl;
 
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.qwen2vl.Trace;
 
 import java.util.ArrayList;
@@ -19,6 +21,10 @@ import java.util.List;
  * query scaling beyond {@code seq_length}, {@code c_proj} without bias, MLP {@code c_proj(w1(x) · silu(w2(x)))}.
  */
 public final class QwenVlTextModel {
+
+    /** Attention scores computed at once during prefill: 4M floats = 16 MB per score tensor (tests lower it). */
+    static volatile long scoreBlockElements = 4L << 20;
+
 
     private record Layer(NDArray ln1, NDArray cAttnW, NDArray cAttnB, NDArray cProj, NDArray ln2, NDArray w1,
                          NDArray w2, NDArray mlpProj) {
@@ -151,42 +157,72 @@ public final class QwenVlTextModel {
         NDArray x = embeds;
         for (int l = 0; l < layers.size(); l++) {
             Layer w = layers.get(l);
+            int layer = l;
+            NDArray cosF = cos;
+            NDArray sinF = sin;
+            NDArray lognF = logn;
+            NDArray maskF = mask;
             trace.record("layer_input." + l, x);
-            NDArray normed = Ops.rmsNorm(x, w.ln1(), config.layerNormEpsilon());
-            NDArray mixed = Ops.linear(normed, w.cAttnW(), w.cAttnB());
-            if (l == 0) {
-                trace.record("layer0.ln_1", normed);
-                trace.record("layer0.c_attn", mixed);
-            }
-            NDList qkv = mixed.split(3, 2);
-            NDArray q = rotary(qkv.get(0).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cos, sin, rot, hd);
-            NDArray k = rotary(qkv.get(1).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cos, sin, rot, hd);
-            NDArray v = qkv.get(2).reshape(1, s, heads, hd).transpose(0, 2, 1, 3);
-            if (logn != null) {
-                q = q.mul(logn);
-            }
-            NDArray[] kv = cache.append(l, k, v);
-            NDArray scores = q.matMul(kv[0].transpose(0, 1, 3, 2)).div(scale);
-            if (mask != null) {
-                scores = scores.add(mask);
-            }
-            NDArray ctx = scores.softmax(-1).matMul(kv[1]).transpose(0, 2, 1, 3).reshape(1, s, h);
-            NDArray attn = Ops.linear(ctx, w.cProj(), null);
-            x = x.add(attn);
-            NDArray normed2 = Ops.rmsNorm(x, w.ln2(), config.layerNormEpsilon());
-            NDArray mlp = Ops.linear(Ops.linear(normed2, w.w1(), null).mul(Ops.silu(Ops.linear(normed2, w.w2(), null))),
-                    w.mlpProj(), null);
-            if (l == 0) {
-                trace.record("layer0.attn_c_proj", attn);
-                trace.record("layer0.ln_2", normed2);
-                trace.record("layer0.mlp", mlp);
-            }
-            x = x.add(mlp);
+            // each layer's intermediates are freed when it ends (a 32-layer Qwen-7B at 2K tokens would otherwise
+            // hold every layer's attention matrices); the caller's embeddings are left alone
+            x = Scopes.run(scope, x, l > 0, in -> {
+                NDArray normed = Ops.rmsNorm(in, w.ln1(), config.layerNormEpsilon());
+                NDArray mixed = Ops.linear(normed, w.cAttnW(), w.cAttnB());
+                if (layer == 0) {
+                    trace.record("layer0.ln_1", normed);
+                    trace.record("layer0.c_attn", mixed);
+                }
+                NDList qkv = mixed.split(3, 2);
+                NDArray q = rotary(qkv.get(0).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cosF, sinF, rot, hd);
+                NDArray k = rotary(qkv.get(1).reshape(1, s, heads, hd).transpose(0, 2, 1, 3), cosF, sinF, rot, hd);
+                NDArray v = qkv.get(2).reshape(1, s, heads, hd).transpose(0, 2, 1, 3);
+                if (lognF != null) {
+                    q = q.mul(lognF);
+                }
+                NDArray[] kv = cache.append(layer, k, v);
+                NDArray ctx = attention(q, kv, maskF, scale, s, heads, hd).transpose(0, 2, 1, 3).reshape(1, s, h);
+                NDArray attn = Ops.linear(ctx, w.cProj(), null);
+                NDArray mid = in.add(attn);
+                NDArray normed2 = Ops.rmsNorm(mid, w.ln2(), config.layerNormEpsilon());
+                NDArray mlp = Ops.linear(Ops.linear(normed2, w.w1(), null).mul(Ops.silu(Ops.linear(normed2, w.w2(), null))),
+                        w.mlpProj(), null);
+                if (layer == 0) {
+                    trace.record("layer0.attn_c_proj", attn);
+                    trace.record("layer0.ln_2", normed2);
+                    trace.record("layer0.mlp", mlp);
+                }
+                return mid.add(mlp);
+            });
         }
         cache.advance(s);
         NDArray out = Ops.rmsNorm(x, lnF, config.layerNormEpsilon());
         trace.record("final_norm", out);
         return out;
+    }
+
+    /**
+     * softmax(q kᵀ / √d + mask) v for (1, heads, S, hd) queries, in blocks of query rows of about
+     * {@link #scoreBlockElements} scores (softmax is row-wise: the same result as one pass, without holding the
+     * whole (heads, S, T) matrices of a long prompt). Returns (1, heads, S, hd).
+     */
+    private static NDArray attention(NDArray q, NDArray[] kv, NDArray mask, float scale, int s, int heads, int hd) {
+        long t = kv[0].getShape().get(2);
+        NDArray keysT = kv[0].transpose(0, 1, 3, 2);
+        int rowsPerBlock = (int) Math.min(s, Math.max(16, scoreBlockElements / ((long) heads * t)));
+        NDList blocks = new NDList();
+        for (int from = 0; from < s; from += rowsPerBlock) {
+            int rows = Math.min(rowsPerBlock, s - from);
+            NDArray qBlock = rows == s ? q : q.get(":, :, {}:{}", from, from + rows);
+            NDArray maskBlock = mask == null ? null : rows == s ? mask : mask.get(":, :, {}:{}", from, from + rows);
+            blocks.add(Scopes.run(q.getManager(), qBlock, rows != s, qs -> {
+                NDArray scores = qs.matMul(keysT).div(scale);
+                if (maskBlock != null) {
+                    scores = scores.add(maskBlock);
+                }
+                return scores.softmax(-1).matMul(kv[1]);
+            }));
+        }
+        return blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2);
     }
 
     private static NDArray rotary(NDArray t, NDArray cos, NDArray sin, int rot, int hd) {

@@ -41,6 +41,9 @@ class GenerationGoldenTest {
                 JsonObject prompt = e.getValue().getAsJsonObject();
                 tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey(),
                         () -> greedy(set, e.getKey(), prompt, file)));
+                // prefill attention in 16-query-row blocks (what long prompts use): the same ids and step logits
+                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/query_row_blocks",
+                        () -> LogitsGoldenTest.withTextScoreBlocks(() -> greedy(set, e.getKey(), prompt, file))));
                 if (prompt.has("with_checkpoint_generation_config")) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/with_checkpoint_generation_config",
                             () -> withCheckpointConfig(set, prompt)));

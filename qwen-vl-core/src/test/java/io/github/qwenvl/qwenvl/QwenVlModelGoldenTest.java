@@ -110,12 +110,25 @@ class QwenVlModelGoldenTest {
                 }));
                 tests.add(DynamicTest.dynamicTest(set.name() + "/forward/" + name, () -> forwardCase(set, c)));
                 tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name, () -> greedyCase(set, c)));
+                // prefill attention in 16-query-row blocks (what long prompts use; the long case is blocked anyway)
+                tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name + "/query_row_blocks",
+                        () -> withScoreBlocks(() -> greedyCase(set, c))));
                 if (c.has("chat") && c.get("chat").isJsonObject()) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/chat/" + name, () -> chatCase(set, c)));
                 }
             }
         }
         return tests.stream();
+    }
+
+    private static void withScoreBlocks(Runnable check) {
+        long saved = QwenVlTextModel.scoreBlockElements;
+        QwenVlTextModel.scoreBlockElements = 1;
+        try {
+            check.run();
+        } finally {
+            QwenVlTextModel.scoreBlockElements = saved;
+        }
     }
 
     private static List<String> strings(JsonArray a) {
