@@ -156,6 +156,8 @@ public final class Float32WeightCache {
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(out, head);
                 ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_ELEMENTS * 4).order(ByteOrder.nativeOrder());
+                long written = 0;
+                int reportedTenths = 0;
                 for (TensorInfo info : tensors.values()) {
                     for (long from = 0; from < info.elementCount(); from += CHUNK_ELEMENTS) {
                         int count = (int) Math.min(CHUNK_ELEMENTS, info.elementCount() - from);
@@ -166,6 +168,13 @@ public final class Float32WeightCache {
                             throw new IOException("the weight cache is written on little-endian machines only");
                         }
                         writeFully(out, buffer);
+                        written += count * 4L;
+                        int tenths = (int) (written * 10 / Math.max(1, total));
+                        if (tenths > reportedTenths && total >= (256L << 20)) {
+                            reportedTenths = tenths;
+                            LOG.info("Float32 weight cache: {}% ({} of {} MiB) in {} s", tenths * 10, written >> 20,
+                                    total >> 20, String.format("%.1f", (System.nanoTime() - start) / 1e9));
+                        }
                     }
                 }
                 out.force(false);
