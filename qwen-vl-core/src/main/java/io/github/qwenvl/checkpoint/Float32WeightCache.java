@@ -18,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -50,6 +51,16 @@ public final class Float32WeightCache {
 
     /** True when the checkpoint stores any BF16/F16 tensor, i.e. a cache would hold something. */
     public static boolean applies(SafetensorsCheckpoint source) {
+        return applies(view(source));
+    }
+
+    /** See {@link #open(TensorStore, Path)}. */
+    public static SafetensorsCheckpoint open(SafetensorsCheckpoint source, Path root) {
+        return open(view(source), root);
+    }
+
+    /** True when the store holds any BF16/F16 tensor (safetensors or PyTorch {@code .bin}). */
+    public static boolean applies(TensorStore source) {
         return source.names().stream().anyMatch(n -> isSixteenBit(source.info(n)));
     }
 
@@ -57,7 +68,7 @@ public final class Float32WeightCache {
      * The float32 copy of the source's 16-bit tensors, written first when missing or stale; null when the source
      * has none or the cache cannot be used (logged).
      */
-    public static SafetensorsCheckpoint open(SafetensorsCheckpoint source, Path root) {
+    public static SafetensorsCheckpoint open(TensorStore source, Path root) {
         if (!applies(source)) {
             return null;
         }
@@ -85,7 +96,7 @@ public final class Float32WeightCache {
     }
 
     /** Opens the entry when it holds every 16-bit tensor of the source as float32 of the same shape, else null. */
-    private static SafetensorsCheckpoint openValid(SafetensorsCheckpoint source, Path dir) {
+    private static SafetensorsCheckpoint openValid(TensorStore source, Path dir) {
         SafetensorsCheckpoint cached;
         try {
             cached = SafetensorsCheckpoint.open(dir);
@@ -107,7 +118,7 @@ public final class Float32WeightCache {
     }
 
     /** Writes the float32 safetensors file of the source's 16-bit tensors (temporary file, then an atomic move). */
-    static void write(SafetensorsCheckpoint source, Path dir) throws IOException {
+    static void write(TensorStore source, Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, TensorInfo> tensors = new TreeMap<>();
         for (String name : source.names()) {
@@ -202,12 +213,19 @@ public final class Float32WeightCache {
         }
     }
 
-    /** The entry name: a hash of the source files (name, size, modification time) and its tensor table. */
-    static String key(SafetensorsCheckpoint source) {
-        try {
+    /**
+     * The entry name: a hash of the weight files of the source's directory (name, size, modification time) and of
+     * its tensor table.
+     */
+    static String key(TensorStore source) {
+        try (var listing = Files.list(source.directory())) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             StringBuilder text = new StringBuilder(FORMAT).append('\n');
-            for (Path f : source.files()) {
+            List<Path> files = listing.filter(Files::isRegularFile).filter(f -> {
+                String n = f.getFileName().toString();
+                return n.endsWith(".safetensors") || n.endsWith(".bin") || n.endsWith(".index.json");
+            }).sorted().toList();
+            for (Path f : files) {
                 text.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
                         .append(Files.getLastModifiedTime(f).toMillis()).append('\n');
             }
@@ -224,6 +242,52 @@ public final class Float32WeightCache {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A store view of a safetensors checkpoint that leaves it open. */
+    private static TensorStore view(SafetensorsCheckpoint checkpoint) {
+        TensorStore store = TensorStore.of(checkpoint);
+        return new TensorStore() {
+            @Override
+            public Path directory() {
+                return store.directory();
+            }
+
+            @Override
+            public java.util.Set<String> names() {
+                return store.names();
+            }
+
+            @Override
+            public boolean contains(String name) {
+                return store.contains(name);
+            }
+
+            @Override
+            public TensorInfo info(String name) {
+                return store.info(name);
+            }
+
+            @Override
+            public ByteBuffer float32Buffer(String name) {
+                return store.float32Buffer(name);
+            }
+
+            @Override
+            public float[] readFloats(String name) {
+                return store.readFloats(name);
+            }
+
+            @Override
+            public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
+                store.readFloat32Range(name, target, fromElement, count);
+            }
+
+            @Override
+            public void close() {
+                // the caller owns the checkpoint
+            }
+        };
     }
 
     private static boolean isSixteenBit(TensorInfo info) {

@@ -11,6 +11,8 @@ import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.checkpoint.CheckpointException;
+import io.github.qwenvl.checkpoint.Float32WeightCache;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorStore;
 import io.github.qwenvl.config.GenerationDefaults;
 import io.github.qwenvl.config.ModelArchitecture;
@@ -57,6 +59,7 @@ public final class QwenVlBackend implements ModelBackend {
     private final QwenVlNetwork network;
     private final QwenTiktokenTokenizer tokenizer;
     private final QwenVlChatFormat chatFormat;
+    private SafetensorsCheckpoint float32Cache; // opt-in float32 weight cache entry, or null
     private final QwenVlImageProcessor imageProcessor;
     private final GenerationDefaults generationDefaults;
 
@@ -72,7 +75,10 @@ public final class QwenVlBackend implements ModelBackend {
             this.tokenizer = QwenTiktokenTokenizer.load(dir);
             checkSpecialIds(tokenizer, qwenConfig, dir);
             DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
-            this.network = new QwenVlNetwork(qwenConfig, store, manager, matrixType, false);
+            if (options.weightCacheDir() != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32) {
+                this.float32Cache = Float32WeightCache.open(store, options.weightCacheDir());
+            }
+            this.network = new QwenVlNetwork(qwenConfig, store, float32Cache, manager, matrixType, false);
             JsonObject generation = readJson(dir.resolve("generation_config.json"));
             String format = generation.has("chat_format") ? generation.get("chat_format").getAsString() : "chatml";
             int window = generation.has("max_window_size") ? generation.get("max_window_size").getAsInt() : 6144;
@@ -234,6 +240,9 @@ public final class QwenVlBackend implements ModelBackend {
         }
         if (store != null) {
             store.close();
+        }
+        if (float32Cache != null) {
+            float32Cache.close();
         }
     }
 }

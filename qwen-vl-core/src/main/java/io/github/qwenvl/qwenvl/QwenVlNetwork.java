@@ -19,8 +19,17 @@ public final class QwenVlNetwork {
 
     /** @param visualOnly load only {@code transformer.visual.*} (visual-encoder-only checkpoints) */
     public QwenVlNetwork(QwenVlConfig config, TensorStore store, NDManager manager, DataType matrixType, boolean visualOnly) {
+        this(config, store, null, manager, matrixType, visualOnly);
+    }
+
+    /**
+     * @param float32Cache float32 copies of the store's 16-bit tensors to map instead of widening ({@link
+     *                     io.github.qwenvl.checkpoint.Float32WeightCache}), or null
+     */
+    public QwenVlNetwork(QwenVlConfig config, TensorStore store, io.github.qwenvl.checkpoint.SafetensorsCheckpoint float32Cache,
+                         NDManager manager, DataType matrixType, boolean visualOnly) {
         this.config = config;
-        QwenVlWeights w = new QwenVlWeights(store, manager, matrixType);
+        QwenVlWeights w = new QwenVlWeights(store, float32Cache, manager, matrixType);
         this.vision = new QwenVlVisionTower(config.visual(), w);
         this.text = visualOnly ? null : new QwenVlTextModel(config, w);
         this.parameters = w.parameters();

@@ -7,6 +7,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorInfo;
 import io.github.qwenvl.checkpoint.TensorStore;
 
@@ -23,13 +24,19 @@ final class QwenVlWeights {
     private static final long SLICE_ELEMENTS = 16L << 20;
 
     private final TensorStore store;
+    private final SafetensorsCheckpoint float32Cache; // null, or float32 copies of the store's 16-bit tensors
     private final NDManager manager;
     private final DataType matrixType;
     private long bytes;
     private long parameters;
 
     QwenVlWeights(TensorStore store, NDManager manager, DataType matrixType) {
+        this(store, null, manager, matrixType);
+    }
+
+    QwenVlWeights(TensorStore store, SafetensorsCheckpoint float32Cache, NDManager manager, DataType matrixType) {
         this.store = store;
+        this.float32Cache = float32Cache;
         this.manager = manager;
         this.matrixType = matrixType;
     }
@@ -88,7 +95,11 @@ final class QwenVlWeights {
     private NDArray load(String name, DataType type, long... shape) {
         TensorInfo info = check(name, shape);
         NDArray array;
-        if (store.isZeroCopyFloat32(name)) {
+        if (float32Cache != null && float32Cache.contains(name) && float32Cache.isZeroCopyFloat32(name)
+                && float32Cache.info(name).elementCount() == info.elementCount()) {
+            // the weight cache's float32 copy: the engine tensor is the mapped cache file region itself
+            array = manager.create(float32Cache.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
+        } else if (store.isZeroCopyFloat32(name)) {
             array = manager.create(store.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
         } else if (manager.getDevice().isGpu()) {
             try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {

@@ -3,6 +3,7 @@ package io.github.qwenvl.qwenvl;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.GenerationRequest;
 import io.github.qwenvl.QwenVlModel;
+import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsFile;
@@ -105,9 +106,19 @@ class QwenVlTorchBinTest {
             // a directory with only .bin weights loads and generates exactly like the safetensors one
             GenerationRequest request = new GenerationRequest(List.of(ChatMessage.user("Hello, Qwen-VL!")),
                     GenerationOptions.builder().maxNewTokens(6).temperature(0.0).build());
+            int[] expected = QwenVlEndToEndTest.model(set).generate(request).tokenIds();
             try (QwenVlModel fromBin = QwenVlModel.load(dir)) {
-                int[] expected = QwenVlEndToEndTest.model(set).generate(request).tokenIds();
                 assertThat(fromBin.generate(request).tokenIds()).containsExactly(expected);
+            }
+            // and through the float32 weight cache written from the .bin shards (first load writes, second maps)
+            Path cache = temp.resolve(set.name() + "-weight-cache");
+            for (int load = 0; load < 2; load++) {
+                try (QwenVlModel cached = QwenVlModel.load(dir, QwenVlOptions.defaults().withWeightCacheDir(cache))) {
+                    assertThat(cached.generate(request).tokenIds()).containsExactly(expected);
+                }
+            }
+            try (var entries = Files.list(cache)) {
+                assertThat(entries.filter(e -> Files.isRegularFile(e.resolve("model.safetensors")))).hasSize(1);
             }
         }
     }
