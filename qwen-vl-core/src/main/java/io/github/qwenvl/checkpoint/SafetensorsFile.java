@@ -349,28 +349,23 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private void widenBulk(TensorInfo info, java.nio.FloatBuffer out, long fromElement, long elementCount) {
         int width = info.dtype().byteSize();
-        long chunkBytes = Math.max(width, (mapLimitBytes / width) * width);
+        // Positional reads into a small heap block rather than a mapping: a mapped region stays resident, and
+        // counts in the process's RSS, until its buffer is garbage-collected — for every tensor of a load.
+        ByteBuffer block = ByteBuffer.allocate(BLOCK * width).order(ByteOrder.LITTLE_ENDIAN);
         short[] halves = new short[BLOCK];
         float[] floats = new float[BLOCK];
-        long endByte = (fromElement + elementCount) * width;
-        for (long from = fromElement * width; from < endByte; from += chunkBytes) {
-            long length = Math.min(chunkBytes, endByte - from);
-            ByteBuffer mapped = map(info, from, length);
-            int n = (int) (length / width);
+        boolean bf16 = info.dtype() == TensorDType.BF16;
+        long position = dataStart + info.offset() + fromElement * width;
+        long left = elementCount;
+        while (left > 0) {
+            int count = (int) Math.min(BLOCK, left);
+            block.clear().limit(count * width);
+            readFully(info, block, position);
+            block.flip();
             if (info.dtype() == TensorDType.F32) {
-                java.nio.FloatBuffer src = mapped.asFloatBuffer();
-                for (int at = 0; at < n; at += BLOCK) {
-                    int count = Math.min(BLOCK, n - at);
-                    src.get(floats, 0, count);
-                    out.put(floats, 0, count);
-                }
-                continue;
-            }
-            java.nio.ShortBuffer src = mapped.asShortBuffer();
-            boolean bf16 = info.dtype() == TensorDType.BF16;
-            for (int at = 0; at < n; at += BLOCK) {
-                int count = Math.min(BLOCK, n - at);
-                src.get(halves, 0, count);
+                block.asFloatBuffer().get(floats, 0, count);
+            } else {
+                block.asShortBuffer().get(halves, 0, count);
                 if (bf16) {
                     for (int i = 0; i < count; i++) {
                         floats[i] = Float.intBitsToFloat(halves[i] << 16);
@@ -380,8 +375,25 @@ public final class SafetensorsFile implements AutoCloseable {
                         floats[i] = f16ToFloat(halves[i]);
                     }
                 }
-                out.put(floats, 0, count);
             }
+            out.put(floats, 0, count);
+            position += (long) count * width;
+            left -= count;
+        }
+    }
+
+    /** Fills {@code buffer} from the file at {@code position} (thread-safe positional reads). */
+    private void readFully(TensorInfo info, ByteBuffer buffer, long position) {
+        try {
+            while (buffer.hasRemaining()) {
+                int n = channel.read(buffer, position);
+                if (n < 0) {
+                    throw new CheckpointException("Tensor '" + info.name() + "' of " + path + " is truncated");
+                }
+                position += n;
+            }
+        } catch (IOException e) {
+            throw new CheckpointException("Cannot read tensor '" + info.name() + "' of " + path + ": " + e.getMessage(), e);
         }
     }
 
