@@ -43,11 +43,8 @@ public final class WeightLoader implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WeightLoader.class);
     /** Checkpoints below this size load too fast to be worth progress lines. */
     private static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
-    /** Elements per queued fill slice: 64 MB of float32 (tests lower it to cut tiny tensors into many slices). */
-    static volatile long sliceElements = 16L << 20;
-
-    private final java.util.concurrent.ExecutorService fillers; // null: fill on the caller's thread
-    private final List<java.util.concurrent.Future<?>> pending = new java.util.ArrayList<>();
+    private final SliceFiller filler;
+    private final boolean queueFills; // CPU float32: fills may run on the fill threads
 
     /**
      * @param matrixType dtype of linear-layer weights and biases ({@link #loadLinear}); everything else
@@ -76,57 +73,19 @@ public final class WeightLoader implements AutoCloseable {
         this.manager = manager;
         this.matrixType = matrixType;
         this.storedBytesTotal = checkpoint.storedBytes();
-        boolean parallel = fillThreads > 1 && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        this.fillers = parallel ? java.util.concurrent.Executors.newFixedThreadPool(fillThreads, r -> {
-            Thread t = new Thread(r, "qwen-vl-weight-fill");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.queueFills = manager != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
+        this.filler = new SliceFiller(queueFills ? fillThreads : 1, checkpoint.directory().toString());
     }
 
     /** Waits until every queued tensor is filled; rethrows the first failure (a corrupt tensor, say). */
     public void finish() {
-        RuntimeException failure = null;
-        for (java.util.concurrent.Future<?> f : pending) {
-            try {
-                f.get();
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException re ? re
-                            : new CheckpointException("Cannot read weights from " + checkpoint.directory() + ": "
-                            + e.getCause(), e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new CheckpointException("Interrupted while loading weights from " + checkpoint.directory(), e);
-            }
-        }
-        pending.clear();
-        if (failure != null) {
-            throw failure;
-        }
+        filler.finish();
     }
 
-    /** Waits for queued slices (ignoring their failures: {@link #finish()} reports them) and stops the threads. */
+    /** Waits for queued fills and stops the fill threads. */
     @Override
     public void close() {
-        if (fillers == null) {
-            return;
-        }
-        fillers.shutdown();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                if (fillers.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
-                    break;
-                }
-            } catch (InterruptedException e) {
-                interrupted = true; // never return while a thread may still write into the tensors
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        filler.close();
     }
 
     public NDManager manager() {
@@ -195,12 +154,12 @@ public final class WeightLoader implements AutoCloseable {
             // mapping; a Java direct buffer would count against -XX:MaxDirectMemorySize (= -Xmx by default)
             if (manager.getDevice().isGpu()) {
                 try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-                    NDArray host = widenedInSlices(cpu, stored, info, null); // filled when it returns
+                    NDArray host = widenedInSlices(cpu, stored, info, false); // filled when it returns
                     array = host.toDevice(manager.getDevice(), true);
                     array.attach(manager);
                 }
             } else {
-                array = widenedInSlices(manager, stored, info, fillers);
+                array = widenedInSlices(manager, stored, info, queueFills);
             }
         }
         Device device = manager.getDevice();
@@ -246,43 +205,14 @@ public final class WeightLoader implements AutoCloseable {
         return host;
     }
 
-    /**
-     * A float32 tensor filled in row slices of about {@link #sliceElements}, each through a view of the tensor's
-     * memory taken here on the caller's thread (the engine's managers are not shared with the fill threads). With
-     * {@code threads} the slices are queued (see {@link #finish()}), else filled before this returns. Slices also
-     * let tensors over 2 GiB load, beyond a ByteBuffer's int capacity (Qwen2-VL-7B's f32 embedding is 2.18 GB).
-     */
-    private NDArray widenedInSlices(NDManager owner, String stored, TensorInfo info,
-                                    java.util.concurrent.ExecutorService threads) {
+    /** A float32 tensor filled by the {@link SliceFiller} (queued when {@code queue}). */
+    private NDArray widenedInSlices(NDManager owner, String stored, TensorInfo info, boolean queue) {
         TensorDType dtype = info.dtype();
         if (dtype != TensorDType.BF16 && dtype != TensorDType.F16 && dtype != TensorDType.F32) {
             return widened(owner, stored, info);
         }
-        long[] shape = info.shape();
-        NDArray host = owner.create(new Shape(shape), DataType.FLOAT32); // torch::empty
-        long rows = shape.length == 0 ? 1 : shape[0];
-        long rowElements = rows == 0 ? 0 : info.elementCount() / rows;
-        long rowsPerSlice = shape.length < 2 ? rows : Math.max(1, sliceElements / Math.max(1, rowElements));
-        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
-            long r1 = Math.min(rows, r0 + rowsPerSlice);
-            java.nio.ByteBuffer target;
-            if (r0 == 0 && r1 == rows) {
-                target = ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true);
-            } else {
-                // a view of rows [r0, r1): its buffer addresses the host tensor's memory, which host keeps alive
-                try (NDArray view = host.get(new ai.djl.ndarray.index.NDIndex("{}:{}", r0, r1))) {
-                    target = ((ai.djl.pytorch.engine.PtNDArray) view).toByteBuffer(true);
-                }
-            }
-            long from = r0 * rowElements;
-            long count = (r1 - r0) * rowElements;
-            if (threads == null) {
-                checkpoint.readFloat32Range(stored, target, from, count);
-            } else {
-                pending.add(threads.submit(() -> checkpoint.readFloat32Range(stored, target, from, count)));
-            }
-        }
-        return host;
+        return filler.fill(owner, info.shape(),
+                (target, from, count) -> checkpoint.readFloat32Range(stored, target, from, count), queue);
     }
 
     private static List<String> candidates(String name) {

@@ -78,7 +78,8 @@ public final class QwenVlBackend implements ModelBackend {
             if (options.weightCacheDir() != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32) {
                 this.float32Cache = Float32WeightCache.open(store, options.weightCacheDir());
             }
-            this.network = new QwenVlNetwork(qwenConfig, store, float32Cache, manager, matrixType, false);
+            this.network = new QwenVlNetwork(qwenConfig, store, float32Cache, manager, matrixType, false,
+                    options.threads() != null ? options.threads() : Runtime.getRuntime().availableProcessors());
             JsonObject generation = readJson(dir.resolve("generation_config.json"));
             String format = generation.has("chat_format") ? generation.get("chat_format").getAsString() : "chatml";
             int window = generation.has("max_window_size") ? generation.get("max_window_size").getAsInt() : 6144;

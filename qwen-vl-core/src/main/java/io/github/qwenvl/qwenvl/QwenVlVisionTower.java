@@ -106,6 +106,7 @@ public final class QwenVlVisionTower {
         this.lnPostB = w.load(p + "ln_post.bias", e);
         this.proj = w.loadLinear(p + "proj", e, e);
         int heads = config.resamplerHeads();
+        w.finish(); // the resampler's query projection below computes with loaded weights
         this.queryNormed = Ops.layerNorm(query, lnQW, lnQB, EPS);
         this.queryHeads = Ops.linear(queryNormed.add(queryPos), wq, bq).reshape(1, q, heads, e / heads)
                 .transpose(0, 2, 1, 3).div((float) Math.sqrt(e / heads));

@@ -2,14 +2,13 @@ package io.github.qwenvl.qwenvl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorInfo;
 import io.github.qwenvl.checkpoint.TensorStore;
+import io.github.qwenvl.nn.SliceFiller;
 
 import java.util.Arrays;
 
@@ -18,25 +17,32 @@ import java.util.Arrays;
  * {@code transformer.visual.*}, {@code lm_head.weight}) from any {@link TensorStore} as float32 arrays (BF16/F16
  * widened in Java), optionally cast to the matrix dtype for linear weights.
  */
-final class QwenVlWeights {
-
-    /** Elements per fill slice (64 MB of float32). */
-    private static final long SLICE_ELEMENTS = 16L << 20;
+final class QwenVlWeights implements AutoCloseable {
 
     private final TensorStore store;
     private final SafetensorsCheckpoint float32Cache; // null, or float32 copies of the store's 16-bit tensors
+    private final SliceFiller filler;
+    private final boolean queueFills; // CPU float32: fills may run on the fill threads
     private final NDManager manager;
     private final DataType matrixType;
     private long bytes;
     private long parameters;
 
     QwenVlWeights(TensorStore store, NDManager manager, DataType matrixType) {
-        this(store, null, manager, matrixType);
+        this(store, null, manager, matrixType, 1);
     }
 
-    QwenVlWeights(TensorStore store, SafetensorsCheckpoint float32Cache, NDManager manager, DataType matrixType) {
+    /**
+     * @param fillThreads threads that widen 16-bit weights into float32 CPU tensors ({@link SliceFiller}); callers
+     *                    must {@link #finish()} before computing with loaded tensors, and close this before the
+     *                    manager
+     */
+    QwenVlWeights(TensorStore store, SafetensorsCheckpoint float32Cache, NDManager manager, DataType matrixType,
+                  int fillThreads) {
         this.store = store;
         this.float32Cache = float32Cache;
+        this.queueFills = !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
+        this.filler = new SliceFiller(queueFills ? fillThreads : 1, store.directory().toString());
         this.manager = manager;
         this.matrixType = matrixType;
     }
@@ -103,12 +109,12 @@ final class QwenVlWeights {
             array = manager.create(store.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
         } else if (manager.getDevice().isGpu()) {
             try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-                NDArray host = widened(cpu, name, info);
+                NDArray host = filler.fill(cpu, info.shape(), (t, f, c) -> store.readFloat32Range(name, t, f, c), false);
                 array = host.toDevice(manager.getDevice(), true);
                 array.attach(manager);
             }
         } else {
-            array = widened(manager, name, info);
+            array = filler.fill(manager, info.shape(), (t, f, c) -> store.readFloat32Range(name, t, f, c), queueFills);
         }
         if (type != DataType.FLOAT32 || !manager.getDevice().equals(array.getDevice())) {
             NDArray converted = array.toDevice(manager.getDevice(), false).toType(type, false);
@@ -123,29 +129,15 @@ final class QwenVlWeights {
         return array;
     }
 
-    /**
-     * A float32 CPU tensor filled from the store in row slices of ~64 MB, each through a view of the tensor's own
-     * memory: no Java buffer of the whole tensor (the -Xmx-sized direct-memory limit and a ByteBuffer's 2 GiB
-     * capacity would refuse Qwen-VL-Chat's 2.5 GB float32 embedding and LM head).
-     */
-    private NDArray widened(NDManager owner, String name, TensorInfo info) {
-        long[] dims = info.shape();
-        NDArray host = owner.create(new Shape(dims), DataType.FLOAT32); // torch::empty: every element is written
-        long rows = dims.length == 0 ? 1 : dims[0];
-        long rowElements = rows == 0 ? 0 : info.elementCount() / rows;
-        long rowsPerSlice = dims.length < 2 ? rows : Math.max(1, SLICE_ELEMENTS / Math.max(1, rowElements));
-        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
-            long r1 = Math.min(rows, r0 + rowsPerSlice);
-            if (r0 == 0 && r1 == rows) {
-                store.readFloat32Range(name, ((PtNDArray) host).toByteBuffer(true), 0, info.elementCount());
-            } else {
-                try (NDArray view = host.get(new NDIndex("{}:{}", r0, r1))) {
-                    store.readFloat32Range(name, ((PtNDArray) view).toByteBuffer(true), r0 * rowElements,
-                            (r1 - r0) * rowElements);
-                }
-            }
-        }
-        return host;
+    /** Waits until every queued tensor is filled (before any computation with them); rethrows the first failure. */
+    void finish() {
+        filler.finish();
+    }
+
+    /** Waits for queued fills and stops the fill threads. */
+    @Override
+    public void close() {
+        filler.close();
     }
 
     /** Counts a tensor read as floats (kept in Java) as a parameter. */

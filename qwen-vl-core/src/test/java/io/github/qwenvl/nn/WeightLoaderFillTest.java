@@ -31,11 +31,11 @@ class WeightLoaderFillTest {
     @TempDir
     Path temp;
 
-    private final long defaultSlice = WeightLoader.sliceElements;
+    private final long defaultSlice = SliceFiller.sliceElements;
 
     @AfterEach
     void restore() {
-        WeightLoader.sliceElements = defaultSlice;
+        SliceFiller.sliceElements = defaultSlice;
     }
 
     @Test
@@ -44,7 +44,7 @@ class WeightLoaderFillTest {
         for (ModelSpec spec : List.of(Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25)) {
             Path dir = RandomCheckpoint.ensure(spec, temp, RandomCheckpoint.fixtureRoot()).directory();
             Map<String, float[]> sequential = loadAll(dir, 1); // one slice per tensor (all are below 64 MB)
-            WeightLoader.sliceElements = 1000; // a few rows per slice, many slices in flight
+            SliceFiller.sliceElements = 1000; // a few rows per slice, many slices in flight
             Map<String, float[]> parallel = loadAll(dir, 3);
             Map<String, float[]> slicedInline = loadAll(dir, 1);
             assertThat(parallel.keySet()).isEqualTo(sequential.keySet()).hasSize(spec.tensors().size());

@@ -1,0 +1,133 @@
+package io.github.qwenvl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import io.github.qwenvl.checkpoint.CheckpointException;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Fills float32 CPU engine tensors from a checkpoint in row slices of about {@link #sliceElements}, each written
+ * through a view of the tensor's own memory: no Java buffer of a whole tensor (a ByteBuffer holds at most 2 GiB;
+ * Qwen-VL-Chat's float32 embedding is 2.5 GB) and nothing counted against the JVM's direct-memory limit.
+ *
+ * <p>With more than one thread the slices are queued on fill threads, so page faults and conversion run on every
+ * core while the model goes on declaring weights: callers must {@link #finish()} before computing with any filled
+ * tensor, and close the filler (which waits for queued slices) before the tensors' manager may be closed. Views are
+ * taken on the caller's thread (the engine's managers are not shared with the fill threads).
+ */
+public final class SliceFiller implements AutoCloseable {
+
+    /** Reads elements [fromElement, fromElement + count) of a tensor as float32 (native order) into target. */
+    @FunctionalInterface
+    public interface RangeReader {
+        void read(ByteBuffer target, long fromElement, long count);
+    }
+
+    /** Elements per slice: 64 MB of float32 (tests lower it to cut tiny tensors into many slices). */
+    public static volatile long sliceElements = 16L << 20;
+
+    private final ExecutorService threads; // null: fill on the caller's thread
+    private final List<Future<?>> pending = new ArrayList<>();
+    private final String source;
+
+    /**
+     * @param fillThreads threads that fill queued slices (1 or less: every slice is filled before {@link #fill} returns)
+     * @param source      what is read, for error messages
+     */
+    public SliceFiller(int fillThreads, String source) {
+        this.source = source;
+        this.threads = fillThreads > 1 ? Executors.newFixedThreadPool(fillThreads, r -> {
+            Thread t = new Thread(r, "qwen-vl-weight-fill");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+    }
+
+    /**
+     * An uninitialised float32 tensor of {@code shape} on {@code owner} (CPU), filled by {@code reader}: queued when
+     * the filler has threads and {@code queue} is true, else before this returns.
+     */
+    public NDArray fill(NDManager owner, long[] shape, RangeReader reader, boolean queue) {
+        NDArray host = owner.create(new Shape(shape), DataType.FLOAT32); // torch::empty: every element is written
+        long elements = host.size();
+        long rows = shape.length == 0 ? 1 : shape[0];
+        long rowElements = rows == 0 ? 0 : elements / rows;
+        long rowsPerSlice = shape.length < 2 ? rows : Math.max(1, sliceElements / Math.max(1, rowElements));
+        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
+            long r1 = Math.min(rows, r0 + rowsPerSlice);
+            ByteBuffer target;
+            if (r0 == 0 && r1 == rows) {
+                target = ((PtNDArray) host).toByteBuffer(true);
+            } else {
+                // a view of rows [r0, r1): its buffer addresses the host tensor's memory, which host keeps alive
+                try (NDArray view = host.get(new NDIndex("{}:{}", r0, r1))) {
+                    target = ((PtNDArray) view).toByteBuffer(true);
+                }
+            }
+            long from = r0 * rowElements;
+            long count = (r1 - r0) * rowElements;
+            if (threads != null && queue) {
+                pending.add(threads.submit(() -> reader.read(target, from, count)));
+            } else {
+                reader.read(target, from, count);
+            }
+        }
+        return host;
+    }
+
+    /** Waits until every queued slice is filled; rethrows the first failure (a truncated file, say). */
+    public void finish() {
+        RuntimeException failure = null;
+        for (Future<?> f : pending) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException re ? re
+                            : new CheckpointException("Cannot read weights from " + source + ": " + e.getCause(), e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CheckpointException("Interrupted while loading weights from " + source, e);
+            }
+        }
+        pending.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Waits for queued slices (ignoring their failures: {@link #finish()} reports them) and stops the threads. */
+    @Override
+    public void close() {
+        if (threads == null) {
+            return;
+        }
+        threads.shutdown();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (threads.awaitTermination(1, TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true; // never return while a thread may still write into the tensors
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
