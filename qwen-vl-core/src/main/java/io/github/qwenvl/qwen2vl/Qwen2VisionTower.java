@@ -165,17 +165,26 @@ public final class Qwen2VisionTower {
 
     private NDArray block(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
         boolean q25 = config.qwen25();
-        NDArray normed = q25 ? Ops.rmsNorm(x, w.norm1Weight(), NORM_EPS) : Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
-        x = x.add(attention(w, normed, cos, sin, segments));
-        normed = q25 ? Ops.rmsNorm(x, w.norm2Weight(), NORM_EPS) : Ops.layerNorm(x, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
-        NDArray mlp;
-        if (q25) {
-            NDArray gate = Ops.silu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias()));
-            mlp = Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
-        } else {
-            mlp = Ops.linear(Ops.quickGelu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
-        }
-        return x.add(mlp);
+        NDManager blockScope = x.getManager();
+        // attention and MLP halves in their own scopes: each half's intermediates are freed before the next
+        // starts (a 1344x1008 image's block would otherwise hold ~1.2 GB of them at once)
+        NDArray h = Scopes.run(blockScope, x, false, in -> {
+            NDArray normed = q25 ? Ops.rmsNorm(in, w.norm1Weight(), NORM_EPS)
+                    : Ops.layerNorm(in, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
+            return in.add(attention(w, normed, cos, sin, segments));
+        });
+        return Scopes.run(blockScope, h, true, in -> {
+            NDArray normed = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
+                    : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
+            NDArray mlp;
+            if (q25) {
+                NDArray gate = Ops.silu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias()));
+                mlp = Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
+            } else {
+                mlp = Ops.linear(Ops.quickGelu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
+            }
+            return in.add(mlp);
+        });
     }
 
     /** Self-attention restricted to each [segments[k], segments[k+1]) range of rows. */
@@ -186,7 +195,8 @@ public final class Qwen2VisionTower {
         NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
         // q and k rotated in one pass; the q tables carry 1/√headDim, so the (H, rows, L) scores need no
         // separate scaling pass (the reference scales the scores; the difference is float32 rounding)
-        NDArray qk = Ops.applyRotary(qkv.get(":, 0:2"), cos, sin); // (P, 2, H, hd)
+        // the rotation's temporaries (products, rotated halves) are freed as soon as q and k are rotated
+        NDArray qk = Scopes.run(qkv.getManager(), qkv, false, t -> Ops.applyRotary(t.get(":, 0:2"), cos, sin)); // (P, 2, H, hd)
         NDArray q = qk.get(":, 0"); // (P, H, hd), already scaled
         NDArray k = qk.get(":, 1");
         NDArray v = qkv.get(":, 2");
