@@ -49,16 +49,6 @@ public final class Float32WeightCache {
     private Float32WeightCache() {
     }
 
-    /** True when the checkpoint stores any BF16/F16 tensor, i.e. a cache would hold something. */
-    public static boolean applies(SafetensorsCheckpoint source) {
-        return applies(view(source));
-    }
-
-    /** See {@link #open(TensorStore, Path)}. */
-    public static SafetensorsCheckpoint open(SafetensorsCheckpoint source, Path root) {
-        return open(view(source), root);
-    }
-
     /** True when the store holds any BF16/F16 tensor (safetensors or PyTorch {@code .bin}). */
     public static boolean applies(TensorStore source) {
         return source.names().stream().anyMatch(n -> isSixteenBit(source.info(n)));
@@ -242,52 +232,6 @@ public final class Float32WeightCache {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** A store view of a safetensors checkpoint that leaves it open. */
-    private static TensorStore view(SafetensorsCheckpoint checkpoint) {
-        TensorStore store = TensorStore.of(checkpoint);
-        return new TensorStore() {
-            @Override
-            public Path directory() {
-                return store.directory();
-            }
-
-            @Override
-            public java.util.Set<String> names() {
-                return store.names();
-            }
-
-            @Override
-            public boolean contains(String name) {
-                return store.contains(name);
-            }
-
-            @Override
-            public TensorInfo info(String name) {
-                return store.info(name);
-            }
-
-            @Override
-            public ByteBuffer float32Buffer(String name) {
-                return store.float32Buffer(name);
-            }
-
-            @Override
-            public float[] readFloats(String name) {
-                return store.readFloats(name);
-            }
-
-            @Override
-            public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
-                store.readFloat32Range(name, target, fromElement, count);
-            }
-
-            @Override
-            public void close() {
-                // the caller owns the checkpoint
-            }
-        };
     }
 
     private static boolean isSixteenBit(TensorInfo info) {

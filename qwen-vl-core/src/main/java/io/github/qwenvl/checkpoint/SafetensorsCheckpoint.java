@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * listed by {@code model.safetensors.index.json} ({@code weight_map: name → shard file}), looked up
  * by their published tensor names.
  */
-public final class SafetensorsCheckpoint implements AutoCloseable {
+public final class SafetensorsCheckpoint implements TensorStore {
 
     public static final String INDEX_FILE = "model.safetensors.index.json";
 
@@ -167,14 +167,15 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return file(name).isZeroCopyFloat32(name);
     }
 
-    /** See {@link SafetensorsFile#readFloat32Into}. */
-    public void readFloat32Into(String name, ByteBuffer target) {
-        file(name).readFloat32Into(name, target);
-    }
-
-    /** See {@link SafetensorsFile#readFloat32Range}. */
+    /** See {@link SafetensorsFile#readFloat32Range}; integer tensors go through {@link #readFloats}. */
+    @Override
     public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
-        file(name).readFloat32Range(name, target, fromElement, count);
+        TensorDType dtype = info(name).dtype();
+        if (dtype == TensorDType.BF16 || dtype == TensorDType.F16 || dtype == TensorDType.F32) {
+            file(name).readFloat32Range(name, target, fromElement, count);
+        } else {
+            TensorStore.super.readFloat32Range(name, target, fromElement, count);
+        }
     }
 
     /** See {@link SafetensorsFile#bytes(String, long, long)}. */

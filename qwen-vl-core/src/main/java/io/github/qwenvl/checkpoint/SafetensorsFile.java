@@ -302,25 +302,6 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * Widens the tensor to float32 into {@code target} (native byte order, at least elementCount × 4
-     * bytes), e.g. the memory of a freshly allocated engine tensor: no intermediate buffer, no JVM
-     * direct-memory reservation.
-     */
-    public void readFloat32Into(String name, ByteBuffer target) {
-        TensorInfo info = info(name);
-        if (target.capacity() < info.elementCount() * 4) {
-            throw new IllegalArgumentException("target holds " + target.capacity() + " bytes, tensor '" + name
-                    + "' needs " + info.elementCount() * 4);
-        }
-        ByteBuffer out = target.duplicate().order(ByteOrder.nativeOrder());
-        if (info.dtype() == TensorDType.BF16 || info.dtype() == TensorDType.F16 || info.dtype() == TensorDType.F32) {
-            widenBulk(info, out.asFloatBuffer());
-            return;
-        }
-        widenInto(info, (index, value) -> out.putFloat(index * 4, value));
-    }
-
-    /**
      * Widens elements [fromElement, fromElement + count) of a BF16/F16/F32 tensor to float32 into {@code target}
      * (native byte order, at least count × 4 bytes): one slice of a tensor filled by several threads.
      */
@@ -343,10 +324,6 @@ public final class SafetensorsFile implements AutoCloseable {
      * Bulk 16/32-bit float → float32 through small heap arrays (JIT-vectorised loops instead of one
      * buffer call per element: loading a 2B checkpoint went from ~115 MB/s to disk speed).
      */
-    private void widenBulk(TensorInfo info, java.nio.FloatBuffer out) {
-        widenBulk(info, out, 0, info.elementCount());
-    }
-
     private void widenBulk(TensorInfo info, java.nio.FloatBuffer out, long fromElement, long elementCount) {
         int width = info.dtype().byteSize();
         // Positional reads into a small heap block rather than a mapping: a mapped region stays resident, and

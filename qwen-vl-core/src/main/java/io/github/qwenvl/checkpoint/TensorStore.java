@@ -46,66 +46,11 @@ public interface TensorStore extends AutoCloseable {
     /** Safetensors weights when the directory has them, else {@code pytorch_model*.bin}. */
     static TensorStore open(Path directory) {
         if (SafetensorsCheckpoint.isPresent(directory)) {
-            return of(SafetensorsCheckpoint.open(directory));
+            return SafetensorsCheckpoint.open(directory);
         }
         if (TorchBinCheckpoint.isPresent(directory)) {
             return TorchBinCheckpoint.open(directory);
         }
         throw new CheckpointException("No weights in " + directory + ": neither *.safetensors nor pytorch_model*.bin");
-    }
-
-    /** A view of a safetensors checkpoint; closing it closes the checkpoint. */
-    static TensorStore of(SafetensorsCheckpoint checkpoint) {
-        return new TensorStore() {
-            @Override
-            public Path directory() {
-                return checkpoint.directory();
-            }
-
-            @Override
-            public Set<String> names() {
-                return checkpoint.names();
-            }
-
-            @Override
-            public boolean contains(String name) {
-                return checkpoint.contains(name);
-            }
-
-            @Override
-            public TensorInfo info(String name) {
-                return checkpoint.info(name);
-            }
-
-            @Override
-            public ByteBuffer float32Buffer(String name) {
-                return checkpoint.float32Buffer(name);
-            }
-
-            @Override
-            public float[] readFloats(String name) {
-                return checkpoint.readFloats(name);
-            }
-
-            @Override
-            public boolean isZeroCopyFloat32(String name) {
-                return checkpoint.isZeroCopyFloat32(name);
-            }
-
-            @Override
-            public void readFloat32Range(String name, ByteBuffer target, long fromElement, long count) {
-                TensorDType dtype = checkpoint.info(name).dtype();
-                if (dtype == TensorDType.BF16 || dtype == TensorDType.F16 || dtype == TensorDType.F32) {
-                    checkpoint.readFloat32Range(name, target, fromElement, count);
-                } else {
-                    TensorStore.super.readFloat32Range(name, target, fromElement, count);
-                }
-            }
-
-            @Override
-            public void close() {
-                checkpoint.close();
-            }
-        };
     }
 }

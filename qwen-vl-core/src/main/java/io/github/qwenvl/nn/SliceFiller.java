@@ -1,5 +1,6 @@
 package io.github.qwenvl.nn;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -7,6 +8,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import io.github.qwenvl.checkpoint.CheckpointException;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.checkpoint.TensorInfo;
+import io.github.qwenvl.checkpoint.TensorStore;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -53,6 +57,45 @@ public final class SliceFiller implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }) : null;
+    }
+
+    /**
+     * Tensor {@code name} of {@code store} as an engine tensor of {@code type} on {@code manager}'s device: the mapped
+     * region itself where float32 bytes are at hand (the float32 weight cache's copy, else a float32-stored tensor:
+     * no copy, never modified in place), otherwise filled in slices (queued on the CPU in float32; for a GPU or a
+     * cast, filled on the CPU first).
+     *
+     * @param float32Cache float32 copies of the store's 16-bit tensors ({@link io.github.qwenvl.checkpoint.Float32WeightCache}), or null
+     */
+    public NDArray load(TensorStore store, SafetensorsCheckpoint float32Cache, String name, NDManager manager,
+                        DataType type) {
+        TensorInfo info = store.info(name);
+        Shape shape = new Shape(info.shape());
+        RangeReader reader = (target, from, count) -> store.readFloat32Range(name, target, from, count);
+        NDArray array;
+        if (float32Cache != null && float32Cache.contains(name) && float32Cache.isZeroCopyFloat32(name)
+                && float32Cache.info(name).elementCount() == info.elementCount()) {
+            array = manager.create(float32Cache.float32Buffer(name), shape, DataType.FLOAT32);
+        } else if (store.isZeroCopyFloat32(name)) {
+            array = manager.create(store.float32Buffer(name), shape, DataType.FLOAT32);
+        } else if (manager.getDevice().isGpu()) {
+            try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
+                array = fill(cpu, info.shape(), reader, false).toDevice(manager.getDevice(), true);
+                array.attach(manager);
+            }
+        } else {
+            // a cast below reads the values, so only a float32 tensor may be filled later
+            array = fill(manager, info.shape(), reader, type == DataType.FLOAT32);
+        }
+        if (type != DataType.FLOAT32 || !manager.getDevice().equals(array.getDevice())) {
+            NDArray converted = array.toDevice(manager.getDevice(), false).toType(type, false);
+            if (converted != array) {
+                array.close();
+                array = converted;
+            }
+        }
+        array.setName(name);
+        return array;
     }
 
     /**

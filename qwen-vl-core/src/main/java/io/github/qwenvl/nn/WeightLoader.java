@@ -1,13 +1,10 @@
 package io.github.qwenvl.nn;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
-import io.github.qwenvl.checkpoint.TensorDType;
 import io.github.qwenvl.checkpoint.TensorInfo;
 
 import java.util.Arrays;
@@ -44,7 +41,6 @@ public final class WeightLoader implements AutoCloseable {
     /** Checkpoints below this size load too fast to be worth progress lines. */
     private static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
     private final SliceFiller filler;
-    private final boolean queueFills; // CPU float32: fills may run on the fill threads
 
     /**
      * @param matrixType dtype of linear-layer weights and biases ({@link #loadLinear}); everything else
@@ -73,8 +69,9 @@ public final class WeightLoader implements AutoCloseable {
         this.manager = manager;
         this.matrixType = matrixType;
         this.storedBytesTotal = checkpoint.storedBytes();
-        this.queueFills = manager != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        this.filler = new SliceFiller(queueFills ? fillThreads : 1, checkpoint.directory().toString());
+        // fill threads only where every tensor stays float32 on the CPU (a cast or a copy to a GPU needs the values)
+        boolean cpuFloat32 = manager != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
+        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, checkpoint.directory().toString());
     }
 
     /** Waits until every queued tensor is filled; rethrows the first failure (a corrupt tensor, say). */
@@ -141,36 +138,7 @@ public final class WeightLoader implements AutoCloseable {
             throw new CheckpointException("Weight '" + stored + "' in " + checkpoint.directory() + " has shape "
                     + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(expectedShape));
         }
-        NDArray array;
-        if (float32Cache != null && float32Cache.contains(stored) && float32Cache.isZeroCopyFloat32(stored)
-                && float32Cache.info(stored).elementCount() == info.elementCount()) {
-            // the weight cache's float32 copy: the engine tensor is the mapped cache file region itself
-            array = manager.create(float32Cache.float32Buffer(stored), new Shape(info.shape()), DataType.FLOAT32);
-        } else if (checkpoint.isZeroCopyFloat32(stored)) {
-            // float32 on disk: the engine tensor is the memory-mapped file region itself
-            array = manager.create(checkpoint.float32Buffer(stored), new Shape(info.shape()), DataType.FLOAT32);
-        } else {
-            // BF16/F16: widen straight into the engine tensor's own (CPU) memory, chunk by chunk from the
-            // mapping; a Java direct buffer would count against -XX:MaxDirectMemorySize (= -Xmx by default)
-            if (manager.getDevice().isGpu()) {
-                try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-                    NDArray host = widenedInSlices(cpu, stored, info, false); // filled when it returns
-                    array = host.toDevice(manager.getDevice(), true);
-                    array.attach(manager);
-                }
-            } else {
-                array = widenedInSlices(manager, stored, info, queueFills);
-            }
-        }
-        Device device = manager.getDevice();
-        if (dataType != DataType.FLOAT32 || !device.equals(array.getDevice())) {
-            NDArray converted = array.toDevice(device, false).toType(dataType, false);
-            if (converted != array) {
-                array.close();
-                array = converted;
-            }
-        }
-        array.setName(stored);
+        NDArray array = filler.load(checkpoint, float32Cache, stored, manager, dataType);
         loadedBytes += info.elementCount() * dataType.getNumOfBytes();
         parameterCount += info.elementCount();
         reportProgress(info.length());
@@ -195,24 +163,6 @@ public final class WeightLoader implements AutoCloseable {
                     tenths * 10, storedBytesRead >> 20, storedBytesTotal >> 20,
                     String.format("%.1f", (System.nanoTime() - startNanos) / 1e9));
         }
-    }
-
-    /** A float32 CPU tensor filled from the checkpoint through a view of its own memory. */
-    private NDArray widened(NDManager owner, String stored, TensorInfo info) {
-        // uninitialised (torch::empty): every element is written just below
-        NDArray host = owner.create(new Shape(info.shape()), DataType.FLOAT32);
-        checkpoint.readFloat32Into(stored, ((ai.djl.pytorch.engine.PtNDArray) host).toByteBuffer(true));
-        return host;
-    }
-
-    /** A float32 tensor filled by the {@link SliceFiller} (queued when {@code queue}). */
-    private NDArray widenedInSlices(NDManager owner, String stored, TensorInfo info, boolean queue) {
-        TensorDType dtype = info.dtype();
-        if (dtype != TensorDType.BF16 && dtype != TensorDType.F16 && dtype != TensorDType.F32) {
-            return widened(owner, stored, info);
-        }
-        return filler.fill(owner, info.shape(),
-                (target, from, count) -> checkpoint.readFloat32Range(stored, target, from, count), queue);
     }
 
     private static List<String> candidates(String name) {

@@ -3,7 +3,6 @@ package io.github.qwenvl.qwenvl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorInfo;
@@ -22,7 +21,6 @@ final class QwenVlWeights implements AutoCloseable {
     private final TensorStore store;
     private final SafetensorsCheckpoint float32Cache; // null, or float32 copies of the store's 16-bit tensors
     private final SliceFiller filler;
-    private final boolean queueFills; // CPU float32: fills may run on the fill threads
     private final NDManager manager;
     private final DataType matrixType;
     private long bytes;
@@ -41,8 +39,9 @@ final class QwenVlWeights implements AutoCloseable {
                   int fillThreads) {
         this.store = store;
         this.float32Cache = float32Cache;
-        this.queueFills = !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        this.filler = new SliceFiller(queueFills ? fillThreads : 1, store.directory().toString());
+        // fill threads only where every tensor stays float32 on the CPU (a cast or a copy to a GPU needs the values)
+        boolean cpuFloat32 = !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
+        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, store.directory().toString());
         this.manager = manager;
         this.matrixType = matrixType;
     }
@@ -100,30 +99,7 @@ final class QwenVlWeights implements AutoCloseable {
 
     private NDArray load(String name, DataType type, long... shape) {
         TensorInfo info = check(name, shape);
-        NDArray array;
-        if (float32Cache != null && float32Cache.contains(name) && float32Cache.isZeroCopyFloat32(name)
-                && float32Cache.info(name).elementCount() == info.elementCount()) {
-            // the weight cache's float32 copy: the engine tensor is the mapped cache file region itself
-            array = manager.create(float32Cache.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
-        } else if (store.isZeroCopyFloat32(name)) {
-            array = manager.create(store.float32Buffer(name), new Shape(info.shape()), DataType.FLOAT32);
-        } else if (manager.getDevice().isGpu()) {
-            try (NDManager cpu = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-                NDArray host = filler.fill(cpu, info.shape(), (t, f, c) -> store.readFloat32Range(name, t, f, c), false);
-                array = host.toDevice(manager.getDevice(), true);
-                array.attach(manager);
-            }
-        } else {
-            array = filler.fill(manager, info.shape(), (t, f, c) -> store.readFloat32Range(name, t, f, c), queueFills);
-        }
-        if (type != DataType.FLOAT32 || !manager.getDevice().equals(array.getDevice())) {
-            NDArray converted = array.toDevice(manager.getDevice(), false).toType(type, false);
-            if (converted != array) {
-                array.close();
-                array = converted;
-            }
-        }
-        array.setName(name);
+        NDArray array = filler.load(store, float32Cache, name, manager, type);
         bytes += info.elementCount() * type.getNumOfBytes();
         parameters += info.elementCount();
         return array;

@@ -245,7 +245,7 @@ class QwenVlModelGoldenTest {
                 configFile.toString());
         assertThat(config.resamplerHeads()).isGreaterThan(1);
         Path goldens = set.dir().resolve(mh.get("goldens").getAsString());
-        try (TensorStore store = TensorStore.of(SafetensorsCheckpoint.open(dir));
+        try (TensorStore store = SafetensorsCheckpoint.open(dir);
              NDManager weights = QwenVlSets.manager().newSubManager()) {
             QwenVlVisionTower tower = new QwenVlVisionTower(config, new QwenVlWeights(store, weights, DataType.FLOAT32));
             List<String> images = strings(mh.getAsJsonArray("images"));
