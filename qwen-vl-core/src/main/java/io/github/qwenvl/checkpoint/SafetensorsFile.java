@@ -310,10 +310,7 @@ public final class SafetensorsFile implements AutoCloseable {
         if (info.dtype() != TensorDType.BF16 && info.dtype() != TensorDType.F16 && info.dtype() != TensorDType.F32) {
             throw new IllegalArgumentException("tensor '" + name + "' is " + info.dtype() + "; ranges are for float types");
         }
-        if (fromElement < 0 || count < 0 || fromElement + count > info.elementCount() || target.capacity() < count * 4) {
-            throw new IllegalArgumentException("range [" + fromElement + ", " + (fromElement + count) + ") of tensor '"
-                    + name + "' (" + info.elementCount() + " elements) into " + target.capacity() + " bytes");
-        }
+        info.checkRange(fromElement, count, target.capacity());
         widenBulk(info, target.duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer(), fromElement, count);
     }
 

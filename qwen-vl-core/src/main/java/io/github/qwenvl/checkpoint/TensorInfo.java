@@ -21,6 +21,14 @@ public record TensorInfo(String name, TensorDType dtype, long[] shape, long offs
         return n;
     }
 
+    /** Refuses a range read of elements [fromElement, fromElement + count) into {@code targetBytes} that does not fit. */
+    void checkRange(long fromElement, long count, long targetBytes) {
+        if (fromElement < 0 || count < 0 || fromElement + count > elementCount() || targetBytes < count * 4) {
+            throw new IllegalArgumentException("range [" + fromElement + ", " + (fromElement + count) + ") of tensor '"
+                    + name + "' (" + elementCount() + " elements) into " + targetBytes + " bytes");
+        }
+    }
+
     public int rank() {
         return shape.length;
     }

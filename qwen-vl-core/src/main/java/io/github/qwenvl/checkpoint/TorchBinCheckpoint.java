@@ -231,10 +231,7 @@ public final class TorchBinCheckpoint implements TensorStore {
         TorchPickle.TensorRef t = e.tensor();
         TensorDType dtype = t.storage().dtype();
         long total = e.info().elementCount();
-        if (fromElement < 0 || count < 0 || fromElement + count > total || target.capacity() < count * 4) {
-            throw new IllegalArgumentException("range [" + fromElement + ", " + (fromElement + count) + ") of tensor '"
-                    + name + "' (" + total + " elements) into " + target.capacity() + " bytes");
-        }
+        e.info().checkRange(fromElement, count, target.capacity());
         if (!isContiguous(t) || !dtype.isFloatingPoint()) {
             TensorStore.super.readFloat32Range(name, target, fromElement, count);
             return;
