@@ -2,14 +2,13 @@ package io.github.qwenvl.qwen2vl;
 
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
@@ -41,9 +40,6 @@ public final class Qwen2TextModel {
 
     /** torch.finfo(float32).min: what the reference adds to masked attention scores. */
     private static final float MASKED = -Float.MAX_VALUE;
-
-    /** Attention scores computed at once during prefill: 4M floats = 16 MB per score tensor (tests lower it). */
-    static volatile long scoreBlockElements = 4L << 20;
 
     private final Qwen2TextConfig config;
     private final NDArray embedTokens; // (V, H)
@@ -155,28 +151,17 @@ public final class Qwen2TextModel {
         long t = kv[0].getShape().get(2);
         NDArray keysT = kv[0].transpose(0, 1, 3, 2); // (B, Hkv, hd, T)
         float scale = (float) (1.0 / Math.sqrt(hd));
-        // Queries in row blocks of about scoreBlockElements scores: a long prompt never holds its whole
-        // (B, Hq, S, T) score matrices (12 heads x 8K x 8K x 4 B = 3.2 GB each for a 2B model). Softmax is
-        // row-wise, so the result is that of one pass; short prompts and decode steps are one block.
-        int rowsPerBlock = (int) Math.min(s, Math.max(16, scoreBlockElements / ((long) b * hq * t)));
-        NDList blocks = new NDList();
-        for (int from = 0; from < s; from += rowsPerBlock) {
-            int rows = Math.min(rowsPerBlock, s - from);
-            NDArray qBlock = rows == s ? q : q.get(":, :, {}:{}", from, from + rows);
-            NDArray maskBlock = mask == null ? null : rows == s ? mask : mask.get(":, :, {}:{}", from, from + rows);
-            blocks.add(Scopes.run(q.getManager(), qBlock, rows != s, qs -> {
-                // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
-                // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).
-                NDArray qGrouped = qs.reshape(b, hkv, (long) groups * rows, hd);
-                NDArray scores = qGrouped.matMul(keysT).mul(scale);
-                if (maskBlock != null) {
-                    scores = scores.reshape(b, hkv, groups, rows, t).add(maskBlock.expandDims(1))
-                            .reshape(b, hkv, (long) groups * rows, t);
-                }
-                return scores.softmax(-1).matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
-            }));
-        }
-        NDArray heads = blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2); // (B, Hq, S, hd)
+        NDArray heads = QueryRowBlocks.attend(q, mask, (long) b * hq * t, (qs, maskBlock, rows) -> {
+            // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
+            // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).
+            NDArray qGrouped = qs.reshape(b, hkv, (long) groups * rows, hd);
+            NDArray scores = qGrouped.matMul(keysT).mul(scale);
+            if (maskBlock != null) {
+                scores = scores.reshape(b, hkv, groups, rows, t).add(maskBlock.expandDims(1))
+                        .reshape(b, hkv, (long) groups * rows, t);
+            }
+            return scores.softmax(-1).matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
+        }); // (B, Hq, S, hd)
         NDArray attended = heads.transpose(0, 2, 1, 3).reshape(b, s, (long) hq * hd);
         return Ops.linear(attended, w.oWeight(), null);
     }

@@ -2,13 +2,13 @@ package io.github.qwenvl.qwenvl;
 
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.qwen2vl.Trace;
 
@@ -21,10 +21,6 @@ import java.util.List;
  * query scaling beyond {@code seq_length}, {@code c_proj} without bias, MLP {@code c_proj(w1(x) · silu(w2(x)))}.
  */
 public final class QwenVlTextModel {
-
-    /** Attention scores computed at once during prefill: 4M floats = 16 MB per score tensor (tests lower it). */
-    static volatile long scoreBlockElements = 4L << 20;
-
 
     private record Layer(NDArray ln1, NDArray cAttnW, NDArray cAttnB, NDArray cProj, NDArray ln2, NDArray w1,
                          NDArray w2, NDArray mlpProj) {
@@ -180,7 +176,7 @@ public final class QwenVlTextModel {
                     q = q.mul(lognF);
                 }
                 NDArray[] kv = cache.append(layer, k, v);
-                NDArray ctx = attention(q, kv, maskF, scale, s, heads, hd).transpose(0, 2, 1, 3).reshape(1, s, h);
+                NDArray ctx = attention(q, kv, maskF, scale, heads).transpose(0, 2, 1, 3).reshape(1, s, h);
                 NDArray attn = Ops.linear(ctx, w.cProj(), null);
                 NDArray mid = in.add(attn);
                 NDArray normed2 = Ops.rmsNorm(mid, w.ln2(), config.layerNormEpsilon());
@@ -200,29 +196,17 @@ public final class QwenVlTextModel {
         return out;
     }
 
-    /**
-     * softmax(q kᵀ / √d + mask) v for (1, heads, S, hd) queries, in blocks of query rows of about
-     * {@link #scoreBlockElements} scores (softmax is row-wise: the same result as one pass, without holding the
-     * whole (heads, S, T) matrices of a long prompt). Returns (1, heads, S, hd).
-     */
-    private static NDArray attention(NDArray q, NDArray[] kv, NDArray mask, float scale, int s, int heads, int hd) {
+    /** softmax(q kᵀ / √d + mask) v for (1, heads, S, hd) queries, in query-row blocks ({@link QueryRowBlocks}). */
+    private static NDArray attention(NDArray q, NDArray[] kv, NDArray mask, float scale, int heads) {
         long t = kv[0].getShape().get(2);
         NDArray keysT = kv[0].transpose(0, 1, 3, 2);
-        int rowsPerBlock = (int) Math.min(s, Math.max(16, scoreBlockElements / ((long) heads * t)));
-        NDList blocks = new NDList();
-        for (int from = 0; from < s; from += rowsPerBlock) {
-            int rows = Math.min(rowsPerBlock, s - from);
-            NDArray qBlock = rows == s ? q : q.get(":, :, {}:{}", from, from + rows);
-            NDArray maskBlock = mask == null ? null : rows == s ? mask : mask.get(":, :, {}:{}", from, from + rows);
-            blocks.add(Scopes.run(q.getManager(), qBlock, rows != s, qs -> {
-                NDArray scores = qs.matMul(keysT).div(scale);
-                if (maskBlock != null) {
-                    scores = scores.add(maskBlock);
-                }
-                return scores.softmax(-1).matMul(kv[1]);
-            }));
-        }
-        return blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2);
+        return QueryRowBlocks.attend(q, mask, (long) heads * t, (qs, maskBlock, rows) -> {
+            NDArray scores = qs.matMul(keysT).div(scale);
+            if (maskBlock != null) {
+                scores = scores.add(maskBlock);
+            }
+            return scores.softmax(-1).matMul(kv[1]);
+        });
     }
 
     private static NDArray rotary(NDArray t, NDArray cos, NDArray sin, int rot, int hd) {

@@ -57,12 +57,12 @@ class LogitsGoldenTest {
 
     /** Runs {@code check} with the text model's prefill attention split into blocks of 16 query rows. */
     static void withTextScoreBlocks(Runnable check) {
-        long saved = Qwen2TextModel.scoreBlockElements;
-        Qwen2TextModel.scoreBlockElements = 1;
+        long saved = io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements;
+        io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = 1;
         try {
             check.run();
         } finally {
-            Qwen2TextModel.scoreBlockElements = saved;
+            io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = saved;
         }
     }
 

@@ -122,12 +122,12 @@ class QwenVlModelGoldenTest {
     }
 
     private static void withScoreBlocks(Runnable check) {
-        long saved = QwenVlTextModel.scoreBlockElements;
-        QwenVlTextModel.scoreBlockElements = 1;
+        long saved = io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements;
+        io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = 1;
         try {
             check.run();
         } finally {
-            QwenVlTextModel.scoreBlockElements = saved;
+            io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = saved;
         }
     }
 
