@@ -25,6 +25,17 @@ public final class Ops {
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 
+    /**
+     * {@code x @ weight} for a weight stored as (in, out) (Qwen-VL's {@code visual.proj}); with a float16 weight the
+     * float32 input is cast down for the product and the result back up, as in {@link #linear}.
+     */
+    public static NDArray matMul(NDArray x, NDArray weight) {
+        if (weight.getDataType() != x.getDataType()) {
+            return x.toType(weight.getDataType(), false).matMul(weight).toType(x.getDataType(), false);
+        }
+        return x.matMul(weight);
+    }
+
     /** Qwen2RMSNorm: {@code weight * (x * rsqrt(mean(x², -1) + eps))}, in float32. */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         NDArray variance = x.square().mean(new int[] {-1}, true);

@@ -202,7 +202,7 @@ public final class QwenVlVisionTower {
         trace.record("08_resampler_out", out);
         out = Ops.layerNorm(out, lnPostW, lnPostB, EPS);
         trace.record("09_after_ln_post", out);
-        out = out.matMul(proj);
+        out = Ops.matMul(out, proj);
         trace.record("10_final", out);
         return out;
     }

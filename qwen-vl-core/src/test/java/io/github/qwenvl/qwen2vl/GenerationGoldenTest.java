@@ -110,13 +110,19 @@ class GenerationGoldenTest {
      */
     static GenerationLoop.Outcome run(FixtureSet set, JsonObject prompt, SamplingParams params,
                                       io.github.qwenvl.QwenVlOptions.DecodeMode mode, GenerationLoop.LogitsObserver observer) {
+        return run(set, LoadedNetworks.of(set), LoadedNetworks.manager(), prompt, params, mode, observer);
+    }
+
+    /** As above on the given network, with request tensors under {@code manager}. */
+    static GenerationLoop.Outcome run(FixtureSet set, Qwen2VlNetwork net, NDManager manager, JsonObject prompt,
+                                      SamplingParams params, io.github.qwenvl.QwenVlOptions.DecodeMode mode,
+                                      GenerationLoop.LogitsObserver observer) {
         JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
         Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
-        Qwen2VlNetwork net = LoadedNetworks.of(set);
         long[] ids = Goldens.longs(logitsFile, "input_ids");
         List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
                 ? Goldens.longs(logitsFile, "image_grid_thw") : null);
-        try (NDManager scope = LoadedNetworks.manager().newSubManager()) {
+        try (NDManager scope = manager.newSubManager()) {
             NDArray imageEmbeds = null;
             if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
                 float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
