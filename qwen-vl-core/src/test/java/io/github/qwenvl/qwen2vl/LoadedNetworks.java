@@ -1,11 +1,10 @@
 package io.github.qwenvl.qwen2vl;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.testing.FixtureSet;
+import io.github.qwenvl.testing.TestDevice;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -14,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /** One loaded network per fixture model directory, shared by the golden tests of a JVM. */
 final class LoadedNetworks {
 
-    private static final NDManager MANAGER = NDManager.newBaseManager(Device.cpu());
+    private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
     private static final Map<Path, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
 
     private LoadedNetworks() {
@@ -23,7 +22,7 @@ final class LoadedNetworks {
     static Qwen2VlNetwork of(FixtureSet set) {
         return NETWORKS.computeIfAbsent(set.modelDir(), dir -> {
             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
-            return new Qwen2VlNetwork(ModelConfig.load(dir), checkpoint, MANAGER.newSubManager(), DataType.FLOAT32);
+            return new Qwen2VlNetwork(ModelConfig.load(dir), checkpoint, MANAGER.newSubManager(), TestDevice.matrixType());
         });
     }
 

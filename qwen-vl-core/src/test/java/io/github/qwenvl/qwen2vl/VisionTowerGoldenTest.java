@@ -1,6 +1,5 @@
 package io.github.qwenvl.qwen2vl;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -65,10 +64,10 @@ class VisionTowerGoldenTest {
             grids.add(new ImageGrid((int) gridRows[i], (int) gridRows[i + 1], (int) gridRows[i + 2]));
         }
         ModelConfig config = ModelConfig.load(set.modelDir());
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+        try (NDManager manager = NDManager.newBaseManager(io.github.qwenvl.testing.TestDevice.device());
              SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
             Qwen2VisionTower tower = new Qwen2VisionTower(config.vision(), new WeightLoader(checkpoint, manager,
-                    ai.djl.ndarray.types.DataType.FLOAT32));
+                    io.github.qwenvl.testing.TestDevice.matrixType()));
             Map<String, float[]> traced = new HashMap<>();
             try (NDManager scope = manager.newSubManager()) {
                 NDArray input = scope.create(pixels, new Shape(pixels.length / config.vision().patchDim(), config.vision().patchDim()));

@@ -247,7 +247,8 @@ class QwenVlModelGoldenTest {
         Path goldens = set.dir().resolve(mh.get("goldens").getAsString());
         try (TensorStore store = SafetensorsCheckpoint.open(dir);
              NDManager weights = QwenVlSets.manager().newSubManager()) {
-            QwenVlVisionTower tower = new QwenVlVisionTower(config, new QwenVlWeights(store, weights, DataType.FLOAT32));
+            QwenVlVisionTower tower = new QwenVlVisionTower(config, new QwenVlWeights(store, weights,
+                    io.github.qwenvl.testing.TestDevice.matrixType()));
             List<String> images = strings(mh.getAsJsonArray("images"));
             QwenVlImageProcessor processor = new QwenVlImageProcessor(new ImageDecoder(), config.imageSize());
             Map<String, float[]> pixels = new HashMap<>();

@@ -1,8 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -34,7 +32,7 @@ import java.util.regex.Pattern;
  */
 final class QwenVlSets {
 
-    private static final NDManager MANAGER = NDManager.newBaseManager(Device.cpu());
+    private static final NDManager MANAGER = NDManager.newBaseManager(io.github.qwenvl.testing.TestDevice.device());
     private static final Map<Path, QwenVlNetwork> NETWORKS = new ConcurrentHashMap<>();
     private static final Map<Path, QwenTiktokenTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
@@ -112,7 +110,7 @@ final class QwenVlSets {
     static QwenVlNetwork network(FixtureSet set) {
         return NETWORKS.computeIfAbsent(modelDir(set), dir -> {
             TensorStore store = TensorStore.open(dir);
-            return new QwenVlNetwork(config(set), store, MANAGER.newSubManager(), DataType.FLOAT32, false);
+            return new QwenVlNetwork(config(set), store, MANAGER.newSubManager(), io.github.qwenvl.testing.TestDevice.matrixType(), false);
         });
     }
 
