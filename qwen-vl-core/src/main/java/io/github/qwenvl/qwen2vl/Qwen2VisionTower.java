@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.config.Qwen2VisionConfig;
 import io.github.qwenvl.nn.Ops;
+import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
@@ -210,7 +211,8 @@ public final class Qwen2VisionTower {
             // Queries in row blocks: each block's (H, rows, L) scores are freed before the next, so a
             // whole-image segment (L ≈ 4000 at 1024×768) never holds its full (H, L, L) matrices.
             // Softmax is row-wise, so the result is the same as one (H, L, L) pass.
-            int rowsPerBlock = (int) Math.max(64, scoreBlockElements / ((long) heads * (to - from)));
+            long budget = q.getDevice().isGpu() ? scoreBlockElements * QueryRowBlocks.GPU_BLOCK_FACTOR : scoreBlockElements;
+            int rowsPerBlock = (int) Math.max(64, budget / ((long) heads * (to - from)));
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
                 int rowTo = Math.min(to, rowFrom + rowsPerBlock);
