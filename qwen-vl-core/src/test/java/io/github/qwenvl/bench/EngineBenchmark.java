@@ -174,7 +174,8 @@ public final class EngineBenchmark {
                          long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
                          double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
-                         List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase) {
+                         List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase,
+                         String device) {
 
         /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
         public double sweepTokensPerSecond(String mode, int context) {
@@ -228,12 +229,20 @@ public final class EngineBenchmark {
         long t0 = System.nanoTime();
         Engine engine = DjlRuntime.start(s.threads());
         double engineStart = seconds(t0);
+        // -Dqwenvl.bench.device=gpu / -Dqwenvl.bench.precision=float16: the same phases on CUDA (the Java decode and
+        // the float32 weight cache are CPU features: the sweep then times ENGINE steps only, the cache run is skipped)
+        QwenVlOptions.DeviceKind deviceKind = QwenVlOptions.DeviceKind.valueOf(
+                System.getProperty("qwenvl.bench.device", "cpu").trim().toUpperCase(Locale.ROOT));
+        QwenVlOptions.Precision precision = QwenVlOptions.Precision.valueOf(
+                System.getProperty("qwenvl.bench.precision", "float32").trim().toUpperCase(Locale.ROOT));
+        Device device = DjlRuntime.device(engine, deviceKind);
+        String deviceName = device.isGpu() ? device + " " + precision.name().toLowerCase(Locale.ROOT) : "cpu";
         int threads = Integer.parseInt(System.getProperty("ai.djl.pytorch.num_threads", String.valueOf(s.threads())));
 
         log.printf("[bench] kernels: %d threads, %dx%d f32 matrix x vector, %d^3 matmul%n", threads,
                 s.bandwidthDim(), s.bandwidthDim(), s.matmulDim());
-        double bandwidth = matVecBandwidth(engine, s.bandwidthDim());
-        double gflops = matMulGflops(engine, s.matmulDim());
+        double bandwidth = matVecBandwidth(engine, device, s.bandwidthDim());
+        double gflops = matMulGflops(engine, device, s.matmulDim());
         // the Java kernel on the same number of bytes: (n, 2n) BF16 = (n, n) f32
         double javaBandwidth = JavaMatVecBandwidth.gbPerSecond(WeightMatrix.Format.BF16, s.bandwidthDim(),
                 2 * s.bandwidthDim(), threads, 3, 15);
@@ -242,7 +251,9 @@ public final class EngineBenchmark {
         Map<String, Double> phases = new LinkedHashMap<>();
         resetPeakRss();
         List<SweepRun> sweep = spec.qwen2Family()
-                ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), log)
+                ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), device,
+                        precision == QwenVlOptions.Precision.FLOAT16 ? ai.djl.ndarray.types.DataType.FLOAT16
+                                : ai.djl.ndarray.types.DataType.FLOAT32, log)
                 : List.of(); // the engine/Java decode-mode sweep is a Qwen2-family feature
         // the sweep's network is closed; its BF16 mappings go away only when their buffers are collected
         System.gc();
@@ -266,7 +277,8 @@ public final class EngineBenchmark {
         long parameters;
         long weightBytes;
         String architecture;
-        try (QwenVlModel model = QwenVlModel.load(prepared.directory(), QwenVlOptions.defaults().withThreads(threads))) {
+        try (QwenVlModel model = QwenVlModel.load(prepared.directory(), QwenVlOptions.defaults().withThreads(threads)
+                .withDevice(deviceKind).withPrecision(precision))) {
             load = seconds(t0);
             rssAfterLoad = procStatusGiB("VmRSS");
             parameters = model.info().parameters();
@@ -317,7 +329,7 @@ public final class EngineBenchmark {
         }
         double peakRss = phases.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
         WeightCacheRun cacheRun = null;
-        if (s.weightCacheDir() != null) {
+        if (s.weightCacheDir() != null && !device.isGpu()) {
             resetPeakRss();
             cacheRun = weightCacheRun(prepared.directory(), threads, s.weightCacheDir(), log);
             phases.put("weight-cache loads + one request", procStatusGiB("VmHWM"));
@@ -327,7 +339,7 @@ public final class EngineBenchmark {
                 weightBytes,
                 decodeBytes, rssAfterLoad, peakRss, List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
-                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep, cacheRun, phases);
+                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep, cacheRun, phases, deviceName);
     }
 
     /**
@@ -373,7 +385,8 @@ public final class EngineBenchmark {
      * Decode tok/s of ENGINE and JAVA steps at each context, on one network loaded here (and closed before the
      * model-level measurements load the model again), sessions opened directly with a forced decode mode.
      */
-    static List<SweepRun> decodeSweep(Path dir, int threads, List<Integer> contexts, int tokens, PrintStream log) {
+    static List<SweepRun> decodeSweep(Path dir, int threads, List<Integer> contexts, int tokens, Device device,
+                                      ai.djl.ndarray.types.DataType matrixType, PrintStream log) {
         List<SweepRun> runs = new ArrayList<>();
         if (contexts.isEmpty()) {
             return runs;
@@ -382,9 +395,9 @@ public final class EngineBenchmark {
         long engineWeights = decodeBytesPerToken(dir, 4);
         var text = config.text();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
-             NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+             NDManager manager = NDManager.newBaseManager(device)) {
             long t0 = System.nanoTime();
-            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32,
+            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType,
                     QwenVlOptions.DecodeMode.AUTO, threads);
             log.printf("[bench] sweep: network loaded in %.1f s; Java decoder: %s%n", seconds(t0),
                     net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name());
@@ -547,8 +560,8 @@ public final class EngineBenchmark {
     }
 
     /** GB/s of a (1, n) x (n, n)^T f32 product through the engine's own linear op (the decode kernel). */
-    static double matVecBandwidth(Engine engine, int n) {
-        try (NDManager m = engine.newBaseManager(Device.cpu())) {
+    static double matVecBandwidth(Engine engine, Device device, int n) {
+        try (NDManager m = engine.newBaseManager(device)) {
             NDArray w = m.randomUniform(-1f, 1f, new Shape(n, n));
             NDArray x = m.randomUniform(-1f, 1f, new Shape(1, n));
             double seconds = medianSeconds(3, 15, () -> Ops.linear(x, w, null));
@@ -557,8 +570,8 @@ public final class EngineBenchmark {
     }
 
     /** GFLOP/s of an n x n x n f32 matrix product. */
-    static double matMulGflops(Engine engine, int n) {
-        try (NDManager m = engine.newBaseManager(Device.cpu())) {
+    static double matMulGflops(Engine engine, Device device, int n) {
+        try (NDManager m = engine.newBaseManager(device)) {
             NDArray a = m.randomUniform(-1f, 1f, new Shape(n, n));
             NDArray b = m.randomUniform(-1f, 1f, new Shape(n, n));
             double seconds = medianSeconds(2, 9, () -> a.matMul(b));
@@ -574,6 +587,12 @@ public final class EngineBenchmark {
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
             NDArray r = op.get();
+            if (r.getDevice().isGpu()) {
+                // CUDA ops return before they ran: reading one element waits for the product
+                try (NDArray one = r.flatten().get(0)) {
+                    one.getFloat();
+                }
+            }
             t[i] = (System.nanoTime() - start) / 1e9; // CPU ops run eagerly: the product is done on return
             r.close();
         }
@@ -625,7 +644,8 @@ public final class EngineBenchmark {
         out.println();
         out.printf("Engine benchmark: %s (%s, random BF16 weights held as f32), %s%n", r.model(), r.architecture(),
                 OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS));
-        out.printf("Machine: %s, %d processors, %d engine threads%n", r.cpu(), r.processors(), r.threads());
+        out.printf("Machine: %s, %d processors, %d engine threads; device %s%n", r.cpu(), r.processors(), r.threads(),
+                r.device());
         out.println("-".repeat(78));
         row(out, "parameters", String.format(Locale.ROOT, "%s (%s held)", count(r.parameters()), bytes(r.weightBytes())));
         if (r.checkpointGenerated()) {
@@ -742,6 +762,7 @@ public final class EngineBenchmark {
         j.addProperty("cpu", r.cpu());
         j.addProperty("processors", r.processors());
         j.addProperty("threads", r.threads());
+        j.addProperty("device", r.device());
         j.addProperty("parameters", r.parameters());
         j.addProperty("weightBytes", r.weightBytes());
         j.addProperty("engineStartSeconds", round(r.engineStartSeconds()));
