@@ -3,13 +3,11 @@ package io.github.qwenvl.qwen2vl;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.generate.GenerationLoop;
 import io.github.qwenvl.generate.SamplingParams;
-import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
 import org.junit.jupiter.api.DynamicTest;
@@ -18,7 +16,6 @@ import org.junit.jupiter.api.TestFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -36,20 +33,8 @@ class Float16MatricesTest {
 
     @TestFactory
     Stream<DynamicTest> greedyWithFloat16Matrices() {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family() || !set.cases().has("generation")) {
-                continue;
-            }
-            JsonObject generation = set.cases().getAsJsonObject("generation");
-            Path file = set.resolve(generation.get("file").getAsString());
-            for (Map.Entry<String, JsonElement> e : generation.getAsJsonObject("prompts").entrySet()) {
-                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/float16",
-                        () -> greedy(set, e.getKey(), e.getValue().getAsJsonObject(), file)));
-            }
-        }
-        assertThat(tests).isNotEmpty();
-        return tests.stream();
+        return GenerationGoldenTest.cases().stream().map(c -> DynamicTest.dynamicTest(c.label() + "/float16",
+                () -> greedy(c.set(), c.name(), c.prompt(), c.file())));
     }
 
     private void greedy(FixtureSet set, String name, JsonObject prompt, Path file) {
@@ -60,22 +45,14 @@ class Float16MatricesTest {
             try {
                 assertThat(net.weightBytes()).as("matrices held in float16").isLessThan(4 * net.parameterCount());
                 assertThat(net.javaDecoder()).as("no Java decode over float16 engine matrices").isNull();
-                JsonObject kwargs = prompt.getAsJsonObject("generate_kwargs");
-                SamplingParams params = new SamplingParams(false, 1.0, 0, 1.0, 1.0, null,
-                        kwargs.get("max_new_tokens").getAsInt(), 0, net.config().generation().eosTokenIds(), List.of());
+                SamplingParams params = GenerationGoldenTest.greedyParams(prompt, net);
                 List<float[]> steps = new ArrayList<>();
                 GenerationLoop.Outcome outcome = GenerationGoldenTest.run(set, net, manager, prompt, params, null,
                         (step, logits) -> steps.add(logits));
                 assertThat(GenerationGoldenTest.toLongs(outcome.tokens())).as("%s/%s float16 greedy ids", set.name(), name)
                         .containsExactly(GenerationGoldenTest.toLongs(prompt.getAsJsonArray("new_ids")));
-                long[] cols = Goldens.longs(file, "logits_cols_ids");
                 float[] expected = Goldens.floats(file, name + ".step_logits_cols");
-                float[] actual = new float[steps.size() * cols.length];
-                for (int s = 0; s < steps.size(); s++) {
-                    for (int j = 0; j < cols.length; j++) {
-                        actual[s * cols.length + j] = steps.get(s)[(int) cols[j]];
-                    }
-                }
+                float[] actual = GenerationGoldenTest.stepLogitsCols(steps, Goldens.longs(file, "logits_cols_ids"));
                 Goldens.assertClose("float16 step logits: " + set.name() + "/" + name, expected, actual, F16_LOGITS_ATOL);
             } finally {
                 net.close();

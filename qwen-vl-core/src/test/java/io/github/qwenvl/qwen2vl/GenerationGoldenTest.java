@@ -28,9 +28,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class GenerationGoldenTest {
 
-    @TestFactory
-    Stream<DynamicTest> generationCases() {
-        List<DynamicTest> tests = new ArrayList<>();
+    /** One greedy generation golden of a Qwen2-family set: its prompt (manifest entry) and the golden file. */
+    record GenerationCase(FixtureSet set, String name, JsonObject prompt, Path file) {
+        String label() {
+            return set.name() + "/generation/" + name;
+        }
+    }
+
+    /** Every generation golden of every Qwen2-family set of the fixture root (never empty). */
+    static List<GenerationCase> cases() {
+        List<GenerationCase> cases = new ArrayList<>();
         for (FixtureSet set : FixtureRoot.sets()) {
             if (!set.isQwen2Family() || !set.cases().has("generation")) {
                 continue;
@@ -38,46 +45,66 @@ class GenerationGoldenTest {
             JsonObject generation = set.cases().getAsJsonObject("generation");
             Path file = set.resolve(generation.get("file").getAsString());
             for (Map.Entry<String, JsonElement> e : generation.getAsJsonObject("prompts").entrySet()) {
-                JsonObject prompt = e.getValue().getAsJsonObject();
-                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey(),
-                        () -> greedy(set, e.getKey(), prompt, file)));
-                // prefill attention in 16-query-row blocks (what long prompts use): the same ids and step logits
-                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/query_row_blocks",
-                        () -> LogitsGoldenTest.withTextScoreBlocks(() -> greedy(set, e.getKey(), prompt, file))));
-                if (prompt.has("with_checkpoint_generation_config")) {
-                    tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + e.getKey() + "/with_checkpoint_generation_config",
-                            () -> withCheckpointConfig(set, prompt)));
-                }
+                cases.add(new GenerationCase(set, e.getKey(), e.getValue().getAsJsonObject(), file));
             }
         }
-        assertThat(tests).isNotEmpty();
-        return tests.stream();
+        assertThat(cases).isNotEmpty();
+        return cases;
     }
 
-    private void greedy(FixtureSet set, String name, JsonObject prompt, Path file) {
+    /** Greedy sampling with the golden's max_new_tokens and repetition penalty, stopping on the checkpoint's eos ids. */
+    static SamplingParams greedyParams(JsonObject prompt, Qwen2VlNetwork net) {
         JsonObject kwargs = prompt.getAsJsonObject("generate_kwargs");
-        Qwen2VlNetwork net = LoadedNetworks.of(set);
-        SamplingParams params = new SamplingParams(false, 1.0, 0, 1.0,
+        return new SamplingParams(false, 1.0, 0, 1.0,
                 kwargs.has("repetition_penalty") && !kwargs.get("repetition_penalty").isJsonNull()
                         ? kwargs.get("repetition_penalty").getAsDouble() : 1.0,
                 null, kwargs.get("max_new_tokens").getAsInt(), 0, net.config().generation().eosTokenIds(), List.of());
+    }
+
+    /** The golden's columns of every step's logits, step-major: (steps, cols) flattened. */
+    static float[] stepLogitsCols(List<float[]> steps, long[] cols) {
+        float[] out = new float[steps.size() * cols.length];
+        for (int s = 0; s < steps.size(); s++) {
+            for (int j = 0; j < cols.length; j++) {
+                out[s * cols.length + j] = steps.get(s)[(int) cols[j]];
+            }
+        }
+        return out;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> generationCases() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (GenerationCase c : cases()) {
+            tests.add(DynamicTest.dynamicTest(c.label(), () -> greedy(c)));
+            // prefill attention in 16-query-row blocks (what long prompts use): the same ids and step logits
+            tests.add(DynamicTest.dynamicTest(c.label() + "/query_row_blocks",
+                    () -> LogitsGoldenTest.withTextScoreBlocks(() -> greedy(c))));
+            if (c.prompt().has("with_checkpoint_generation_config")) {
+                tests.add(DynamicTest.dynamicTest(c.label() + "/with_checkpoint_generation_config",
+                        () -> withCheckpointConfig(c.set(), c.prompt())));
+            }
+        }
+        return tests.stream();
+    }
+
+    private void greedy(GenerationCase c) {
+        FixtureSet set = c.set();
+        String name = c.name();
+        JsonObject prompt = c.prompt();
+        Qwen2VlNetwork net = LoadedNetworks.of(set);
         List<float[]> stepLogits = new ArrayList<>();
-        GenerationLoop.Outcome outcome = run(set, prompt, params, (step, logits) -> stepLogits.add(logits));
+        GenerationLoop.Outcome outcome = run(set, prompt, greedyParams(prompt, net), (step, logits) -> stepLogits.add(logits));
         long[] expected = toLongs(prompt.getAsJsonArray("new_ids"));
         assertThat(toLongs(outcome.tokens())).as("%s/%s new ids", set.name(), name).containsExactly(expected);
         assertThat(outcome.finishReason().name().equals("EOS")).as("stopped on eos")
                 .isEqualTo(prompt.get("stopped_on_eos").getAsBoolean());
 
-        long[] cols = Goldens.longs(file, "logits_cols_ids");
-        float[] expectedCols = Goldens.floats(file, name + ".step_logits_cols");
-        float[] actualCols = new float[stepLogits.size() * cols.length];
-        for (int s = 0; s < stepLogits.size(); s++) {
-            for (int j = 0; j < cols.length; j++) {
-                actualCols[s * cols.length + j] = stepLogits.get(s)[(int) cols[j]];
-            }
-        }
-        Goldens.assertClose("generation step_logits_cols: " + set.name() + "/" + name, expectedCols, actualCols, 1e-4);
-        long[] top5 = Goldens.longs(file, name + ".step_top5_ids");
+        long[] cols = Goldens.longs(c.file(), "logits_cols_ids");
+        float[] expectedCols = Goldens.floats(c.file(), name + ".step_logits_cols");
+        Goldens.assertClose("generation step_logits_cols: " + set.name() + "/" + name, expectedCols,
+                stepLogitsCols(stepLogits, cols), 1e-4);
+        long[] top5 = Goldens.longs(c.file(), name + ".step_top5_ids");
         for (int s = 0; s < stepLogits.size(); s++) {
             int[] ours = Sorting.topK(stepLogits.get(s), 5);
             for (int k = 0; k < 5; k++) {
