@@ -21,9 +21,9 @@ public final class QueryRowBlocks {
      */
     public static final int GPU_BLOCK_FACTOR = 16;
 
-    /** The score budget of one block for tensors on {@code device}. */
-    public static long scoreBlockElements(ai.djl.Device device) {
-        return device.isGpu() ? scoreBlockElements * GPU_BLOCK_FACTOR : scoreBlockElements;
+    /** A block budget chosen for CPU, scaled for tensors on {@code device} (the vision tower has its own CPU budget). */
+    public static long onDevice(long cpuScoreElements, ai.djl.Device device) {
+        return device.isGpu() ? cpuScoreElements * GPU_BLOCK_FACTOR : cpuScoreElements;
     }
 
     /** Attention of one block: its queries and mask rows (null when there is no mask), {@code rows} of them. */
@@ -44,7 +44,7 @@ public final class QueryRowBlocks {
      */
     public static NDArray attend(NDArray q, NDArray mask, long scoresPerRow, Attend attend) {
         int s = (int) q.getShape().get(2);
-        int rowsPerBlock = (int) Math.min(s, Math.max(16, scoreBlockElements(q.getDevice()) / scoresPerRow));
+        int rowsPerBlock = (int) Math.min(s, Math.max(16, onDevice(scoreBlockElements, q.getDevice()) / scoresPerRow));
         NDList blocks = new NDList();
         for (int from = 0; from < s; from += rowsPerBlock) {
             int rows = Math.min(rowsPerBlock, s - from);

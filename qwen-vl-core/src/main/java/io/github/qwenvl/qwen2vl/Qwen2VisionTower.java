@@ -211,7 +211,7 @@ public final class Qwen2VisionTower {
             // Queries in row blocks: each block's (H, rows, L) scores are freed before the next, so a
             // whole-image segment (L ≈ 4000 at 1024×768) never holds its full (H, L, L) matrices.
             // Softmax is row-wise, so the result is the same as one (H, L, L) pass.
-            long budget = q.getDevice().isGpu() ? scoreBlockElements * QueryRowBlocks.GPU_BLOCK_FACTOR : scoreBlockElements;
+            long budget = QueryRowBlocks.onDevice(scoreBlockElements, q.getDevice());
             int rowsPerBlock = (int) Math.max(64, budget / ((long) heads * (to - from)));
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
