@@ -29,6 +29,32 @@ class DecodeModesGoldenTest {
                 () -> compare(c.set(), c.name(), c.prompt(), c.file())));
     }
 
+    /**
+     * A long answer in both modes: the Java KV cache is sized for the prompt plus some room and grows (copying what
+     * it holds) during the answer; every step must still match the engine's. 200 new tokens, no stop ids.
+     */
+    @TestFactory
+    Stream<DynamicTest> longAnswerGrowsTheJavaCache() {
+        return GenerationGoldenTest.cases().stream().limit(2).map(c -> DynamicTest.dynamicTest(
+                c.label() + "/200-tokens", () -> {
+                    Qwen2VlNetwork net = LoadedNetworks.of(c.set());
+                    SamplingParams golden = GenerationGoldenTest.greedyParams(c.prompt(), net);
+                    SamplingParams params = new SamplingParams(false, 1.0, 0, 1.0, golden.repetitionPenalty(), null,
+                            200, 0, new int[0], List.of());
+                    List<float[]> engine = new ArrayList<>();
+                    List<float[]> java = new ArrayList<>();
+                    GenerationLoop.Outcome e = GenerationGoldenTest.run(c.set(), c.prompt(), params, DecodeMode.ENGINE,
+                            (step, logits) -> engine.add(logits.clone()));
+                    GenerationLoop.Outcome j = GenerationGoldenTest.run(c.set(), c.prompt(), params, DecodeMode.JAVA,
+                            (step, logits) -> java.add(logits.clone()));
+                    assertThat(j.tokens()).hasSize(200).containsExactly(e.tokens());
+                    for (int s = 0; s < engine.size(); s++) {
+                        Goldens.assertClose("java vs engine step " + s + ": " + c.label(), engine.get(s), java.get(s),
+                                1e-4);
+                    }
+                }));
+    }
+
     private void compare(FixtureSet set, String name, JsonObject prompt, Path file) {
         Qwen2VlNetwork net = LoadedNetworks.of(set);
         assertThat(net.javaDecoder()).as("the fixture's BF16 weights are read by the Java decoder").isNotNull();
