@@ -45,13 +45,30 @@ public final class SliceFiller implements AutoCloseable {
     private final ExecutorService threads; // null: fill on the caller's thread
     private final List<Future<?>> pending = new ArrayList<>();
     private final String source;
+    // progress lines: stored bytes whose values are in engine tensors (filled, or mapped without a copy)
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SliceFiller.class);
+    /** Checkpoints below this size load too fast to be worth progress lines. */
+    static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
+    private final long progressTotal;
+    private final java.util.concurrent.atomic.AtomicLong progressDone = new java.util.concurrent.atomic.AtomicLong();
+    private int reportedTenths;
+    private final long startNanos = System.nanoTime();
 
     /**
      * @param fillThreads threads that fill queued slices (1 or less: every slice is filled before {@link #fill} returns)
      * @param source      what is read, for error messages
      */
     public SliceFiller(int fillThreads, String source) {
+        this(fillThreads, source, 0);
+    }
+
+    /**
+     * @param storedBytesTotal the stored bytes of every tensor that will be loaded: from 256 MiB up, a log line at every
+     *                         10 % of them actually filled (with fill threads the declarations run ahead of the fills)
+     */
+    public SliceFiller(int fillThreads, String source, long storedBytesTotal) {
         this.source = source;
+        this.progressTotal = storedBytesTotal;
         this.threads = fillThreads > 1 ? Executors.newFixedThreadPool(fillThreads, r -> {
             Thread t = new Thread(r, "qwen-vl-weight-fill");
             t.setDaemon(true);
@@ -71,13 +88,19 @@ public final class SliceFiller implements AutoCloseable {
                         DataType type) {
         TensorInfo info = store.info(name);
         Shape shape = new Shape(info.shape());
-        RangeReader reader = (target, from, count) -> store.readFloat32Range(name, target, from, count);
+        double storedPerElement = (double) info.length() / Math.max(1, info.elementCount());
+        RangeReader reader = (target, from, count) -> {
+            store.readFloat32Range(name, target, from, count);
+            progress(Math.round(count * storedPerElement));
+        };
         NDArray array;
         if (float32Cache != null && float32Cache.contains(name) && float32Cache.isZeroCopyFloat32(name)
                 && float32Cache.info(name).elementCount() == info.elementCount()) {
             array = manager.create(float32Cache.float32Buffer(name), shape, DataType.FLOAT32);
+            progress(info.length());
         } else if (store.isZeroCopyFloat32(name)) {
             array = manager.create(store.float32Buffer(name), shape, DataType.FLOAT32);
+            progress(info.length());
         } else if (manager.getDevice().isGpu()) {
             try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
                 array = fill(cpu, info.shape(), reader, false).toDevice(manager.getDevice(), true);
@@ -128,6 +151,28 @@ public final class SliceFiller implements AutoCloseable {
             }
         }
         return host;
+    }
+
+    /** Stored bytes whose values are in engine tensors so far (what the progress lines report). */
+    long filledStoredBytes() {
+        return progressDone.get();
+    }
+
+    /** Counts filled stored bytes; logs each further 10 % of a large checkpoint (from any fill thread). */
+    private void progress(long storedBytes) {
+        long done = progressDone.addAndGet(storedBytes);
+        if (progressTotal < PROGRESS_THRESHOLD_BYTES) {
+            return;
+        }
+        int tenths = (int) Math.min(10, done * 10 / progressTotal);
+        synchronized (this) {
+            if (tenths > reportedTenths) {
+                reportedTenths = tenths;
+                LOG.info("Loading weights from {}: {}% ({} of {} MiB) in {} s", source, tenths * 10, done >> 20,
+                        progressTotal >> 20, String.format(java.util.Locale.ROOT, "%.1f",
+                                (System.nanoTime() - startNanos) / 1e9));
+            }
+        }
     }
 
     /** Waits until every queued slice is filled; rethrows the first failure (a truncated file, say). */

@@ -33,13 +33,6 @@ public final class WeightLoader implements AutoCloseable {
     private final DataType matrixType;
     private long loadedBytes;
     private long parameterCount;
-    private long storedBytesRead;
-    private int reportedTenths;
-    private final long storedBytesTotal;
-    private final long startNanos = System.nanoTime();
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WeightLoader.class);
-    /** Checkpoints below this size load too fast to be worth progress lines. */
-    private static final long PROGRESS_THRESHOLD_BYTES = 256L << 20;
     private final SliceFiller filler;
 
     /**
@@ -68,10 +61,16 @@ public final class WeightLoader implements AutoCloseable {
         this.float32Cache = float32Cache;
         this.manager = manager;
         this.matrixType = matrixType;
-        this.storedBytesTotal = checkpoint.storedBytes();
         // fill threads only where every tensor stays float32 on the CPU (a cast or a copy to a GPU needs the values)
         boolean cpuFloat32 = manager != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, checkpoint.directory().toString());
+        // progress lines (large checkpoints) count bytes as the fill threads finish them, not as tensors are declared
+        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, checkpoint.directory().toString(),
+                checkpoint.storedBytes());
+    }
+
+    /** Stored bytes of the tensors loaded so far whose values are filled in (progress; lags {@link #load} with fill threads). */
+    long filledStoredBytes() {
+        return filler.filledStoredBytes();
     }
 
     /** Waits until every queued tensor is filled; rethrows the first failure (a corrupt tensor, say). */
@@ -141,28 +140,12 @@ public final class WeightLoader implements AutoCloseable {
         NDArray array = filler.load(checkpoint, float32Cache, stored, manager, dataType);
         loadedBytes += info.elementCount() * dataType.getNumOfBytes();
         parameterCount += info.elementCount();
-        reportProgress(info.length());
         return array;
     }
 
     /** Loads a linear weight when the checkpoint has it, else null. */
     public NDArray loadLinearOptional(String name, long... expectedShape) {
         return contains(name) ? loadLinear(name, expectedShape) : null;
-    }
-
-    /** Logs every 10 % of the checkpoint's bytes for large checkpoints (loading a 2B model takes tens of seconds). */
-    private void reportProgress(long bytes) {
-        storedBytesRead += bytes;
-        if (storedBytesTotal < PROGRESS_THRESHOLD_BYTES) {
-            return;
-        }
-        int tenths = (int) (storedBytesRead * 10 / storedBytesTotal);
-        if (tenths > reportedTenths) {
-            reportedTenths = tenths;
-            LOG.info("Loading weights from {}: {}% ({} of {} MiB) in {} s", checkpoint.directory().getFileName(),
-                    tenths * 10, storedBytesRead >> 20, storedBytesTotal >> 20,
-                    String.format("%.1f", (System.nanoTime() - startNanos) / 1e9));
-        }
     }
 
     private static List<String> candidates(String name) {

@@ -41,7 +41,11 @@ final class QwenVlWeights implements AutoCloseable {
         this.float32Cache = float32Cache;
         // fill threads only where every tensor stays float32 on the CPU (a cast or a copy to a GPU needs the values)
         boolean cpuFloat32 = !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, store.directory().toString());
+        long storedBytes = 0;
+        for (String name : store.names()) {
+            storedBytes += store.info(name).length();
+        }
+        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, store.directory().toString(), storedBytes);
         this.manager = manager;
         this.matrixType = matrixType;
     }

@@ -67,6 +67,8 @@ class WeightLoaderFillTest {
                     arrays.add(loader.load(name));
                 }
                 loader.finish();
+                // progress counts filled bytes (as the fill threads finish slices): all of them once finished
+                assertThat(loader.filledStoredBytes()).isEqualTo(ckpt.storedBytes());
             }
             for (NDArray a : arrays) {
                 out.put(a.getName(), a.toFloatArray());
