@@ -14,7 +14,10 @@ package io.github.qwenvl;
  *                         memory-mapped BF16/F32 weights when possible (CPU, Qwen2-VL / Qwen2.5-VL, safetensors
  *                         stored BF16 or F32, and the Vector API enabled with {@code --add-modules
  *                         jdk.incubator.vector}), else on the engine; ENGINE = always on DJL's engine (f32);
- *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported)
+ *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported);
+ *                         JAVA_INT8 = opt-in, in Java over 8-bit copies of the language model's matrices (Q8: int8
+ *                         with a float32 scale per 64 values, made at load; faster decode than BF16, not
+ *                         token-identical to the reference: its logit error on the goldens is in docs/performance.md)
  * @param weightCacheDir   opt-in: a folder for float32 copies of BF16/F16 checkpoints, written on the first load and
  *                         memory-mapped by later ones (fast starts, shared between processes; 4 bytes per parameter of
  *                         disk), see {@link io.github.qwenvl.checkpoint.Float32WeightCache}; null (default) = widen at
@@ -34,7 +37,7 @@ public record QwenVlOptions(
     public enum DeviceKind { AUTO, CPU, GPU }
 
     /** Where decode steps run, see {@link QwenVlOptions}. */
-    public enum DecodeMode { AUTO, ENGINE, JAVA }
+    public enum DecodeMode { AUTO, ENGINE, JAVA, JAVA_INT8 }
 
     /** Weight / compute precision. */
     public enum Precision { FLOAT32, FLOAT16 }

@@ -1,5 +1,11 @@
 package io.github.qwenvl.qwen2vl;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import io.github.qwenvl.QwenVlException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.SafetensorsFile;
 import io.github.qwenvl.checkpoint.TensorDType;
@@ -11,6 +17,7 @@ import io.github.qwenvl.nn.cpu.Kernels;
 import io.github.qwenvl.nn.cpu.MatVec;
 import io.github.qwenvl.nn.cpu.WeightMatrix;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,7 +26,8 @@ import java.util.List;
 /**
  * Decode steps (one new token) of the Qwen2 decoder in plain Java over the checkpoint's memory-mapped weights,
  * in their stored BF16 (or F32): the decode of a 2B model is memory-bound, and reading BF16 halves the bytes
- * per token compared with the engine's widened f32 copies. Prefill and the vision tower stay on the engine
+ * per token compared with the engine's widened f32 copies (opt-in: int8 copies made at load read about half of that,
+ * with approximate logits). Prefill and the vision tower stay on the engine
  * (compute-bound matrix products); the prefill's KV cache is copied into a {@link State} once.
  *
  * <p>Same arithmetic as {@link Qwen2TextModel#forward} for one token, in float32: RMSNorm, q/k/v with biases,
@@ -109,6 +117,16 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount) {
+        return create(config, weights, inverseFrequencies, kernels, threadCount, false);
+    }
+
+    /**
+     * As above; with {@code int8} the matrices (and the LM head) are read from 8-bit copies ({@link
+     * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
+     * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
+     */
+    static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
+                                   Kernels kernels, int threadCount, boolean int8) {
         String reason = unsupportedReason(config, weights);
         if (reason != null) {
             throw new IllegalStateException("Java decode unavailable: " + reason);
@@ -141,11 +159,88 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                     matrix(ckpt, weights.resolve(p + "mlp.down_proj.weight"), h, i)));
         }
         float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
+        if (int8) {
+            long t0 = System.nanoTime();
+            try (DecodeThreads quantizers = new DecodeThreads(threadCount)) {
+                Quantizer qz = new Quantizer(ckpt, weights.manager(), quantizers);
+                lmHead = qz.quantize(headName != null ? headName : weights.resolve("model.embed_tokens.weight"),
+                        config.vocabSize(), h);
+                List<Layer> quantized = new ArrayList<>();
+                for (int l = 0; l < config.numLayers(); l++) {
+                    String p = "model.layers." + l + ".";
+                    Layer w = layers.get(l);
+                    quantized.add(new Layer(w.inputNorm(),
+                            new WeightMatrix[] {
+                                    qz.quantize(weights.resolve(p + "self_attn.q_proj.weight"), q, h),
+                                    qz.quantize(weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
+                                    qz.quantize(weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
+                            w.qBias(), w.kBias(), w.vBias(),
+                            qz.quantize(weights.resolve(p + "self_attn.o_proj.weight"), h, q), w.postNorm(),
+                            new WeightMatrix[] {
+                                    qz.quantize(weights.resolve(p + "mlp.gate_proj.weight"), i, h),
+                                    qz.quantize(weights.resolve(p + "mlp.up_proj.weight"), i, h)},
+                            qz.quantize(weights.resolve(p + "mlp.down_proj.weight"), h, i)));
+                }
+                layers = quantized;
+            }
+            LOG.info("Java decode weights quantized to int8 (Q8, blocks of {}) in {} s", WeightMatrix.Q8_BLOCK,
+                    String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9));
+        }
         Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, List.copyOf(layers), finalNorm,
                 inverseFrequencies.clone(), kernels, threadCount);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
-                threadCount, decoder.bytesPerToken() / 1_000_000, embed.format());
+                threadCount, decoder.bytesPerToken() / 1_000_000, lmHead.format());
         return decoder;
+    }
+
+    /**
+     * Q8 copies of checkpoint matrices, in int8 and float32 tensors of {@code owner} (native memory, freed with it).
+     * The values come by positional reads, not through the mapped tensors: pages of a mapping that were read stay
+     * resident, and count in the process's RSS, while it is mapped (2.9 GiB for Qwen2-VL-2B, never read again).
+     */
+    private static final class Quantizer {
+        private static final int ROWS_PER_TASK = 64;
+        private final SafetensorsCheckpoint ckpt;
+        private final NDManager owner;
+        private final DecodeThreads threads;
+        private final ByteBuffer[] blocks; // per worker: rows read as float32
+        private final float[][] values;
+
+        Quantizer(SafetensorsCheckpoint ckpt, NDManager owner, DecodeThreads threads) {
+            this.ckpt = ckpt;
+            this.owner = owner;
+            this.threads = threads;
+            this.blocks = new ByteBuffer[threads.threads()];
+            this.values = new float[threads.threads()][];
+        }
+
+        WeightMatrix quantize(String name, int rows, int cols) {
+            TensorInfo info = ckpt.info(name);
+            if (!Arrays.equals(info.shape(), new long[] {rows, cols})) {
+                throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape())
+                        + ", expected [" + rows + ", " + cols + "]");
+            }
+            if ((long) rows * cols > Integer.MAX_VALUE) {
+                throw new QwenVlException("int8 decode: '" + name + "' (" + rows + "x" + cols
+                        + ") is over 2 GiB of int8");
+            }
+            NDArray quants = owner.create(new Shape(rows, cols), DataType.INT8); // every element is written below
+            NDArray scales = owner.create(new Shape(rows, WeightMatrix.blocksPerRow(cols)), DataType.FLOAT32);
+            ByteBuffer q = ((PtNDArray) quants).toByteBuffer(true);
+            ByteBuffer d = ((PtNDArray) scales).toByteBuffer(true);
+            threads.run(rows, ROWS_PER_TASK, (worker, from, to) -> {
+                int elements = (to - from) * cols;
+                if (values[worker] == null || values[worker].length < elements) { // grown to the widest matrix
+                    values[worker] = new float[ROWS_PER_TASK * cols];
+                    blocks[worker] = ByteBuffer.allocate(ROWS_PER_TASK * cols * 4).order(ByteOrder.nativeOrder());
+                }
+                ByteBuffer block = blocks[worker].clear();
+                ckpt.readFloat32Range(name, block, (long) from * cols, elements);
+                block.asFloatBuffer().get(values[worker], 0, elements);
+                WeightMatrix.quantizeRows(values[worker], cols, from, to - from, q, d);
+            });
+            return WeightMatrix.quantized(rows, cols, q, d);
+        }
     }
 
     private static WeightMatrix matrix(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
@@ -182,6 +277,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     /** Bytes of weights one decode step reads (all matrices of the layers, and the LM head). */
     public long bytesPerToken() {
         return bytesPerToken;
+    }
+
+    /** How the matrices are read: BF16 or F32 as stored, or Q8 (the int8 copies of {@code JAVA_INT8}). */
+    public WeightMatrix.Format weightFormat() {
+        return lmHead.format();
     }
 
     public Kernels kernels() {

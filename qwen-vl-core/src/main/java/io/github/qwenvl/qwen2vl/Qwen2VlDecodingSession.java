@@ -35,13 +35,14 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
     }
 
     /**
-     * @param decodeMode ENGINE: decode steps on the engine; JAVA: in Java (the network must have a Java decoder);
-     *                   AUTO: in Java when the network has a Java decoder
+     * @param decodeMode ENGINE: decode steps on the engine; JAVA (or JAVA_INT8): in Java (the network must have a
+     *                   Java decoder, BF16 or int8 as it was loaded); AUTO: in Java when the network has a Java decoder
      */
     public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
                                   NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode) {
-        if (decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA && network.javaDecoder() == null) {
-            throw new IllegalStateException("decode mode JAVA, but this network has no Java decoder (loaded with "
+        if ((decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA
+                || decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA_INT8) && network.javaDecoder() == null) {
+            throw new IllegalStateException("decode mode " + decodeMode + ", but this network has no Java decoder (loaded with "
                     + network.decodeMode() + ")");
         }
         this.decoder = decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.ENGINE ? null : network.javaDecoder();

@@ -81,14 +81,15 @@ public final class Qwen2VlNetwork {
                     + " the engine is faster than scalar Java kernels";
         }
         if (reason != null) {
-            if (mode == QwenVlOptions.DecodeMode.JAVA) {
-                throw new QwenVlException("decodeMode JAVA is not possible: " + reason);
+            if (mode == QwenVlOptions.DecodeMode.JAVA || mode == QwenVlOptions.DecodeMode.JAVA_INT8) {
+                throw new QwenVlException("decodeMode " + mode + " is not possible: " + reason);
             }
             LOG.info("Decode on the engine (f32): {}", reason);
             return null;
         }
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return Qwen2JavaDecoder.create(config.text(), weights, text.inverseFrequencies(), kernels, count);
+        return Qwen2JavaDecoder.create(config.text(), weights, text.inverseFrequencies(), kernels, count,
+                mode == QwenVlOptions.DecodeMode.JAVA_INT8);
     }
 
     /** The default decode mode this network was loaded with. */

@@ -17,7 +17,7 @@ import java.util.Random;
  * cache is filled with random values up to each context instead of a prefill.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp ... io.github.qwenvl.qwen2vl.JavaDecodeProbe DIR [threads] [tokens] [contexts]
+ * java --add-modules jdk.incubator.vector -cp ... io.github.qwenvl.qwen2vl.JavaDecodeProbe DIR [threads] [tokens] [contexts] [int8]
  * </pre>
  */
 public final class JavaDecodeProbe {
@@ -30,13 +30,14 @@ public final class JavaDecodeProbe {
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
         int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String contexts = args.length > 3 ? args[3] : "1,128,1024";
+        boolean int8 = args.length > 4 && args[4].equals("int8");
         ModelConfig config = ModelConfig.load(dir);
         Qwen2TextConfig text = config.text();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             WeightLoader weights = new WeightLoader(ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32);
             float[] inv = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
-            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads)) {
+            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads, int8)) {
                 Random random = new Random(3);
                 for (String c : contexts.split(",")) {
                     int context = Integer.parseInt(c.trim());
@@ -61,7 +62,7 @@ public final class JavaDecodeProbe {
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     long bytes = decoder.bytesPerToken() + 2L * text.numLayers() * kv * 4 / Math.max(1, context) * state.length();
-                    System.out.printf(Locale.ROOT, "JAVA context %d: %.2f tok/s, %.3f GB/token, %.1f GB/s effective (%s, %d threads)%n",
+                    System.out.printf(Locale.ROOT, (int8 ? "JAVA_INT8" : "JAVA") + " context %d: %.2f tok/s, %.3f GB/token, %.1f GB/s effective (%s, %d threads)%n",
                             context, tokens / seconds, bytes / 1e9, bytes * tokens / seconds / 1e9, decoder.kernels().name(), threads);
                 }
             }

@@ -23,6 +23,20 @@ public interface Kernels {
     void bf16Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] even, float[] odd,
                   float[] out, int outOffset);
 
+    /**
+     * As {@link #bf16Rows} for a {@link WeightMatrix.Format#Q8} segment: int8 values, row r's block b scaled by the
+     * float32 {@code scales[r · ceil(cols / 64) + b]}. Each block's products are summed before its scale multiplies
+     * them. {@code permuted} is x as {@link #permuteForQ8} left it.
+     */
+    void q8Rows(ByteBuffer quants, ByteBuffer scales, int cols, int rowFrom, int rowTo, float[] x, float[] permuted,
+                float[] out, int outOffset);
+
+    /**
+     * x[0, n) reordered for {@link #q8Rows} into {@code out} (at least n floats): the vector kernels read int8s four
+     * to a 32-bit lane and need the four x values of a lane's bytes in four separate vectors; plain kernels copy.
+     */
+    void permuteForQ8(float[] x, int n, float[] out);
+
     /** As {@link #bf16Rows} for a float32 segment. */
     void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset);
 

@@ -12,6 +12,8 @@ public final class MatVec {
 
     private final Kernels kernels;
     private final DecodeThreads threads;
+    /** x permuted for Q8 rows, per calling thread (requests may step concurrently); read by the workers. */
+    private final ThreadLocal<float[]> q8Scratch = ThreadLocal.withInitial(() -> new float[0]);
 
     public MatVec(Kernels kernels, DecodeThreads threads) {
         this.kernels = kernels;
@@ -36,12 +38,12 @@ public final class MatVec {
         int cols = matrices[0].cols();
         int total = 0;
         for (WeightMatrix m : matrices) {
-            if (m.cols() != cols) {
-                throw new IllegalArgumentException("matrices of one pass must share the column count");
+            if (m.cols() != cols || m.format() != matrices[0].format()) {
+                throw new IllegalArgumentException("matrices of one pass must share the column count and format");
             }
             total += m.rows();
         }
-        Kernels.deinterleave(x, cols, even, odd);
+        float[] prepared = prepare(matrices[0], x, cols, even, odd);
         threads.run(total, GRAIN, (worker, from, to) -> {
             int offset = 0;
             for (int i = 0; i < matrices.length; i++) {
@@ -49,7 +51,7 @@ public final class MatVec {
                 int lo = Math.max(from, offset);
                 int hi = Math.min(to, offset + m.rows());
                 if (lo < hi) {
-                    m.rows(kernels, x, even, odd, outs[i], lo - offset, lo - offset, hi - offset);
+                    m.rows(kernels, x, prepared, odd, outs[i], lo - offset, lo - offset, hi - offset);
                 }
                 offset += m.rows();
             }
@@ -66,15 +68,37 @@ public final class MatVec {
         if (up.cols() != cols || up.rows() != gate.rows()) {
             throw new IllegalArgumentException("gate and up must have the same shape");
         }
-        Kernels.deinterleave(x, cols, even, odd);
+        if (up.format() != gate.format()) {
+            throw new IllegalArgumentException("gate and up must have the same format");
+        }
+        float[] prepared = prepare(gate, x, cols, even, odd);
         threads.run(gate.rows(), GRAIN, (worker, from, to) -> {
-            gate.rows(kernels, x, even, odd, gateOut, from, from, to);
-            up.rows(kernels, x, even, odd, upOut, from, from, to);
+            gate.rows(kernels, x, prepared, odd, gateOut, from, from, to);
+            up.rows(kernels, x, prepared, odd, upOut, from, from, to);
             for (int i = from; i < to; i++) {
                 float g = gateOut[i];
                 out[i] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * upOut[i];
             }
         });
+    }
+
+    /**
+     * x in the form the kernels of {@code m}'s format read, passed to {@link WeightMatrix#rows} as its {@code even}:
+     * for BF16 x's even entries ({@code odd} gets the odd ones), for Q8 x {@link Kernels#permuteForQ8 permuted} into
+     * this thread's scratch. Every matrix of one pass must have the format of {@code m}.
+     */
+    private float[] prepare(WeightMatrix m, float[] x, int cols, float[] even, float[] odd) {
+        if (m.format() == WeightMatrix.Format.Q8) {
+            float[] scratch = q8Scratch.get();
+            if (scratch.length < cols) {
+                scratch = new float[cols];
+                q8Scratch.set(scratch);
+            }
+            kernels.permuteForQ8(x, cols, scratch);
+            return scratch;
+        }
+        Kernels.deinterleave(x, cols, even, odd);
+        return even;
     }
 
     /** out = matrix · x. */

@@ -35,6 +35,31 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void permuteForQ8(float[] x, int n, float[] out) {
+        System.arraycopy(x, 0, out, 0, n);
+    }
+
+    @Override
+    public void q8Rows(ByteBuffer quants, ByteBuffer scales, int cols, int rowFrom, int rowTo, float[] x,
+                       float[] permuted, float[] out, int outOffset) {
+        int blocks = WeightMatrix.blocksPerRow(cols);
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols;
+            float s = 0f;
+            for (int b = 0; b < blocks; b++) {
+                int j0 = b * WeightMatrix.Q8_BLOCK;
+                int j1 = Math.min(cols, j0 + WeightMatrix.Q8_BLOCK);
+                float block = 0f;
+                for (int j = j0; j < j1; j++) {
+                    block += quants.get(base + j) * x[j];
+                }
+                s += block * scales.getFloat(4 * (r * blocks + b));
+            }
+            out[outOffset + r - rowFrom] = s;
+        }
+    }
+
+    @Override
     public void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset) {
         for (int r = rowFrom; r < rowTo; r++) {
             int base = r * cols * 4;

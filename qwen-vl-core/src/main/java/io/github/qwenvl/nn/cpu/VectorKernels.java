@@ -167,6 +167,76 @@ final class VectorKernels implements Kernels {
         return sum;
     }
 
+    /** Elements of one int vector of int8s: four per 32-bit lane. */
+    private static final int Q8_CHUNK = 4 * L;
+
+    /**
+     * Within each chunk of 4L elements, x[4i + k] moves to k · L + i: the k-th byte of every lane of a vector of
+     * int8 quads then meets its x in one float vector. A shorter tail is copied as is.
+     */
+    @Override
+    public void permuteForQ8(float[] x, int n, float[] out) {
+        int chunks = n / Q8_CHUNK;
+        for (int c = 0; c < chunks; c++) {
+            int base = c * Q8_CHUNK;
+            for (int i = 0; i < L; i++) {
+                for (int k = 0; k < 4; k++) {
+                    out[base + k * L + i] = x[base + 4 * i + k];
+                }
+            }
+        }
+        System.arraycopy(x, chunks * Q8_CHUNK, out, chunks * Q8_CHUNK, n - chunks * Q8_CHUNK);
+    }
+
+    /**
+     * Q8 rows read as 32-bit words, four int8s each: byte k of a word is {@code (word << (24 - 8k)) >> 24}
+     * (arithmetic shift: sign-extended), widened to float exactly and multiplied by the permuted x. A block of 64
+     * values is 64 / (4L) int vectors (one with 512-bit vectors); its sum is scaled once.
+     */
+    @Override
+    public void q8Rows(ByteBuffer quants, ByteBuffer scales, int cols, int rowFrom, int rowTo, float[] x,
+                       float[] permuted, float[] out, int outOffset) {
+        if (WeightMatrix.Q8_BLOCK % Q8_CHUNK != 0) {
+            ScalarKernels.INSTANCE.q8Rows(quants, scales, cols, rowFrom, rowTo, x, x, out, outOffset);
+            return;
+        }
+        int blocks = WeightMatrix.blocksPerRow(cols);
+        int full = cols / WeightMatrix.Q8_BLOCK;
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * cols;
+            int scaleBase = 4 * r * blocks;
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < full; b++) {
+                FloatVector block = FloatVector.zero(F);
+                for (int off = b * WeightMatrix.Q8_BLOCK; off < (b + 1) * WeightMatrix.Q8_BLOCK; off += Q8_CHUNK) {
+                    IntVector w = IntVector.fromByteBuffer(I, quants, base + off, LE);
+                    block = toFloats(w.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24))
+                            .fma(FloatVector.fromArray(F, permuted, off), block);
+                    block = toFloats(w.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24))
+                            .fma(FloatVector.fromArray(F, permuted, off + L), block);
+                    block = toFloats(w.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24))
+                            .fma(FloatVector.fromArray(F, permuted, off + 2 * L), block);
+                    block = toFloats(w.lanewise(VectorOperators.ASHR, 24))
+                            .fma(FloatVector.fromArray(F, permuted, off + 3 * L), block);
+                }
+                acc = block.fma(FloatVector.broadcast(F, scales.getFloat(scaleBase + 4 * b)), acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            if (full < blocks) { // a partial last block: plain x (the permutation left the tail in place)
+                float block = 0f;
+                for (int j = full * WeightMatrix.Q8_BLOCK; j < cols; j++) {
+                    block += quants.get(base + j) * x[j];
+                }
+                sum += block * scales.getFloat(scaleBase + 4 * full);
+            }
+            out[outOffset + r - rowFrom] = sum;
+        }
+    }
+
+    private static FloatVector toFloats(IntVector ints) {
+        return (FloatVector) ints.convert(VectorOperators.I2F, 0);
+    }
+
     private static FloatVector low(IntVector words) {
         return (FloatVector) words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }

@@ -49,7 +49,7 @@ class KernelsTest {
             for (int[] shape : shapes) {
                 int rows = shape[0];
                 int cols = shape[1];
-                for (WeightMatrix.Format format : WeightMatrix.Format.values()) {
+                for (WeightMatrix.Format format : new WeightMatrix.Format[] {WeightMatrix.Format.BF16, WeightMatrix.Format.F32}) {
                     for (int perSegment : new int[] {rows, Math.max(1, rows / 3 + 1)}) {
                         check(mv, random, format, rows, cols, perSegment);
                     }
@@ -106,6 +106,79 @@ class KernelsTest {
         m.row(pick, row);
         for (int c = 0; c < cols; c++) {
             assertThat((double) row[c]).isEqualTo(w[pick][c]);
+        }
+    }
+
+    /**
+     * Q8 copies: every value within half a step (d / 2) of its source, a block of zeros stays zero, a block's
+     * largest magnitude is exactly ±127 · d, and the products of both kernel sets equal the double-precision
+     * product of the dequantized values (odd shapes: partial last blocks, rows not divisible by four, columns not
+     * divisible by a vector's four lanes of int8s).
+     */
+    @Test
+    void q8QuantizationAndProducts() {
+        Random random = new Random(11);
+        int[][] shapes = {{1, 1}, {7, 31}, {13, 32}, {29, 33}, {37, 64}, {5, 65}, {9, 96}, {5, 100}, {11, 128}, {67, 1536},
+            {3, 8960}, {6, 4099}};
+        for (int[] shape : shapes) {
+            int rows = shape[0];
+            int cols = shape[1];
+            ByteBuffer source = ByteBuffer.allocateDirect(rows * cols * 2).order(ByteOrder.LITTLE_ENDIAN);
+            float[] w = new float[rows * cols];
+            for (int e = 0; e < w.length; e++) {
+                // one all-zero block (row 0's first) and a spread of magnitudes elsewhere
+                float value = e < Math.min(cols, WeightMatrix.Q8_BLOCK) ? 0f : (float) (random.nextGaussian() * Math.exp(random.nextGaussian()));
+                short bits = (short) (Float.floatToIntBits(value) >>> 16);
+                source.putShort(2 * e, bits);
+                w[e] = Float.intBitsToFloat(bits << 16);
+            }
+            WeightMatrix bf16 = WeightMatrix.of(WeightMatrix.Format.BF16, rows, cols, source);
+            int blocks = WeightMatrix.blocksPerRow(cols);
+            ByteBuffer quants = ByteBuffer.allocateDirect(rows * cols);
+            ByteBuffer scales = ByteBuffer.allocateDirect(rows * blocks * 4).order(ByteOrder.LITTLE_ENDIAN);
+            WeightMatrix.quantize(bf16, 0, rows / 2, quants, scales); // in two parts, as threads do
+            WeightMatrix.quantize(bf16, rows / 2, rows, quants, scales);
+            WeightMatrix q8 = WeightMatrix.quantized(rows, cols, quants, scales);
+            assertThat(q8.bytes()).isEqualTo((long) rows * cols + rows * blocks * 4L);
+            float[] dequantized = new float[rows * cols];
+            float[] row = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                q8.row(r, row);
+                System.arraycopy(row, 0, dequantized, r * cols, cols);
+                for (int b = 0; b < blocks; b++) {
+                    float d = scales.getFloat(4 * (r * blocks + b));
+                    float max = 0f;
+                    int maxQ = 0;
+                    for (int j = b * WeightMatrix.Q8_BLOCK; j < Math.min(cols, (b + 1) * WeightMatrix.Q8_BLOCK); j++) {
+                        int e = r * cols + j;
+                        assertThat((double) dequantized[e]).as("%dx%d (%d, %d)", rows, cols, r, j)
+                                .isCloseTo(w[e], org.assertj.core.data.Offset.offset(d * 0.5001 + 1e-30));
+                        max = Math.max(max, Math.abs(w[e]));
+                        maxQ = Math.max(maxQ, Math.abs(quants.get(e)));
+                    }
+                    assertThat(d).isEqualTo(max / 127f);
+                    assertThat(maxQ).isEqualTo(max == 0f ? 0 : 127);
+                }
+            }
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = (float) random.nextGaussian();
+            }
+            for (Kernels k : kernels()) {
+                float[] out = new float[rows];
+                new MatVec(k, THREADS).multiply(x, new float[(cols + 1) / 2], new float[(cols + 1) / 2], q8, out);
+                for (int r = 0; r < rows; r++) {
+                    double expected = 0;
+                    double magnitude = 0;
+                    for (int c = 0; c < cols; c++) {
+                        expected += (double) dequantized[r * cols + c] * x[c];
+                        magnitude += Math.abs((double) dequantized[r * cols + c] * x[c]);
+                    }
+                    double tolerance = 1e-6 * magnitude * Math.sqrt(cols) + 1e-6;
+                    assertThat((double) out[r]).as("%s Q8 %dx%d row %d", k.name(), rows, cols, r)
+                            .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+                }
+            }
         }
     }
 

@@ -57,6 +57,20 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void int8DecodeModeBindsAndAnswers() {
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.decode-mode=java-int8",
+                        "spring.ai.qwen-vl.chat.options.max-tokens=12")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
+                    assertThat(props.toEngineOptions().decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT8);
+                    org.springframework.ai.chat.model.ChatResponse response = context.getBean(ChatModel.class)
+                            .call(new org.springframework.ai.chat.prompt.Prompt("Describe a lighthouse."));
+                    assertThat(response.getMetadata().getUsage().getCompletionTokens()).isPositive();
+                });
+    }
+
+    @Test
     void weightCacheDirIsPassedToTheEngine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path cache) {
         runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-cache-dir=" + cache)
                 .run(context -> {

@@ -1,0 +1,138 @@
+package io.github.qwenvl.qwen2vl;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import io.github.qwenvl.QwenVlOptions.DecodeMode;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.nn.cpu.WeightMatrix;
+import io.github.qwenvl.testing.FixtureSet;
+import io.github.qwenvl.testing.Goldens;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The opt-in int8 decode ({@link DecodeMode#JAVA_INT8}) on every generation golden: its logit error, reported. The
+ * golden's ids are fed step by step (teacher forcing) so that every step compares the same context; printed per case:
+ * the largest |Δ| of the step logits against the golden's columns and against the exact (BF16) Java decode over the
+ * whole vocabulary, and how many steps keep the same greedy token. Asserted: the error stays a small fraction of the
+ * logits' range, the prefill (on the engine, float32) is untouched, and the matrices really are read as Q8.
+ */
+class Int8DecodeGoldenTest {
+
+    /**
+     * Largest accepted |Δ| relative to the largest |logit| of a step. Measured on the bundled tiny random models:
+     * 2.7–5.3 % (their 64-wide rows are one block each, and random weights make int8 noise larger than on trained
+     * models); the bound leaves room for other fixture sets and still fails on any real defect (a wrong scale or
+     * block is off by far more than the logits' range).
+     */
+    private static final double RELATIVE_BOUND = 0.15;
+
+    @TestFactory
+    Stream<DynamicTest> int8LogitError() {
+        return GenerationGoldenTest.cases().stream().map(c -> DynamicTest.dynamicTest(c.label() + "/int8",
+                () -> measure(c.set(), c.name(), c.prompt(), c.file())));
+    }
+
+    private void measure(FixtureSet set, String name, JsonObject prompt, Path file) {
+        long[] golden = GenerationGoldenTest.toLongs(prompt.getAsJsonArray("new_ids"));
+        long[] cols = Goldens.longs(file, "logits_cols_ids");
+        float[] expectedCols = Goldens.floats(file, name + ".step_logits_cols");
+        List<float[]> exact = teacherForced(set, LoadedNetworks.of(set), LoadedNetworks.manager(), prompt, golden);
+        List<float[]> int8;
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
+            Qwen2VlNetwork net = new Qwen2VlNetwork(ModelConfig.load(set.modelDir()), checkpoint, manager.newSubManager(),
+                    DataType.FLOAT32, DecodeMode.JAVA_INT8, 2);
+            try {
+                assertThat(net.javaDecoder()).isNotNull();
+                assertThat(net.javaDecoder().weightFormat()).isEqualTo(WeightMatrix.Format.Q8);
+                int8 = teacherForced(set, net, manager, prompt, golden);
+            } finally {
+                net.close();
+            }
+        }
+        assertThat(int8).hasSameSizeAs(exact);
+        // step 0 is the prefill's logits: the engine in float32, not the int8 decoder
+        Goldens.assertClose("prefill logits: " + set.name() + "/" + name, exact.get(0), int8.get(0), 1e-6);
+        double worstCols = 0;
+        double worstFull = 0;
+        double worstRelative = 0;
+        int sameArgmax = 0;
+        float[] ours = GenerationGoldenTest.stepLogitsCols(int8, cols);
+        for (int i = 0; i < ours.length; i++) {
+            worstCols = Math.max(worstCols, Math.abs(ours[i] - expectedCols[i]));
+        }
+        for (int s = 0; s < exact.size(); s++) {
+            float[] e = exact.get(s);
+            float[] q = int8.get(s);
+            double diff = 0;
+            double range = 1;
+            for (int v = 0; v < e.length; v++) {
+                diff = Math.max(diff, Math.abs(e[v] - q[v]));
+                range = Math.max(range, Math.abs(e[v]));
+            }
+            worstFull = Math.max(worstFull, diff);
+            worstRelative = Math.max(worstRelative, diff / range);
+            if (argmax(e) == argmax(q)) {
+                sameArgmax++;
+            }
+        }
+        System.out.printf(Locale.ROOT, "int8 decode %s/%s: %d steps, max |Δ| %.4f vs the golden's columns, %.4f vs the"
+                        + " BF16 decode (%.2f %% of the largest |logit|), greedy token unchanged at %d of %d steps%n",
+                set.name(), name, exact.size(), worstCols, worstFull, 100 * worstRelative, sameArgmax, exact.size());
+        assertThat(worstRelative).as("%s/%s int8 logit error relative to the logits' range", set.name(), name)
+                .isLessThan(RELATIVE_BOUND);
+    }
+
+    /** Prefill logits, then the logits after each golden token but the last: one per generated token. */
+    private static List<float[]> teacherForced(FixtureSet set, Qwen2VlNetwork net, NDManager manager, JsonObject prompt,
+                                               long[] golden) {
+        JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
+        Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
+        long[] ids = Goldens.longs(logitsFile, "input_ids");
+        List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
+                ? Goldens.longs(logitsFile, "image_grid_thw") : null);
+        List<float[]> steps = new ArrayList<>();
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray imageEmbeds = null;
+            if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
+                float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
+                int patchDim = net.vision().config().patchDim();
+                imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
+                        grids, Trace.NONE);
+            }
+            int[] promptIds = GoldenGrids.row(ids, 0, ids.length);
+            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds,
+                    ids.length + golden.length, DecodeMode.JAVA)) {
+                steps.add(session.prefill().clone());
+                for (int i = 0; i + 1 < golden.length; i++) {
+                    steps.add(session.next((int) golden[i]).clone());
+                }
+            }
+        }
+        return steps;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
