@@ -174,7 +174,7 @@ public final class EngineBenchmark {
                          long decodeBytesPerToken, double rssAfterLoadGiB, double peakRssGiB,
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
                          double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
-                         List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase,
+                         double javaQ8BandwidthGBs, List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase,
                          String device) {
 
         /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
@@ -246,20 +246,16 @@ public final class EngineBenchmark {
         // the Java kernel on the same number of bytes: (n, 2n) BF16 = (n, n) f32
         double javaBandwidth = JavaMatVecBandwidth.gbPerSecond(WeightMatrix.Format.BF16, s.bandwidthDim(),
                 2 * s.bandwidthDim(), threads, 3, 15);
-        log.printf("[bench] mat-vec: engine f32 %.1f GB/s, Java %s BF16 %.1f GB/s%n", bandwidth, Kernels.get().name(),
-                javaBandwidth);
+        // the int8 kernel on a matrix of the same element count (its bytes: 1 per element plus the scales)
+        double javaQ8Bandwidth = JavaMatVecBandwidth.gbPerSecond(WeightMatrix.Format.Q8, s.bandwidthDim(),
+                2 * s.bandwidthDim(), threads, 3, 15);
+        log.printf("[bench] mat-vec: engine f32 %.1f GB/s, Java %s BF16 %.1f GB/s, Q8 %.1f GB/s%n", bandwidth,
+                Kernels.get().name(), javaBandwidth, javaQ8Bandwidth);
         Map<String, Double> phases = new LinkedHashMap<>();
-        resetPeakRss();
-        List<SweepRun> sweep = spec.qwen2Family()
-                ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), device,
-                        precision == QwenVlOptions.Precision.FLOAT16 ? ai.djl.ndarray.types.DataType.FLOAT16
-                                : ai.djl.ndarray.types.DataType.FLOAT32, log)
-                : List.of(); // the engine/Java decode-mode sweep is a Qwen2-family feature
-        // the sweep's network is closed; its BF16 mappings go away only when their buffers are collected
-        System.gc();
-
         long decodeBytes = decodeBytesPerToken(prepared.directory(), 4);
-        phases.put("decode sweep (its own network)", procStatusGiB("VmHWM"));
+        // the kernel measurements' matrices (256 MB direct buffers among them) are garbage now: collect them so that
+        // the phases below count the model's memory, not the harness's
+        System.gc();
         // the checkpoint bytes once, right before the load (from the page cache, as the load then reads them)
         readOnce(prepared.directory());
         t0 = System.nanoTime();
@@ -327,7 +323,22 @@ public final class EngineBenchmark {
             }
             phases.put("text requests (decode)", procStatusGiB("VmHWM"));
         }
+        // the model's own peak: its load and requests (the sweep and weight-cache phases below load further
+        // networks into the same process; their peaks are listed per phase)
         double peakRss = phases.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        // The decode-mode sweep loads its own network, after the model above is closed: the load and the requests
+        // above are then those of a fresh process (a service's first load, no other network's allocation history
+        // in glibc's heap or the JVM's), as for a user. (It used to run first.)
+        resetPeakRss();
+        List<SweepRun> sweep = spec.qwen2Family()
+                ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), device,
+                        precision == QwenVlOptions.Precision.FLOAT16 ? ai.djl.ndarray.types.DataType.FLOAT16
+                                : ai.djl.ndarray.types.DataType.FLOAT32, log)
+                : List.of(); // the engine/Java decode-mode sweep is a Qwen2-family feature
+        // the sweep's network is closed; its BF16 mappings go away only when their buffers are collected
+        System.gc();
+        phases.put("decode sweep (its own network)", procStatusGiB("VmHWM"));
+
         WeightCacheRun cacheRun = null;
         if (s.weightCacheDir() != null && !device.isGpu()) {
             resetPeakRss();
@@ -339,7 +350,8 @@ public final class EngineBenchmark {
                 weightBytes,
                 decodeBytes, rssAfterLoad, peakRss, List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
-                bandwidth, gflops, javaBandwidth, Kernels.get().name(), sweep, cacheRun, phases, deviceName);
+                bandwidth, gflops, javaBandwidth, Kernels.get().name(), javaQ8Bandwidth, sweep, cacheRun, phases,
+                deviceName);
     }
 
     /**
@@ -394,13 +406,20 @@ public final class EngineBenchmark {
         ModelConfig config = ModelConfig.load(dir);
         long engineWeights = decodeBytesPerToken(dir, 4);
         var text = config.text();
+        // one network for ENGINE and JAVA (BF16) steps, then one loaded with JAVA_INT8 for the int8 steps (CPU only)
+        List<QwenVlOptions.DecodeMode> loads = device.isGpu() ? List.of(QwenVlOptions.DecodeMode.AUTO)
+                : List.of(QwenVlOptions.DecodeMode.AUTO, QwenVlOptions.DecodeMode.JAVA_INT8);
+        for (QwenVlOptions.DecodeMode loadMode : loads) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              NDManager manager = NDManager.newBaseManager(device)) {
             long t0 = System.nanoTime();
-            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType,
-                    QwenVlOptions.DecodeMode.AUTO, threads);
-            log.printf("[bench] sweep: network loaded in %.1f s; Java decoder: %s%n", seconds(t0),
-                    net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name());
+            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType, loadMode, threads);
+            log.printf("[bench] sweep: network loaded (%s) in %.1f s; Java decoder: %s%n", loadMode, seconds(t0),
+                    net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name() + ", "
+                            + net.javaDecoder().weightFormat());
+            List<QwenVlOptions.DecodeMode> modes = loadMode == QwenVlOptions.DecodeMode.JAVA_INT8
+                    ? List.of(QwenVlOptions.DecodeMode.JAVA_INT8)
+                    : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA);
             try {
                 java.util.Random random = new java.util.Random(11);
                 for (int context : contexts) {
@@ -409,11 +428,11 @@ public final class EngineBenchmark {
                         ids[i] = random.nextInt(Math.min(text.vocabSize(), 151643));
                     }
                     long kvBytes = 2L * text.numLayers() * text.numKeyValueHeads() * text.headDim() * 4 * context;
-                    for (QwenVlOptions.DecodeMode mode : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA)) {
-                        if (mode == QwenVlOptions.DecodeMode.JAVA && net.javaDecoder() == null) {
+                    for (QwenVlOptions.DecodeMode mode : modes) {
+                        if (mode != QwenVlOptions.DecodeMode.ENGINE && net.javaDecoder() == null) {
                             continue;
                         }
-                        long weights = mode == QwenVlOptions.DecodeMode.JAVA ? net.javaDecoder().bytesPerToken() : engineWeights;
+                        long weights = mode != QwenVlOptions.DecodeMode.ENGINE ? net.javaDecoder().bytesPerToken() : engineWeights;
                         try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, manager, ids, List.of(), null,
                                 context + tokens + 2, mode)) {
                             long p0 = System.nanoTime();
@@ -437,6 +456,7 @@ public final class EngineBenchmark {
             } finally {
                 net.close();
             }
+        }
         }
         return runs;
     }
@@ -489,7 +509,7 @@ public final class EngineBenchmark {
         return GenerationOptions.builder().temperature(0.0).repetitionPenalty(1.0).maxNewTokens(n).minNewTokens(n).build();
     }
 
-    private static GenerationRequest imageRequest(BufferedImage image, GenerationOptions options) {
+    static GenerationRequest imageRequest(BufferedImage image, GenerationOptions options) {
         return new GenerationRequest(List.of(ChatMessage.user(Content.image(ImageSource.of(image)),
                 Content.text("Describe this image."))), options);
     }
@@ -701,6 +721,8 @@ public final class EngineBenchmark {
         row(out, "matmul", String.format(Locale.ROOT, "%.1f GFLOP/s (f32, median)", r.matmulGflops()));
         row(out, "Java mat-vec bandwidth", String.format(Locale.ROOT, "%.1f GB/s (BF16, %s, median)",
                 r.javaBandwidthGBs(), r.javaKernels()));
+        row(out, "Java mat-vec bandwidth Q8", String.format(Locale.ROOT, "%.1f GB/s (int8 + scales, median)",
+                r.javaQ8BandwidthGBs()));
         row(out, "decode bytes / token", String.format(Locale.ROOT, "%s (LM weights incl. LM head, f32)",
                 bytes(r.decodeBytesPerToken())));
         row(out, "decode bound", String.format(Locale.ROOT, "%.2f tok/s at the measured bandwidth",
@@ -710,13 +732,15 @@ public final class EngineBenchmark {
                     r.decodePercentOfBound()));
         }
         if (!r.sweep().isEmpty()) {
-            out.println("decode by mode and context (bound = bytes/token at the engine's f32 | the Java BF16 mat-vec GB/s):");
-            out.printf("  %-6s %7s %9s %10s %10s %13s %13s %9s%n", "mode", "context", "tok/s", "GB/token", "GB/s eff",
+            out.println("decode by mode and context (bound = bytes/token at the engine's f32 | the Java mat-vec GB/s of"
+                    + " the mode's format, BF16 or Q8):");
+            out.printf("  %-9s %7s %9s %10s %10s %13s %13s %9s%n", "mode", "context", "tok/s", "GB/token", "GB/s eff",
                     "% bound(eng)", "% bound(java)", "vs ENGINE");
             for (SweepRun run : r.sweep()) {
                 double engineBound = r.bandwidthGBs() * 1e9 / run.bytesPerToken();
-                double javaBound = r.javaBandwidthGBs() * 1e9 / run.bytesPerToken();
-                out.printf(Locale.ROOT, "  %-6s %7d %9.2f %10.3f %10.1f %12.0f%% %12.0f%% %8.2fx%n", run.mode(), run.context(),
+                double javaBound = (run.mode().equals("JAVA_INT8") ? r.javaQ8BandwidthGBs() : r.javaBandwidthGBs())
+                        * 1e9 / run.bytesPerToken();
+                out.printf(Locale.ROOT, "  %-9s %7d %9.2f %10.3f %10.1f %12.0f%% %12.0f%% %8.2fx%n", run.mode(), run.context(),
                         run.tokensPerSecond(), run.bytesPerToken() / 1e9, run.effectiveGBs(),
                         100 * run.tokensPerSecond() / engineBound, 100 * run.tokensPerSecond() / javaBound,
                         run.tokensPerSecond() / r.sweepTokensPerSecond("ENGINE", run.context()));
@@ -820,6 +844,7 @@ public final class EngineBenchmark {
         j.addProperty("decodePercentOfBound", round(r.decodePercentOfBound()));
         j.addProperty("javaMatVecBandwidthGBs", round(r.javaBandwidthGBs()));
         j.addProperty("javaKernels", r.javaKernels());
+        j.addProperty("javaQ8MatVecBandwidthGBs", round(r.javaQ8BandwidthGBs()));
         JsonArray sweep = new JsonArray();
         for (SweepRun run : r.sweep()) {
             JsonObject o = new JsonObject();

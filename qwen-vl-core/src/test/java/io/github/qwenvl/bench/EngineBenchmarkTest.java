@@ -103,9 +103,15 @@ class EngineBenchmarkTest {
             long layer = 64 * 64 + 64 + 2 * (32 * 64 + 32) + 64 * 64 + 3 * 176 * 64 + 2 * 64;
             assertThat(r.decodeBytesPerToken()).isEqualTo(4L * (2 * layer + 64 + 4160 * 64));
             assertThat(r.sweep()).extracting(EngineBenchmark.SweepRun::mode)
-                    .containsExactly("ENGINE", "JAVA", "ENGINE", "JAVA");
+                    .containsExactly("ENGINE", "JAVA", "ENGINE", "JAVA", "JAVA_INT8", "JAVA_INT8");
+            // the int8 steps read 1 byte per weight plus a float scale per 64, the BF16 ones 2
+            EngineBenchmark.SweepRun bf16 = r.sweep().get(1);
+            EngineBenchmark.SweepRun int8 = r.sweep().get(4);
+            assertThat((double) int8.bytesPerToken()).isCloseTo(bf16.bytesPerToken() * 1.0625 / 2,
+                    org.assertj.core.data.Percentage.withPercentage(3));
+            assertThat(r.javaQ8BandwidthGBs()).isPositive();
             assertThat(r.sweep()).allSatisfy(sweep -> assertThat(sweep.tokensPerSecond()).isPositive());
-            assertThat(run.table()).contains("vs ENGINE");
+            assertThat(run.table()).contains("vs ENGINE").contains("JAVA_INT8").contains("Java mat-vec bandwidth Q8");
         }
     }
 

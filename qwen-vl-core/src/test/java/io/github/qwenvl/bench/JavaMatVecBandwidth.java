@@ -13,7 +13,8 @@ import java.util.Random;
 /**
  * GB/s of the Java decode kernel on one big matrix (far beyond the caches): rows × cols × bytes per element
  * ÷ time of one product, median of {@code runs} after {@code warmup}. The matrix is a direct buffer filled
- * with random BF16 (or F32) values, like a mapped checkpoint tensor.
+ * with random BF16 (or F32) values, like a mapped checkpoint tensor; for Q8 the int8 copy of such a BF16 matrix
+ * (its bytes include the scales).
  */
 public final class JavaMatVecBandwidth {
 
@@ -21,15 +22,24 @@ public final class JavaMatVecBandwidth {
     }
 
     public static double gbPerSecond(WeightMatrix.Format format, int rows, int cols, int threads, int warmup, int runs) {
-        long bytes = (long) rows * cols * format.bytes();
-        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+        WeightMatrix.Format stored = format == WeightMatrix.Format.Q8 ? WeightMatrix.Format.BF16 : format;
+        long storedBytes = (long) rows * cols * stored.bytes();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(storedBytes)).order(ByteOrder.LITTLE_ENDIAN);
         Random random = new Random(1);
-        for (int i = 0; i + 4 <= bytes; i += 4) {
+        for (int i = 0; i + 4 <= storedBytes; i += 4) {
             // small random floats (bf16 pairs: top halves of two floats)
             int bits = Float.floatToIntBits((float) random.nextGaussian() * 0.02f);
-            buffer.putInt(i, format == WeightMatrix.Format.F32 ? bits : (bits & 0xFFFF0000) | (bits >>> 16));
+            buffer.putInt(i, stored == WeightMatrix.Format.F32 ? bits : (bits & 0xFFFF0000) | (bits >>> 16));
         }
-        WeightMatrix m = WeightMatrix.of(format, rows, cols, buffer);
+        WeightMatrix m = WeightMatrix.of(stored, rows, cols, buffer);
+        if (format == WeightMatrix.Format.Q8) { // the int8 copy of those BF16 values, as JAVA_INT8 makes at load
+            ByteBuffer quants = ByteBuffer.allocateDirect(Math.toIntExact((long) rows * cols));
+            ByteBuffer scales = ByteBuffer.allocateDirect(rows * WeightMatrix.blocksPerRow(cols) * 4);
+            WeightMatrix.quantize(m, 0, rows, quants, scales);
+            m = WeightMatrix.quantized(rows, cols, quants, scales);
+            buffer = null; // the BF16 source is garbage now
+        }
+        long bytes = m.bytes();
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) {
             x[i] = (float) random.nextGaussian();
@@ -61,6 +71,9 @@ public final class JavaMatVecBandwidth {
             System.out.printf("BF16 151936x1536: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.BF16, 151936, 1536, threads, 3, 15));
             System.out.printf("BF16 1536x8960: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.BF16, 1536, 8960, threads, 3, 15));
             System.out.printf("F32 8192x8192: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.F32, 8192, 8192, threads, 3, 15));
+            System.out.printf("Q8 8192x16384: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.Q8, 8192, 16384, threads, 3, 15));
+            System.out.printf("Q8 151936x1536: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.Q8, 151936, 1536, threads, 3, 15));
+            System.out.printf("Q8 1536x8960: %.1f GB/s%n", gbPerSecond(WeightMatrix.Format.Q8, 1536, 8960, threads, 3, 15));
         }
     }
 }

@@ -1,0 +1,65 @@
+package io.github.qwenvl.bench;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import io.github.qwenvl.GenerationResult;
+import io.github.qwenvl.QwenVlModel;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.engine.DjlRuntime;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Development probe: where the resident memory of a sequence of image requests goes.
+ * {@code RssProbe <model dir> <images, e.g. 448x448,1344x1008 or none> [trim] [int8]}: after the load, one request per
+ * image, each printed with its own peak (VmHWM reset before it), the resident set after it split into anonymous and
+ * file pages, and the JVM heap; with {@code trim}, glibc's {@code malloc_trim(0)} is called after every request;
+ * with {@code int8}, the model decodes with {@code JAVA_INT8}.
+ */
+public final class RssProbe {
+
+    interface C extends Library {
+        int malloc_trim(long pad);
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        List<int[]> images = EngineBenchmark.Settings.parseImages(args[1]);
+        List<String> flags = List.of(args).subList(Math.min(2, args.length), args.length);
+        boolean trim = flags.contains("trim");
+        QwenVlOptions.DecodeMode mode = flags.contains("int8") ? QwenVlOptions.DecodeMode.JAVA_INT8
+                : QwenVlOptions.DecodeMode.AUTO;
+        C libc = trim ? Native.load("c", C.class) : null;
+        DjlRuntime.start(2);
+        try (QwenVlModel model = QwenVlModel.load(dir, QwenVlOptions.defaults().withThreads(2)
+                .withDecodeMode(mode))) {
+            print("load", 0);
+            model.generate(EngineBenchmark.imageRequest(EngineBenchmark.syntheticImage(56, 56), EngineBenchmark.forced(2)));
+            print("warm-up", 0);
+            for (int[] size : images) {
+                EngineBenchmark.resetPeakRss();
+                GenerationResult r = model.generate(EngineBenchmark.imageRequest(
+                        EngineBenchmark.syntheticImage(size[0], size[1]), EngineBenchmark.forced(1)));
+                long ms = Math.round(r.timings().firstTokenMillis());
+                print(size[0] + "x" + size[1], ms);
+                if (trim) {
+                    long t0 = System.nanoTime();
+                    libc.malloc_trim(0);
+                    print("  malloc_trim " + (System.nanoTime() - t0) / 1_000_000 + " ms", 0);
+                }
+            }
+        }
+        System.exit(0);
+    }
+
+    private static void print(String what, long ms) {
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        System.out.printf("%-28s %7d ms  peak %.2f  rss %.2f  anon %.2f  file %.2f GiB  heap used %.2f committed %.2f GiB%n",
+                what, ms, EngineBenchmark.procStatusGiB("VmHWM"), EngineBenchmark.procStatusGiB("VmRSS"),
+                EngineBenchmark.procStatusGiB("RssAnon"), EngineBenchmark.procStatusGiB("RssFile"),
+                heap.getUsed() / 1073741824.0, heap.getCommitted() / 1073741824.0);
+    }
+}
