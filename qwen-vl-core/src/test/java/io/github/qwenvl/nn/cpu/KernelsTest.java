@@ -119,7 +119,7 @@ class KernelsTest {
     void q8QuantizationAndProducts() {
         Random random = new Random(11);
         int[][] shapes = {{1, 1}, {7, 31}, {13, 32}, {29, 33}, {37, 64}, {5, 65}, {9, 96}, {5, 100}, {11, 128}, {67, 1536},
-            {3, 8960}, {6, 4099}};
+            {3, 8960}, {6, 4099}, {9, 8192}};
         for (int[] shape : shapes) {
             int rows = shape[0];
             int cols = shape[1];
@@ -177,6 +177,12 @@ class KernelsTest {
                     double tolerance = 1e-6 * magnitude * Math.sqrt(cols) + 1e-6;
                     assertThat((double) out[r]).as("%s Q8 %dx%d row %d", k.name(), rows, cols, r)
                             .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
+                    // one row alone (long rows otherwise go four at a time): bit-identical
+                    float[] permuted = new float[cols];
+                    k.permuteForQ8(x, cols, permuted);
+                    float[] alone = new float[1];
+                    q8.rows(k, x, permuted, null, alone, 0, r, r + 1);
+                    assertThat(alone[0]).as("%s Q8 %dx%d row %d alone", k.name(), rows, cols, r).isEqualTo(out[r]);
                 }
             }
         }
