@@ -70,7 +70,7 @@ public class QwenVlProperties {
     /**
      * Token-by-token decoding: auto (Java over the memory-mapped 16-bit weights when the JVM runs with
      * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, java, or java-int8 (opt-in: Java over
-     * 8-bit copies of the language model's matrices made at load, ~1.7x faster decode, approximate logits).
+     * 8-bit copies of the language model's matrices made at load, ~1.5x faster decode, approximate logits).
      */
     private QwenVlOptions.DecodeMode decodeMode = QwenVlOptions.DecodeMode.AUTO;
 
