@@ -56,9 +56,12 @@ public final class Qwen2VlNetwork {
             this.text = new Qwen2TextModel(config.text(), weights);
             weights.finish();
             this.parameterCount = weights.parameterCount();
-            this.weightBytes = weights.loadedBytes();
             this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
             this.javaDecoder = javaDecoder(config, weights, manager, dataType, this.decodeMode, threads);
+            // int8 copies are held besides the engine's tensors (the mapped BF16 are the checkpoint's, not counted)
+            this.weightBytes = weights.loadedBytes() + (javaDecoder != null
+                    && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                    ? javaDecoder.bytesPerToken() : 0);
         }
     }
 

@@ -50,18 +50,26 @@ class Int8DecodeGoldenTest {
         long[] golden = GenerationGoldenTest.toLongs(prompt.getAsJsonArray("new_ids"));
         long[] cols = Goldens.longs(file, "logits_cols_ids");
         float[] expectedCols = Goldens.floats(file, name + ".step_logits_cols");
-        List<float[]> exact = teacherForced(set, LoadedNetworks.of(set), LoadedNetworks.manager(), prompt, golden);
+        List<float[]> exact;
         List<float[]> int8;
+        // both on the CPU in float32 whatever device the golden suites were pointed at: the Java decoder is a CPU path
         try (NDManager manager = NDManager.newBaseManager(Device.cpu());
              SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
-            Qwen2VlNetwork net = new Qwen2VlNetwork(ModelConfig.load(set.modelDir()), checkpoint, manager.newSubManager(),
-                    DataType.FLOAT32, DecodeMode.JAVA_INT8, 2);
+            ModelConfig config = ModelConfig.load(set.modelDir());
+            Qwen2VlNetwork bf16 = new Qwen2VlNetwork(config, checkpoint, manager.newSubManager(), DataType.FLOAT32,
+                    DecodeMode.JAVA, 2);
+            Qwen2VlNetwork net = new Qwen2VlNetwork(config, checkpoint, manager.newSubManager(), DataType.FLOAT32,
+                    DecodeMode.JAVA_INT8, 2);
             try {
-                assertThat(net.javaDecoder()).isNotNull();
                 assertThat(net.javaDecoder().weightFormat()).isEqualTo(WeightMatrix.Format.Q8);
+                assertThat(bf16.javaDecoder().weightFormat()).isNotEqualTo(WeightMatrix.Format.Q8);
+                // the int8 copies count as weights held
+                assertThat(net.weightBytes()).isEqualTo(bf16.weightBytes() + net.javaDecoder().bytesPerToken());
+                exact = teacherForced(set, bf16, manager, prompt, golden);
                 int8 = teacherForced(set, net, manager, prompt, golden);
             } finally {
                 net.close();
+                bf16.close();
             }
         }
         assertThat(int8).hasSameSizeAs(exact);
