@@ -187,11 +187,6 @@ public final class SafetensorsCheckpoint implements TensorStore {
         return file(name).readFloats(name);
     }
 
-    /** Total bytes of tensor data as stored. */
-    public long storedBytes() {
-        return byTensor.entrySet().stream().mapToLong(e -> e.getValue().info(e.getKey()).length()).sum();
-    }
-
     private SafetensorsFile file(String name) {
         SafetensorsFile f = byTensor.get(name);
         if (f == null) {

@@ -24,6 +24,15 @@ public interface TensorStore extends AutoCloseable {
 
     float[] readFloats(String name);
 
+    /** Total bytes of tensor data as stored. */
+    default long storedBytes() {
+        long total = 0;
+        for (String name : names()) {
+            total += info(name).length();
+        }
+        return total;
+    }
+
     /** True when {@link #float32Buffer} hands out the file's own float32 bytes (no copy). */
     default boolean isZeroCopyFloat32(String name) {
         return false;

@@ -136,56 +136,42 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         int q = config.numHeads() * config.headDim();
         int kv = config.numKeyValueHeads() * config.headDim();
         int i = config.intermediateSize();
-        WeightMatrix embed = matrix(ckpt, weights.resolve("model.embed_tokens.weight"), config.vocabSize(), h);
+        String embedName = weights.resolve("model.embed_tokens.weight");
+        WeightMatrix embed = matrix(ckpt, embedName, config.vocabSize(), h); // lookups read the stored rows, also with int8
         String headName = weights.resolve("lm_head.weight");
-        WeightMatrix lmHead = headName != null ? matrix(ckpt, headName, config.vocabSize(), h) : embed;
+        long t0 = System.nanoTime();
         List<Layer> layers = new ArrayList<>();
-        for (int l = 0; l < config.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            layers.add(new Layer(
-                    floats(ckpt, weights, p + "input_layernorm.weight", h),
-                    new WeightMatrix[] {
-                            matrix(ckpt, weights.resolve(p + "self_attn.q_proj.weight"), q, h),
-                            matrix(ckpt, weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
-                            matrix(ckpt, weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
-                    floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
-                    floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
-                    floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
-                    matrix(ckpt, weights.resolve(p + "self_attn.o_proj.weight"), h, q),
-                    floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
-                    new WeightMatrix[] {
-                            matrix(ckpt, weights.resolve(p + "mlp.gate_proj.weight"), i, h),
-                            matrix(ckpt, weights.resolve(p + "mlp.up_proj.weight"), i, h)},
-                    matrix(ckpt, weights.resolve(p + "mlp.down_proj.weight"), h, i)));
-        }
-        float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
-        if (int8) {
-            long t0 = System.nanoTime();
-            try (DecodeThreads quantizers = new DecodeThreads(threadCount)) {
-                Quantizer qz = new Quantizer(ckpt, weights.manager(), quantizers);
-                lmHead = qz.quantize(headName != null ? headName : weights.resolve("model.embed_tokens.weight"),
-                        config.vocabSize(), h);
-                List<Layer> quantized = new ArrayList<>();
-                for (int l = 0; l < config.numLayers(); l++) {
-                    String p = "model.layers." + l + ".";
-                    Layer w = layers.get(l);
-                    quantized.add(new Layer(w.inputNorm(),
-                            new WeightMatrix[] {
-                                    qz.quantize(weights.resolve(p + "self_attn.q_proj.weight"), q, h),
-                                    qz.quantize(weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
-                                    qz.quantize(weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
-                            w.qBias(), w.kBias(), w.vBias(),
-                            qz.quantize(weights.resolve(p + "self_attn.o_proj.weight"), h, q), w.postNorm(),
-                            new WeightMatrix[] {
-                                    qz.quantize(weights.resolve(p + "mlp.gate_proj.weight"), i, h),
-                                    qz.quantize(weights.resolve(p + "mlp.up_proj.weight"), i, h)},
-                            qz.quantize(weights.resolve(p + "mlp.down_proj.weight"), h, i)));
-                }
-                layers = quantized;
+        WeightMatrix lmHead;
+        try (DecodeThreads quantizers = int8 ? new DecodeThreads(threadCount) : null) {
+            // the matrices as stored (mapped in place), or their int8 copies
+            MatrixSource source = int8 ? new Quantizer(ckpt, weights.manager(), quantizers)::quantize
+                    : (name, rows, cols) -> matrix(ckpt, name, rows, cols);
+            lmHead = headName != null ? source.get(headName, config.vocabSize(), h)
+                    : int8 ? source.get(embedName, config.vocabSize(), h) : embed;
+            for (int l = 0; l < config.numLayers(); l++) {
+                String p = "model.layers." + l + ".";
+                layers.add(new Layer(
+                        floats(ckpt, weights, p + "input_layernorm.weight", h),
+                        new WeightMatrix[] {
+                                source.get(weights.resolve(p + "self_attn.q_proj.weight"), q, h),
+                                source.get(weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
+                                source.get(weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
+                        floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
+                        floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
+                        floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
+                        source.get(weights.resolve(p + "self_attn.o_proj.weight"), h, q),
+                        floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
+                        new WeightMatrix[] {
+                                source.get(weights.resolve(p + "mlp.gate_proj.weight"), i, h),
+                                source.get(weights.resolve(p + "mlp.up_proj.weight"), i, h)},
+                        source.get(weights.resolve(p + "mlp.down_proj.weight"), h, i)));
             }
+        }
+        if (int8) {
             LOG.info("Java decode weights quantized to int8 (Q8, blocks of {}) in {} s", WeightMatrix.Q8_BLOCK,
                     String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9));
         }
+        float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
         Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, List.copyOf(layers), finalNorm,
                 inverseFrequencies.clone(), kernels, threadCount);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
@@ -215,11 +201,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         }
 
         WeightMatrix quantize(String name, int rows, int cols) {
-            TensorInfo info = ckpt.info(name);
-            if (!Arrays.equals(info.shape(), new long[] {rows, cols})) {
-                throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape())
-                        + ", expected [" + rows + ", " + cols + "]");
-            }
+            checkedInfo(ckpt, name, rows, cols);
             if ((long) rows * cols > Integer.MAX_VALUE) {
                 throw new QwenVlException("int8 decode: '" + name + "' (" + rows + "x" + cols
                         + ") is over 2 GiB of int8");
@@ -243,12 +225,23 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         }
     }
 
-    private static WeightMatrix matrix(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
+    /** A (rows × cols) matrix of the checkpoint, as stored or as its int8 copy. */
+    @FunctionalInterface
+    private interface MatrixSource {
+        WeightMatrix get(String name, int rows, int cols);
+    }
+
+    private static TensorInfo checkedInfo(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
         TensorInfo info = ckpt.info(name);
         if (!Arrays.equals(info.shape(), new long[] {rows, cols})) {
             throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape()) + ", expected ["
                     + rows + ", " + cols + "]");
         }
+        return info;
+    }
+
+    private static WeightMatrix matrix(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
+        TensorInfo info = checkedInfo(ckpt, name, rows, cols);
         WeightMatrix.Format format = info.dtype() == TensorDType.BF16 ? WeightMatrix.Format.BF16 : WeightMatrix.Format.F32;
         int perSegment = WeightMatrix.rowsPerSegment(format, rows, cols, SafetensorsFile.maxMapBytes());
         long rowBytes = (long) cols * format.bytes();

@@ -41,11 +41,7 @@ final class QwenVlWeights implements AutoCloseable {
         this.float32Cache = float32Cache;
         // fill threads only where every tensor stays float32 on the CPU (a cast or a copy to a GPU needs the values)
         boolean cpuFloat32 = !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
-        long storedBytes = 0;
-        for (String name : store.names()) {
-            storedBytes += store.info(name).length();
-        }
-        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, store.directory().toString(), storedBytes);
+        this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, store.directory().toString(), store.storedBytes());
         this.manager = manager;
         this.matrixType = matrixType;
     }
