@@ -18,6 +18,7 @@ import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.chat.Content;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.engine.DjlRuntime;
+import io.github.qwenvl.generate.LogitsSampler;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.Ops;
@@ -438,13 +439,13 @@ public final class EngineBenchmark {
                             long p0 = System.nanoTime();
                             float[] logits = session.prefill();
                             double prefill = seconds(p0);
-                            int next = argmax(logits);
+                            int next = LogitsSampler.argmax(logits);
                             for (int i = 0; i < 2; i++) {
-                                next = argmax(session.next(next));
+                                next = LogitsSampler.argmax(session.next(next));
                             }
                             long d0 = System.nanoTime();
                             for (int i = 0; i < tokens; i++) {
-                                next = argmax(session.next(next));
+                                next = LogitsSampler.argmax(session.next(next));
                             }
                             SweepRun run = new SweepRun(mode.name(), context, tokens, seconds(d0), weights + kvBytes);
                             runs.add(run);
@@ -459,16 +460,6 @@ public final class EngineBenchmark {
         }
         }
         return runs;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /**

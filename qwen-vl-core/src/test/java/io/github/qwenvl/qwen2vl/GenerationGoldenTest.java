@@ -79,7 +79,7 @@ class GenerationGoldenTest {
             tests.add(DynamicTest.dynamicTest(c.label(), () -> greedy(c)));
             // prefill attention in 16-query-row blocks (what long prompts use): the same ids and step logits
             tests.add(DynamicTest.dynamicTest(c.label() + "/query_row_blocks",
-                    () -> LogitsGoldenTest.withTextScoreBlocks(() -> greedy(c))));
+                    () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> greedy(c))));
             if (c.prompt().has("with_checkpoint_generation_config")) {
                 tests.add(DynamicTest.dynamicTest(c.label() + "/with_checkpoint_generation_config",
                         () -> withCheckpointConfig(c.set(), c.prompt())));
@@ -144,30 +144,40 @@ class GenerationGoldenTest {
     static GenerationLoop.Outcome run(FixtureSet set, Qwen2VlNetwork net, NDManager manager, JsonObject prompt,
                                       SamplingParams params, io.github.qwenvl.QwenVlOptions.DecodeMode mode,
                                       GenerationLoop.LogitsObserver observer) {
+        try (NDManager scope = manager.newSubManager();
+             Qwen2VlDecodingSession session = openSession(set, net, scope, prompt, params.maxNewTokens(), mode)) {
+            if (mode != null) {
+                assertThat(session.javaDecode()).isEqualTo(mode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA);
+            }
+            return GenerationLoop.run(session, params, null, observer);
+        }
+    }
+
+    /**
+     * A decoding session on a generation golden's prompt (its logits case's ids, and image embeddings from its pixel
+     * values computed under {@code scope}), with room for {@code newTokens}.
+     *
+     * @param mode the decode mode, or null for the network's default
+     */
+    static Qwen2VlDecodingSession openSession(FixtureSet set, Qwen2VlNetwork net, NDManager scope, JsonObject prompt,
+                                              int newTokens, io.github.qwenvl.QwenVlOptions.DecodeMode mode) {
         JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
         Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
         long[] ids = Goldens.longs(logitsFile, "input_ids");
         List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
                 ? Goldens.longs(logitsFile, "image_grid_thw") : null);
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray imageEmbeds = null;
-            if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
-                float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
-                int patchDim = net.vision().config().patchDim();
-                imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
-                        grids, Trace.NONE);
-            }
-            int[] promptIds = GoldenGrids.row(ids, 0, ids.length);
-            int capacity = ids.length + params.maxNewTokens();
-            try (Qwen2VlDecodingSession session = mode == null
-                    ? new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity)
-                    : new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity, mode)) {
-                if (mode != null) {
-                    assertThat(session.javaDecode()).isEqualTo(mode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA);
-                }
-                return GenerationLoop.run(session, params, null, observer);
-            }
+        NDArray imageEmbeds = null;
+        if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
+            float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
+            int patchDim = net.vision().config().patchDim();
+            imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
+                    grids, Trace.NONE);
         }
+        int[] promptIds = GoldenGrids.row(ids, 0, ids.length);
+        int capacity = ids.length + newTokens;
+        return mode == null
+                ? new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity)
+                : new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds, capacity, mode);
     }
 
     static long[] toLongs(com.google.gson.JsonArray a) {

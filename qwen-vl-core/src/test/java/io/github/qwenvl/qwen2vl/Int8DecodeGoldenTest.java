@@ -1,14 +1,13 @@
 package io.github.qwenvl.qwen2vl;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.QwenVlOptions.DecodeMode;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.generate.LogitsSampler;
 import io.github.qwenvl.nn.cpu.WeightMatrix;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
@@ -94,7 +93,7 @@ class Int8DecodeGoldenTest {
             }
             worstFull = Math.max(worstFull, diff);
             worstRelative = Math.max(worstRelative, diff / range);
-            if (argmax(e) == argmax(q)) {
+            if (LogitsSampler.argmax(e) == LogitsSampler.argmax(q)) {
                 sameArgmax++;
             }
         }
@@ -108,39 +107,16 @@ class Int8DecodeGoldenTest {
     /** Prefill logits, then the logits after each golden token but the last: one per generated token. */
     private static List<float[]> teacherForced(FixtureSet set, Qwen2VlNetwork net, NDManager manager, JsonObject prompt,
                                                long[] golden) {
-        JsonObject logitsCase = set.cases().getAsJsonObject(prompt.get("prompt_case").getAsString());
-        Path logitsFile = set.resolve(logitsCase.get("file").getAsString());
-        long[] ids = Goldens.longs(logitsFile, "input_ids");
-        List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(logitsFile).contains("image_grid_thw")
-                ? Goldens.longs(logitsFile, "image_grid_thw") : null);
         List<float[]> steps = new ArrayList<>();
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray imageEmbeds = null;
-            if (logitsCase.has("pixel_values") && logitsCase.get("pixel_values").isJsonObject()) {
-                float[] pixels = ConcatInputs.floats(set, logitsCase.getAsJsonObject("pixel_values"));
-                int patchDim = net.vision().config().patchDim();
-                imageEmbeds = net.vision().forward(scope, scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)),
-                        grids, Trace.NONE);
-            }
-            int[] promptIds = GoldenGrids.row(ids, 0, ids.length);
-            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, scope, promptIds, grids, imageEmbeds,
-                    ids.length + golden.length, DecodeMode.JAVA)) {
-                steps.add(session.prefill().clone());
-                for (int i = 0; i + 1 < golden.length; i++) {
-                    steps.add(session.next((int) golden[i]).clone());
-                }
+        try (NDManager scope = manager.newSubManager();
+             Qwen2VlDecodingSession session = GenerationGoldenTest.openSession(set, net, scope, prompt, golden.length,
+                     DecodeMode.JAVA)) {
+            steps.add(session.prefill().clone());
+            for (int i = 0; i + 1 < golden.length; i++) {
+                steps.add(session.next((int) golden[i]).clone());
             }
         }
         return steps;
     }
 
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.config.Qwen2TextConfig;
+import io.github.qwenvl.generate.LogitsSampler;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.nn.cpu.Kernels;
 
@@ -54,11 +55,11 @@ public final class JavaDecodeProbe {
                     }
                     int token = 100;
                     for (int i = 0; i < 3; i++) {
-                        token = argmax(decoder.step(state, token, state.length()));
+                        token = LogitsSampler.argmax(decoder.step(state, token, state.length()));
                     }
                     long t0 = System.nanoTime();
                     for (int i = 0; i < tokens; i++) {
-                        token = argmax(decoder.step(state, token, state.length()));
+                        token = LogitsSampler.argmax(decoder.step(state, token, state.length()));
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     long bytes = decoder.bytesPerToken() + 2L * text.numLayers() * kv * 4 / Math.max(1, context) * state.length();
@@ -67,15 +68,5 @@ public final class JavaDecodeProbe {
                 }
             }
         }
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

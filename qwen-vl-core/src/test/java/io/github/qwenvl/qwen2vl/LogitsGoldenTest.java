@@ -41,29 +41,18 @@ class LogitsGoldenTest {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
                     // the same prompt with prefill attention in 16-query-row blocks (what long prompts use)
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/query_row_blocks",
-                            () -> withTextScoreBlocks(() -> check(set, c))));
+                            () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> check(set, c))));
                 }
             }
             if (set.cases().has("rope_index")
                     && set.cases().getAsJsonObject("rope_index").getAsJsonObject("cases").has("padded_batch")) {
                 tests.add(DynamicTest.dynamicTest(set.name() + "/padded_batch", () -> checkPaddedBatch(set)));
                 tests.add(DynamicTest.dynamicTest(set.name() + "/padded_batch/query_row_blocks",
-                        () -> withTextScoreBlocks(() -> checkPaddedBatch(set))));
+                        () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> checkPaddedBatch(set))));
             }
         }
         assertThat(tests).isNotEmpty();
         return tests.stream();
-    }
-
-    /** Runs {@code check} with the text model's prefill attention split into blocks of 16 query rows. */
-    static void withTextScoreBlocks(Runnable check) {
-        long saved = io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements;
-        io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = 1;
-        try {
-            check.run();
-        } finally {
-            io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = saved;
-        }
     }
 
     /** The prompt of a logits case, run through the network. */

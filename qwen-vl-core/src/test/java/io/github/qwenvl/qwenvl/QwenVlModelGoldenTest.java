@@ -11,7 +11,6 @@ import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorStore;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
-import io.github.qwenvl.image.PillowResize;
 import io.github.qwenvl.image.RgbImage;
 import io.github.qwenvl.qwen2vl.Trace;
 import io.github.qwenvl.testing.FixtureRoot;
@@ -112,23 +111,13 @@ class QwenVlModelGoldenTest {
                 tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name, () -> greedyCase(set, c)));
                 // prefill attention in 16-query-row blocks (what long prompts use; the long case is blocked anyway)
                 tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name + "/query_row_blocks",
-                        () -> withScoreBlocks(() -> greedyCase(set, c))));
+                        () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> greedyCase(set, c))));
                 if (c.has("chat") && c.get("chat").isJsonObject()) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/chat/" + name, () -> chatCase(set, c)));
                 }
             }
         }
         return tests.stream();
-    }
-
-    private static void withScoreBlocks(Runnable check) {
-        long saved = io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements;
-        io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = 1;
-        try {
-            check.run();
-        } finally {
-            io.github.qwenvl.nn.QueryRowBlocks.scoreBlockElements = saved;
-        }
     }
 
     private static List<String> strings(JsonArray a) {
@@ -405,16 +394,6 @@ class QwenVlModelGoldenTest {
         return out;
     }
 
-    static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) {
-            if (row[i] > row[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     static float logSumExp(float[] row) {
         double max = Double.NEGATIVE_INFINITY;
         for (float x : row) {
@@ -446,7 +425,7 @@ class QwenVlModelGoldenTest {
                         assertThat(top[k]).as("step %d top5[%d]", step, k).isEqualTo((int) stepTop5[step * 5 + k]);
                     }
                     ourLse[step] = logSumExp(logits);
-                    int token = argmax(logits);
+                    int token = io.github.qwenvl.generate.LogitsSampler.argmax(logits);
                     assertThat(token).as("greedy token %d", step).isEqualTo((int) expected[step]);
                     if (step == n - 1) {
                         assertLogits("qwen-vl gen_step_logits_last", Goldens.floats(file, "gen_step_logits_last"), logits);
@@ -483,7 +462,7 @@ class QwenVlModelGoldenTest {
                 float[] logits = session.prefill();
                 while (gen.size() < max) {
                     int last = gen.isEmpty() ? -1 : gen.get(gen.size() - 1);
-                    int token = last == s.imEnd() || last == s.imStart() ? s.endOfText() : argmax(logits);
+                    int token = last == s.imEnd() || last == s.imStart() ? s.endOfText() : io.github.qwenvl.generate.LogitsSampler.argmax(logits);
                     gen.add(token);
                     if (token == s.endOfText() || gen.size() == max) {
                         break;
