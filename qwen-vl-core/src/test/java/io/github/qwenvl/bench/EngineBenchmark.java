@@ -411,53 +411,56 @@ public final class EngineBenchmark {
         List<QwenVlOptions.DecodeMode> loads = device.isGpu() ? List.of(QwenVlOptions.DecodeMode.AUTO)
                 : List.of(QwenVlOptions.DecodeMode.AUTO, QwenVlOptions.DecodeMode.JAVA_INT8);
         for (QwenVlOptions.DecodeMode loadMode : loads) {
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
-             NDManager manager = NDManager.newBaseManager(device)) {
-            long t0 = System.nanoTime();
-            Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType, loadMode, threads);
-            log.printf("[bench] sweep: network loaded (%s) in %.1f s; Java decoder: %s%n", loadMode, seconds(t0),
-                    net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name() + ", "
-                            + net.javaDecoder().weightFormat());
-            List<QwenVlOptions.DecodeMode> modes = loadMode == QwenVlOptions.DecodeMode.JAVA_INT8
-                    ? List.of(QwenVlOptions.DecodeMode.JAVA_INT8)
-                    : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA);
-            try {
-                java.util.Random random = new java.util.Random(11);
-                for (int context : contexts) {
-                    int[] ids = new int[context];
-                    for (int i = 0; i < context; i++) {
-                        ids[i] = random.nextInt(Math.min(text.vocabSize(), 151643));
-                    }
-                    long kvBytes = 2L * text.numLayers() * text.numKeyValueHeads() * text.headDim() * 4 * context;
-                    for (QwenVlOptions.DecodeMode mode : modes) {
-                        if (mode != QwenVlOptions.DecodeMode.ENGINE && net.javaDecoder() == null) {
-                            continue;
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+                 NDManager manager = NDManager.newBaseManager(device)) {
+                long t0 = System.nanoTime();
+                Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType, loadMode, threads);
+                log.printf("[bench] sweep: network loaded (%s) in %.1f s; Java decoder: %s%n", loadMode, seconds(t0),
+                        net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name() + ", "
+                                + net.javaDecoder().weightFormat());
+                List<QwenVlOptions.DecodeMode> modes = loadMode == QwenVlOptions.DecodeMode.JAVA_INT8
+                        ? List.of(QwenVlOptions.DecodeMode.JAVA_INT8)
+                        : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA);
+                try {
+                    java.util.Random random = new java.util.Random(11);
+                    for (int context : contexts) {
+                        int[] ids = new int[context];
+                        for (int i = 0; i < context; i++) {
+                            ids[i] = random.nextInt(Math.min(text.vocabSize(), 151643));
                         }
-                        long weights = mode != QwenVlOptions.DecodeMode.ENGINE ? net.javaDecoder().bytesPerToken() : engineWeights;
-                        try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, manager, ids, List.of(), null,
-                                context + tokens + 2, mode)) {
-                            long p0 = System.nanoTime();
-                            float[] logits = session.prefill();
-                            double prefill = seconds(p0);
-                            int next = LogitsSampler.argmax(logits);
-                            for (int i = 0; i < 2; i++) {
-                                next = LogitsSampler.argmax(session.next(next));
+                        long kvBytes = 2L * text.numLayers() * text.numKeyValueHeads() * text.headDim() * 4 * context;
+                        for (QwenVlOptions.DecodeMode mode : modes) {
+                            if (mode != QwenVlOptions.DecodeMode.ENGINE && net.javaDecoder() == null) {
+                                continue;
                             }
-                            long d0 = System.nanoTime();
-                            for (int i = 0; i < tokens; i++) {
-                                next = LogitsSampler.argmax(session.next(next));
+                            long weights = mode != QwenVlOptions.DecodeMode.ENGINE
+                                    ? net.javaDecoder().bytesPerToken() : engineWeights;
+                            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, manager, ids,
+                                    List.of(), null, context + tokens + 2, mode)) {
+                                long p0 = System.nanoTime();
+                                float[] logits = session.prefill();
+                                double prefill = seconds(p0);
+                                int next = LogitsSampler.argmax(logits);
+                                for (int i = 0; i < 2; i++) {
+                                    next = LogitsSampler.argmax(session.next(next));
+                                }
+                                long d0 = System.nanoTime();
+                                for (int i = 0; i < tokens; i++) {
+                                    next = LogitsSampler.argmax(session.next(next));
+                                }
+                                SweepRun run = new SweepRun(mode.name(), context, tokens, seconds(d0),
+                                        weights + kvBytes);
+                                runs.add(run);
+                                log.printf(Locale.ROOT, "[bench]   %s context %d: prefill %.1f s, decode %.2f tok/s"
+                                                + " (%.1f GB/s effective)%n",
+                                        mode, context, prefill, run.tokensPerSecond(), run.effectiveGBs());
                             }
-                            SweepRun run = new SweepRun(mode.name(), context, tokens, seconds(d0), weights + kvBytes);
-                            runs.add(run);
-                            log.printf(Locale.ROOT, "[bench]   %s context %d: prefill %.1f s, decode %.2f tok/s (%.1f GB/s effective)%n",
-                                    mode, context, prefill, run.tokensPerSecond(), run.effectiveGBs());
                         }
                     }
+                } finally {
+                    net.close();
                 }
-            } finally {
-                net.close();
             }
-        }
         }
         return runs;
     }
