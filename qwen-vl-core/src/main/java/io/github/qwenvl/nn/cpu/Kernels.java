@@ -37,6 +37,12 @@ public interface Kernels {
      */
     void permuteForQ8(float[] x, int n, float[] out);
 
+    /**
+     * {@code count} BF16 values at byte {@code srcOffset} of {@code src} (little-endian) widened to float32 at byte
+     * {@code dstOffset} of {@code dst} (native order): exact, each value's bits shifted into the top half.
+     */
+    void widenBf16(ByteBuffer src, int srcOffset, ByteBuffer dst, int dstOffset, int count);
+
     /** As {@link #bf16Rows} for a float32 segment. */
     void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset);
 

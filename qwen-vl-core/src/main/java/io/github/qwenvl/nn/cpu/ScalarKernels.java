@@ -1,6 +1,7 @@
 package io.github.qwenvl.nn.cpu;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /** Plain-Java kernels: correct everywhere, used when the Vector API module is not enabled. */
 final class ScalarKernels implements Kernels {
@@ -56,6 +57,15 @@ final class ScalarKernels implements Kernels {
                 s += block * scales.getFloat(4 * (r * blocks + b));
             }
             out[outOffset + r - rowFrom] = s;
+        }
+    }
+
+    @Override
+    public void widenBf16(ByteBuffer src, int srcOffset, ByteBuffer dst, int dstOffset, int count) {
+        ByteBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = dst.duplicate().order(ByteOrder.nativeOrder());
+        for (int i = 0; i < count; i++) {
+            out.putInt(dstOffset + 4 * i, in.getShort(srcOffset + 2 * i) << 16);
         }
     }
 

@@ -212,6 +212,42 @@ public final class WeightMatrix {
         }
     }
 
+    /**
+     * Rows [from, to) as float32 into {@code target} (native order), row r at byte r · cols · 4: the layer-by-layer
+     * widening of {@code WIDEN_PER_LAYER}. BF16 and F32 only (a Q8 copy is not the stored value).
+     */
+    public void widenRows(Kernels kernels, int from, int to, ByteBuffer target) {
+        if (format == Format.Q8) {
+            throw new IllegalStateException("Q8 rows are not the stored values");
+        }
+        if (from < 0 || to > rows || from > to) {
+            throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of " + rows);
+        }
+        if ((long) to * cols * 4 > target.capacity()) {
+            throw new IllegalArgumentException("target holds " + target.capacity() + " bytes, rows up to " + to
+                    + " need " + (long) to * cols * 4);
+        }
+        int r = from;
+        while (r < to) {
+            int s = r / rowsPerSegment;
+            int segmentStart = s * rowsPerSegment;
+            int end = Math.min(to, segmentStart + rowsPerSegment);
+            int srcOffset = (r - segmentStart) * cols * format.bytes();
+            int dstOffset = r * cols * 4;
+            int count = (end - r) * cols;
+            if (format == Format.BF16) {
+                kernels.widenBf16(segments[s], srcOffset, target, dstOffset, count);
+            } else {
+                ByteBuffer out = target.duplicate().order(ByteOrder.nativeOrder());
+                out.position(dstOffset);
+                out.asFloatBuffer().put(segments[s].duplicate().order(ByteOrder.LITTLE_ENDIAN)
+                        .position(srcOffset).limit(srcOffset + 4 * count).slice()
+                        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+            }
+            r = end;
+        }
+    }
+
     /** Row r widened to float32 (an embedding lookup). */
     public void row(int r, float[] out) {
         row(r, out, null);

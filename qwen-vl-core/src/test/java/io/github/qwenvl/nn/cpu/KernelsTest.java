@@ -225,6 +225,71 @@ class KernelsTest {
     }
 
     @Test
+    void bf16WideningIsExactAtAnyOffsetAndLength() {
+        Random random = new Random(7);
+        for (Kernels k : kernels()) {
+            for (int count : new int[] {0, 1, 15, 16, 17, 64, 1000, 4099}) {
+                int srcOffset = 2 * random.nextInt(5);
+                int dstOffset = 4 * random.nextInt(5);
+                ByteBuffer src = ByteBuffer.allocateDirect(srcOffset + 2 * count + 8).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer dst = ByteBuffer.allocateDirect(dstOffset + 4 * count + 8).order(ByteOrder.nativeOrder());
+                short[] bits = new short[count];
+                for (int i = 0; i < count; i++) {
+                    bits[i] = (short) random.nextInt(1 << 16); // every pattern, NaNs and subnormals included
+                    src.putShort(srcOffset + 2 * i, bits[i]);
+                }
+                dst.putInt(dstOffset + 4 * count, 0x12345678); // the word after the range stays untouched
+                k.widenBf16(src, srcOffset, dst, dstOffset, count);
+                for (int i = 0; i < count; i++) {
+                    assertThat(dst.getInt(dstOffset + 4 * i)).as("%s count %d element %d", k.name(), count, i)
+                            .isEqualTo(bits[i] << 16);
+                }
+                assertThat(dst.getInt(dstOffset + 4 * count)).as("%s past the end", k.name()).isEqualTo(0x12345678);
+            }
+        }
+    }
+
+    @Test
+    void matrixRowsWidenAcrossSegments() {
+        Random random = new Random(8);
+        int rows = 13;
+        int cols = 37;
+        for (WeightMatrix.Format format : new WeightMatrix.Format[] {WeightMatrix.Format.BF16, WeightMatrix.Format.F32}) {
+            ByteBuffer bytes = ByteBuffer.allocate(rows * cols * format.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+            float[] expected = new float[rows * cols];
+            for (int i = 0; i < expected.length; i++) {
+                float v = (float) random.nextGaussian();
+                if (format == WeightMatrix.Format.BF16) {
+                    short b = (short) (Float.floatToIntBits(v) >>> 16);
+                    bytes.putShort(2 * i, b);
+                    expected[i] = Float.intBitsToFloat(b << 16);
+                } else {
+                    bytes.putFloat(4 * i, v);
+                    expected[i] = v;
+                }
+            }
+            // segments of 5 rows (the last one 3), as a matrix over 1 GiB is mapped
+            ByteBuffer[] segments = new ByteBuffer[3];
+            for (int s = 0; s < 3; s++) {
+                int first = 5 * s;
+                int count = Math.min(5, rows - first);
+                segments[s] = bytes.duplicate().position(first * cols * format.bytes())
+                        .limit((first + count) * cols * format.bytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
+            }
+            WeightMatrix m = new WeightMatrix(format, rows, cols, 5, segments);
+            for (Kernels k : kernels()) {
+                ByteBuffer target = ByteBuffer.allocateDirect(rows * cols * 4).order(ByteOrder.nativeOrder());
+                m.widenRows(k, 0, 4, target);
+                m.widenRows(k, 4, 11, target);
+                m.widenRows(k, 11, rows, target);
+                for (int i = 0; i < expected.length; i++) {
+                    assertThat(target.getFloat(4 * i)).as("%s %s element %d", k.name(), format, i).isEqualTo(expected[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void dotAndAxpy() {
         Random random = new Random(3);
         for (Kernels k : kernels()) {
