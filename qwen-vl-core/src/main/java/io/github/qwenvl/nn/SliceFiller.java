@@ -153,6 +153,11 @@ public final class SliceFiller implements AutoCloseable {
         return host;
     }
 
+    /** Counts stored bytes that are used in place (mapped), for the progress lines. */
+    public void countMapped(long storedBytes) {
+        progress(storedBytes);
+    }
+
     /** Stored bytes whose values are in engine tensors so far (what the progress lines report). */
     long filledStoredBytes() {
         return progressDone.get();

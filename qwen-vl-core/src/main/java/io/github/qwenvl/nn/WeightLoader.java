@@ -127,6 +127,19 @@ public final class WeightLoader implements AutoCloseable {
     }
 
     private NDArray load(String name, DataType dataType, long... expectedShape) {
+        TensorInfo info = checkedInfo(name, expectedShape);
+        NDArray array = filler.load(checkpoint, float32Cache, info.name(), manager, dataType);
+        loadedBytes += info.elementCount() * dataType.getNumOfBytes();
+        parameterCount += info.elementCount();
+        return array;
+    }
+
+    /**
+     * The stored tensor {@code name} resolves to (any layout), checked against {@code expectedShape} (none: any shape).
+     *
+     * @throws CheckpointException when it is missing or has another shape
+     */
+    public TensorInfo checkedInfo(String name, long... expectedShape) {
         String stored = resolve(name);
         if (stored == null) {
             throw new CheckpointException("Missing weight '" + name + "' in " + checkpoint.directory()
@@ -137,10 +150,22 @@ public final class WeightLoader implements AutoCloseable {
             throw new CheckpointException("Weight '" + stored + "' in " + checkpoint.directory() + " has shape "
                     + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(expectedShape));
         }
-        NDArray array = filler.load(checkpoint, float32Cache, stored, manager, dataType);
-        loadedBytes += info.elementCount() * dataType.getNumOfBytes();
+        return info;
+    }
+
+    /**
+     * Counts a weight held only as its mapped stored bytes (read in place, widened per layer as it is used): its
+     * parameters, and its stored bytes as bytes held.
+     */
+    public void countMapped(TensorInfo info) {
+        loadedBytes += info.length();
         parameterCount += info.elementCount();
-        return array;
+        filler.countMapped(info.length());
+    }
+
+    /** Adds bytes held besides the loaded tensors (buffers the layers are widened into). */
+    public void countHeld(long bytes) {
+        loadedBytes += bytes;
     }
 
     /** Loads a linear weight when the checkpoint has it, else null. */

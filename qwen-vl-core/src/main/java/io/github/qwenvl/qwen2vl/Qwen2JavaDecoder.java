@@ -7,13 +7,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import io.github.qwenvl.QwenVlException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
-import io.github.qwenvl.checkpoint.SafetensorsFile;
 import io.github.qwenvl.checkpoint.TensorDType;
 import io.github.qwenvl.checkpoint.TensorInfo;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.nn.cpu.DecodeThreads;
 import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MappedMatrices;
 import io.github.qwenvl.nn.cpu.MatVec;
 import io.github.qwenvl.nn.cpu.WeightMatrix;
 
@@ -47,6 +47,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     private final Qwen2TextConfig config;
     private final WeightMatrix embed;
     private final WeightMatrix lmHead;
+    private final WeightMatrix storedHead; // the LM head as stored (== lmHead unless int8): prefill logits
     private final List<Layer> layers;
     private final float[] finalNorm;
     private final float[] inverseFrequencies;
@@ -54,11 +55,13 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     private final DecodeThreads threads;
     private final long bytesPerToken;
 
-    private Qwen2JavaDecoder(Qwen2TextConfig config, WeightMatrix embed, WeightMatrix lmHead, List<Layer> layers,
-                             float[] finalNorm, float[] inverseFrequencies, Kernels kernels, int threadCount) {
+    private Qwen2JavaDecoder(Qwen2TextConfig config, WeightMatrix embed, WeightMatrix lmHead, WeightMatrix storedHead,
+                             List<Layer> layers, float[] finalNorm, float[] inverseFrequencies, Kernels kernels,
+                             int threadCount) {
         this.config = config;
         this.embed = embed;
         this.lmHead = lmHead;
+        this.storedHead = storedHead;
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.inverseFrequencies = inverseFrequencies;
@@ -86,6 +89,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             return "big-endian platform";
         }
         for (String name : matrixNames(config, weights)) {
+            if (name == null) {
+                continue; // missing: create() and the engine's loader say so
+            }
             TensorDType dtype = weights.checkpoint().info(name).dtype();
             if (dtype != TensorDType.BF16 && dtype != TensorDType.F32) {
                 return "'" + name + "' is stored as " + dtype + " (the Java decoder reads BF16 and F32)";
@@ -127,6 +133,13 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount, boolean int8) {
+        return create(config, weights, inverseFrequencies, kernels, threadCount, int8,
+                new MappedMatrices(weights.checkpoint()));
+    }
+
+    /** As above, mapping the stored matrices through {@code mapped} (shared with the prefill's layer widening). */
+    static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
+                                   Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped) {
         String reason = unsupportedReason(config, weights);
         if (reason != null) {
             throw new IllegalStateException("Java decode unavailable: " + reason);
@@ -136,35 +149,36 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         int q = config.numHeads() * config.headDim();
         int kv = config.numKeyValueHeads() * config.headDim();
         int i = config.intermediateSize();
-        String embedName = weights.resolve("model.embed_tokens.weight");
-        WeightMatrix embed = matrix(ckpt, embedName, config.vocabSize(), h); // lookups read the stored rows, also with int8
+        String embedName = weights.checkedInfo("model.embed_tokens.weight").name();
+        WeightMatrix embed = mapped.get(embedName, config.vocabSize(), h); // lookups read the stored rows, also with int8
         String headName = weights.resolve("lm_head.weight");
+        // mapped only; its pages are read (and resident) only if prefill logits are asked of this decoder
+        WeightMatrix storedHead = headName != null ? mapped.get(headName, config.vocabSize(), h) : embed;
         long t0 = System.nanoTime();
         List<Layer> layers = new ArrayList<>();
         WeightMatrix lmHead;
         try (DecodeThreads quantizers = int8 ? new DecodeThreads(threadCount) : null) {
             // the matrices as stored (mapped in place), or their int8 copies
             MatrixSource source = int8 ? new Quantizer(ckpt, weights.manager(), quantizers)::quantize
-                    : (name, rows, cols) -> matrix(ckpt, name, rows, cols);
-            lmHead = headName != null ? source.get(headName, config.vocabSize(), h)
-                    : int8 ? source.get(embedName, config.vocabSize(), h) : embed;
+                    : mapped::get;
+            lmHead = int8 ? source.get(headName != null ? headName : embedName, config.vocabSize(), h) : storedHead;
             for (int l = 0; l < config.numLayers(); l++) {
                 String p = "model.layers." + l + ".";
                 layers.add(new Layer(
                         floats(ckpt, weights, p + "input_layernorm.weight", h),
                         new WeightMatrix[] {
-                                source.get(weights.resolve(p + "self_attn.q_proj.weight"), q, h),
-                                source.get(weights.resolve(p + "self_attn.k_proj.weight"), kv, h),
-                                source.get(weights.resolve(p + "self_attn.v_proj.weight"), kv, h)},
+                                source.get(weights.checkedInfo(p + "self_attn.q_proj.weight").name(), q, h),
+                                source.get(weights.checkedInfo(p + "self_attn.k_proj.weight").name(), kv, h),
+                                source.get(weights.checkedInfo(p + "self_attn.v_proj.weight").name(), kv, h)},
                         floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
                         floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
                         floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
-                        source.get(weights.resolve(p + "self_attn.o_proj.weight"), h, q),
+                        source.get(weights.checkedInfo(p + "self_attn.o_proj.weight").name(), h, q),
                         floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
                         new WeightMatrix[] {
-                                source.get(weights.resolve(p + "mlp.gate_proj.weight"), i, h),
-                                source.get(weights.resolve(p + "mlp.up_proj.weight"), i, h)},
-                        source.get(weights.resolve(p + "mlp.down_proj.weight"), h, i)));
+                                source.get(weights.checkedInfo(p + "mlp.gate_proj.weight").name(), i, h),
+                                source.get(weights.checkedInfo(p + "mlp.up_proj.weight").name(), i, h)},
+                        source.get(weights.checkedInfo(p + "mlp.down_proj.weight").name(), h, i)));
             }
         }
         if (int8) {
@@ -172,8 +186,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                     String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9));
         }
         float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
-        Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, List.copyOf(layers), finalNorm,
-                inverseFrequencies.clone(), kernels, threadCount);
+        Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, storedHead, List.copyOf(layers),
+                finalNorm, inverseFrequencies.clone(), kernels, threadCount);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
                 threadCount, decoder.bytesPerToken() / 1_000_000, lmHead.format());
         return decoder;
@@ -240,31 +254,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         return info;
     }
 
-    private static WeightMatrix matrix(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
-        TensorInfo info = checkedInfo(ckpt, name, rows, cols);
-        WeightMatrix.Format format = info.dtype() == TensorDType.BF16 ? WeightMatrix.Format.BF16 : WeightMatrix.Format.F32;
-        int perSegment = WeightMatrix.rowsPerSegment(format, rows, cols, SafetensorsFile.maxMapBytes());
-        long rowBytes = (long) cols * format.bytes();
-        int segments = (rows + perSegment - 1) / perSegment;
-        java.nio.ByteBuffer[] buffers = new java.nio.ByteBuffer[segments];
-        for (int s = 0; s < segments; s++) {
-            int first = s * perSegment;
-            int count = Math.min(perSegment, rows - first);
-            buffers[s] = ckpt.bytes(name, first * rowBytes, count * rowBytes);
-        }
-        return new WeightMatrix(format, rows, cols, perSegment, buffers);
-    }
-
     private static float[] floats(SafetensorsCheckpoint ckpt, WeightLoader weights, String name, int length) {
-        String stored = weights.resolve(name);
-        if (stored == null) {
-            throw new IllegalStateException("missing weight '" + name + "'");
-        }
-        float[] values = ckpt.readFloats(stored);
-        if (values.length != length) {
-            throw new IllegalStateException("'" + stored + "' has " + values.length + " values, expected " + length);
-        }
-        return values;
+        return ckpt.readFloats(weights.checkedInfo(name, length).name()); // missing or misshapen: a CheckpointException
     }
 
     /** Bytes of weights one decode step reads (all matrices of the layers, and the LM head). */
@@ -283,6 +274,44 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     public int threads() {
         return threads.threads();
+    }
+
+    /**
+     * The embeddings of {@code ids}, rows of (ids.length, H) read from the stored matrix (BF16 widens exactly): the
+     * prefill's lookups when its layers are widened per layer and no float32 embedding is held.
+     */
+    public float[] embedRows(long[] ids) {
+        int h = config.hiddenSize();
+        float[] out = new float[Math.multiplyExact(ids.length, h)];
+        float[] row = new float[h];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary of " + config.vocabSize());
+            }
+            embed.row((int) ids[i], row);
+            System.arraycopy(row, 0, out, i * h, h);
+        }
+        return out;
+    }
+
+    /**
+     * Logits (rows, V) of {@code rows} final-normed hidden states (rows, H) through the LM head as stored (not its int8
+     * copy): the prefill's logits when no float32 LM head is held. Safe to call from concurrent requests.
+     */
+    public float[] headLogits(float[] hidden, int rows) {
+        int h = config.hiddenSize();
+        int v = config.vocabSize();
+        float[] out = new float[Math.multiplyExact(rows, v)];
+        float[] x = new float[h];
+        float[] even = new float[(h + 1) / 2];
+        float[] odd = new float[h / 2];
+        float[] logits = new float[v];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(hidden, r * h, x, 0, h);
+            matVec.multiply(x, even, odd, storedHead, logits);
+            System.arraycopy(logits, 0, out, r * v, v);
+        }
+        return out;
     }
 
     /** A fresh per-request state (KV cache and scratch) for up to {@code capacity} tokens. */
