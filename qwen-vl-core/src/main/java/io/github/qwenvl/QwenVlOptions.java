@@ -22,6 +22,13 @@ package io.github.qwenvl;
  *                         memory-mapped by later ones (fast starts, shared between processes; 4 bytes per parameter of
  *                         disk), see {@link io.github.qwenvl.checkpoint.Float32WeightCache}; null (default) = widen at
  *                         every load
+ * @param weightMode       how the float32 weights the engine computes with are held on the CPU: AUTO (default) =
+ *                         WIDEN_PER_LAYER where possible (CPU, float32, a BF16 checkpoint, decode in Java, no weight
+ *                         cache), else FLOAT32_COPIES; FLOAT32_COPIES = every matrix widened to float32 once at load
+ *                         (4 more bytes per parameter held, the fastest prefill); WIDEN_PER_LAYER = the layers' matrices
+ *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
+ *                         each layer runs (exact; loads in about a second and holds ~3x less memory, each prefill and
+ *                         image pays ~6 % for the widening; see docs/performance.md)
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -31,13 +38,17 @@ public record QwenVlOptions(
         int maxImages,
         Integer contextLength,
         DecodeMode decodeMode,
-        java.nio.file.Path weightCacheDir) {
+        java.nio.file.Path weightCacheDir,
+        WeightMode weightMode) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
 
     /** Where decode steps run, see {@link QwenVlOptions}. */
     public enum DecodeMode { AUTO, ENGINE, JAVA, JAVA_INT8 }
+
+    /** How float32 weights are held, see {@link QwenVlOptions}. */
+    public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER }
 
     /** Weight / compute precision. */
     public enum Precision { FLOAT32, FLOAT16 }
@@ -49,6 +60,7 @@ public record QwenVlOptions(
         device = device == null ? DeviceKind.CPU : device;
         precision = precision == null ? Precision.FLOAT32 : precision;
         decodeMode = decodeMode == null ? DecodeMode.AUTO : decodeMode;
+        weightMode = weightMode == null ? WeightMode.AUTO : weightMode;
         if (maxImagePixels <= 0) {
             throw new IllegalArgumentException("maxImagePixels must be positive");
         }
@@ -58,6 +70,13 @@ public record QwenVlOptions(
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1");
         }
+    }
+
+    /** With the AUTO weight mode. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
+                WeightMode.AUTO);
     }
 
     /** Without a weight cache. */
@@ -73,38 +92,43 @@ public record QwenVlOptions(
     }
 
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode);
+    }
+
+    public QwenVlOptions withWeightMode(WeightMode m) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
+                weightCacheDir, m);
     }
 }

@@ -1,6 +1,7 @@
 package io.github.qwenvl.qwen2vl;
 
 import io.github.qwenvl.nn.KvCache;
+import io.github.qwenvl.nn.LayerMatrices;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -42,42 +43,71 @@ public final class Qwen2TextModel {
     private static final float MASKED = -Float.MAX_VALUE;
 
     private final Qwen2TextConfig config;
-    private final NDArray embedTokens; // (V, H)
-    private final List<Layer> layers;
+    private final NDArray embedTokens; // (V, H), null when tokenTables reads the stored matrix
+    private final LayerMatrices matrices;
+    private final Qwen2JavaDecoder tokenTables; // null: float32 embedding and LM head held
+    private final List<Layer> layers;  // with matrices widened per layer, every layer's record holds the same slots
     private final NDArray finalNorm;   // (H)
-    private final NDArray lmHead;      // (V, H), == embedTokens when tied
+    private final NDArray lmHead;      // (V, H), == embedTokens when tied; null when tokenTables reads the stored one
     private final float[] inverseFrequencies; // (hd/2)
     private final int[] axisOfDim;     // (hd): which M-RoPE axis (0 t, 1 h, 2 w) drives each rotary dim
 
+    /** Float32 copies of every weight. */
     public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights) {
+        this(config, weights, LayerMatrices.copies(weights, "model.layers."), null,
+                RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta()));
+    }
+
+    /**
+     * @param matrices           how the layers' matrices are held (float32 copies, or widened per layer)
+     * @param tokenTables        when not null, embedding lookups and the LM head are read from the stored matrices by
+     *                           this decoder instead of float32 copies (used with matrices widened per layer)
+     * @param inverseFrequencies rotary inverse frequencies (hd/2), as the engine computes them
+     */
+    Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
+                   float[] inverseFrequencies) {
         this.config = config;
+        this.matrices = matrices;
+        this.tokenTables = tokenTables;
         long h = config.hiddenSize();
         long q = (long) config.numHeads() * config.headDim();
         long kv = (long) config.numKeyValueHeads() * config.headDim();
         long i = config.intermediateSize();
-        this.embedTokens = weights.load("model.embed_tokens.weight", config.vocabSize(), h);
+        if (tokenTables == null) {
+            this.embedTokens = weights.load("model.embed_tokens.weight", config.vocabSize(), h);
+        } else {
+            this.embedTokens = null;
+            weights.countMapped(weights.checkedInfo("model.embed_tokens.weight", config.vocabSize(), h));
+        }
         List<Layer> list = new ArrayList<>();
         for (int l = 0; l < config.numLayers(); l++) {
             String p = "model.layers." + l + ".";
             list.add(new Layer(
                     weights.load(p + "input_layernorm.weight", h),
-                    weights.loadLinear(p + "self_attn.q_proj.weight", q, h),
+                    matrices.matrix(l, "self_attn.q_proj.weight", q, h),
                     weights.loadLinear(p + "self_attn.q_proj.bias", q),
-                    weights.loadLinear(p + "self_attn.k_proj.weight", kv, h),
+                    matrices.matrix(l, "self_attn.k_proj.weight", kv, h),
                     weights.loadLinear(p + "self_attn.k_proj.bias", kv),
-                    weights.loadLinear(p + "self_attn.v_proj.weight", kv, h),
+                    matrices.matrix(l, "self_attn.v_proj.weight", kv, h),
                     weights.loadLinear(p + "self_attn.v_proj.bias", kv),
-                    weights.loadLinear(p + "self_attn.o_proj.weight", h, q),
+                    matrices.matrix(l, "self_attn.o_proj.weight", h, q),
                     weights.load(p + "post_attention_layernorm.weight", h),
-                    weights.loadLinear(p + "mlp.gate_proj.weight", i, h),
-                    weights.loadLinear(p + "mlp.up_proj.weight", i, h),
-                    weights.loadLinear(p + "mlp.down_proj.weight", h, i)));
+                    matrices.matrix(l, "mlp.gate_proj.weight", i, h),
+                    matrices.matrix(l, "mlp.up_proj.weight", i, h),
+                    matrices.matrix(l, "mlp.down_proj.weight", h, i)));
         }
         this.layers = List.copyOf(list);
         this.finalNorm = weights.load("model.norm.weight", h);
-        NDArray head = weights.loadLinearOptional("lm_head.weight", config.vocabSize(), h);
-        this.lmHead = head != null ? head : embedTokens;
-        this.inverseFrequencies = RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta());
+        if (tokenTables == null) {
+            NDArray head = weights.loadLinearOptional("lm_head.weight", config.vocabSize(), h);
+            this.lmHead = head != null ? head : embedTokens;
+        } else {
+            this.lmHead = null;
+            if (weights.contains("lm_head.weight")) {
+                weights.countMapped(weights.checkedInfo("lm_head.weight", config.vocabSize(), h));
+            }
+        }
+        this.inverseFrequencies = inverseFrequencies.clone();
         this.axisOfDim = mropeAxes(config.mropeSection(), config.headDim());
     }
 
@@ -92,6 +122,9 @@ public final class Qwen2TextModel {
         long[] flat = new long[b * s];
         for (int r = 0; r < b; r++) {
             System.arraycopy(ids[r], 0, flat, r * s, s);
+        }
+        if (tokenTables != null) {
+            return scope.create(tokenTables.embedRows(flat), new Shape(b, s, config.hiddenSize()));
         }
         NDArray idArray = scope.create(flat, new Shape(b, s));
         return idArray.getNDArrayInternal().embedding(idArray, embedTokens, SparseFormat.DENSE).singletonOrThrow();
@@ -115,18 +148,21 @@ public final class Qwen2TextModel {
         NDArray[] cosSin = rotary(scope, positions, b, s);
         NDArray mask = mask(scope, attentionMask, b, s, past);
         NDArray x = inputsEmbeds;
-        for (int l = 0; l < layers.size(); l++) {
-            Layer w = layers.get(l);
-            int layer = l;
-            // each layer's intermediates are freed when it ends; the caller's embeddings are left alone
-            x = Scopes.run(scope, x, l > 0, in -> {
-                NDArray attn = attention(layer, w, Ops.rmsNorm(in, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
-                NDArray h = in.add(attn);
-                NDArray normed = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
-                NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
-                return h.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
-            });
-            trace.record("layer_" + l, x);
+        try (LayerMatrices.Pass pass = matrices.begin()) {
+            for (int l = 0; l < layers.size(); l++) {
+                pass.prepare(l);
+                Layer w = layers.get(l);
+                int layer = l;
+                // each layer's intermediates are freed when it ends; the caller's embeddings are left alone
+                x = Scopes.run(scope, x, l > 0, in -> {
+                    NDArray attn = attention(layer, w, Ops.rmsNorm(in, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
+                    NDArray h = in.add(attn);
+                    NDArray normed = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
+                    NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
+                    return h.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
+                });
+                trace.record("layer_" + l, x);
+            }
         }
         cache.advance(s);
         return Ops.rmsNorm(x, finalNorm, config.rmsNormEps());
@@ -134,7 +170,20 @@ public final class Qwen2TextModel {
 
     /** (…, H) hidden states → (…, V) logits. */
     public NDArray logits(NDArray hidden) {
+        if (tokenTables != null) {
+            Shape shape = hidden.getShape();
+            int rows = (int) (shape.size() / config.hiddenSize());
+            float[] logits = tokenTables.headLogits(hidden.toType(DataType.FLOAT32, false).toFloatArray(), rows);
+            long[] dims = shape.getShape().clone();
+            dims[dims.length - 1] = config.vocabSize();
+            return hidden.getManager().create(logits, new Shape(dims));
+        }
         return Ops.linear(hidden, lmHead, null);
+    }
+
+    /** How the layers' matrices are held. */
+    LayerMatrices matrices() {
+        return matrices;
     }
 
     private NDArray attention(int layer, Layer w, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache, int b, int s) {
@@ -227,6 +276,6 @@ public final class Qwen2TextModel {
 
     /** The dtype keys/values are cached in: the weights' compute dtype. */
     DataType dataTypeForCache() {
-        return embedTokens.getDataType();
+        return finalNorm.getDataType();
     }
 }

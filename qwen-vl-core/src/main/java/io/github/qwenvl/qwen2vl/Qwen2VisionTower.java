@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.config.Qwen2VisionConfig;
+import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
@@ -54,7 +55,8 @@ public final class Qwen2VisionTower {
 
     private final Qwen2VisionConfig config;
     private final NDArray patchEmbedWeight; // (D, 3·2·14·14)
-    private final List<Block> blocks;
+    private final LayerMatrices matrices;
+    private final List<Block> blocks; // with matrices widened per block, every block's record holds the same slots
     private final NDArray mergerNormWeight; // (D)
     private final NDArray mergerNormBias;   // (D) or null (RMSNorm in 2.5)
     private final NDArray mergerFc1Weight;  // (4D, 4D)
@@ -63,8 +65,15 @@ public final class Qwen2VisionTower {
     private final NDArray mergerFc2Bias;    // (O)
     private final float[] inverseFrequencies; // (headDim/4): rotary over (h, w), each half of headDim/2
 
+    /** Float32 copies of every weight. */
     public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights) {
+        this(config, weights, LayerMatrices.copies(weights, "visual.blocks."));
+    }
+
+    /** @param matrices how the blocks' matrices are held (float32 copies, or widened per block) */
+    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights, LayerMatrices matrices) {
         this.config = config;
+        this.matrices = matrices;
         long d = config.hiddenSize();
         long i = config.intermediateSize();
         long merged = d * config.spatialMergeSize() * config.spatialMergeSize();
@@ -80,15 +89,15 @@ public final class Qwen2VisionTower {
                     q25 ? null : weights.load(p + "norm1.bias", d),
                     weights.load(p + "norm2.weight", d),
                     q25 ? null : weights.load(p + "norm2.bias", d),
-                    weights.loadLinear(p + "attn.qkv.weight", 3 * d, d),
+                    matrices.matrix(b, "attn.qkv.weight", 3 * d, d),
                     weights.loadLinear(p + "attn.qkv.bias", 3 * d),
-                    weights.loadLinear(p + "attn.proj.weight", d, d),
+                    matrices.matrix(b, "attn.proj.weight", d, d),
                     weights.loadLinear(p + "attn.proj.bias", d),
-                    weights.loadLinear(p + (q25 ? "mlp.gate_proj.weight" : "mlp.fc1.weight"), i, d),
+                    matrices.matrix(b, q25 ? "mlp.gate_proj.weight" : "mlp.fc1.weight", i, d),
                     weights.loadLinear(p + (q25 ? "mlp.gate_proj.bias" : "mlp.fc1.bias"), i),
-                    q25 ? weights.loadLinear(p + "mlp.up_proj.weight", i, d) : null,
+                    q25 ? matrices.matrix(b, "mlp.up_proj.weight", i, d) : null,
                     q25 ? weights.loadLinear(p + "mlp.up_proj.bias", i) : null,
-                    weights.loadLinear(p + (q25 ? "mlp.down_proj.weight" : "mlp.fc2.weight"), d, i),
+                    matrices.matrix(b, q25 ? "mlp.down_proj.weight" : "mlp.fc2.weight", d, i),
                     weights.loadLinear(p + (q25 ? "mlp.down_proj.bias" : "mlp.fc2.bias"), d)));
         }
         this.blocks = List.copyOf(list);
@@ -144,13 +153,16 @@ public final class Qwen2VisionTower {
         }
         NDArray[] cosSin = cosSin(scope, rotary, (float) (1.0 / Math.sqrt(config.headDim()))); // each (P, 2, 1, headDim)
 
-        for (int b = 0; b < blocks.size(); b++) {
-            int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
-            Block weights = blocks.get(b);
-            // the block's input and intermediates are freed when it is done (the input is ours: b > 0
-            // or a permuted copy; the patch embedding stays for the caller's trace)
-            hidden = Scopes.run(scope, hidden, b > 0, x -> block(weights, x, cosSin[0], cosSin[1], segments));
-            trace.record("block_" + b, hidden);
+        try (LayerMatrices.Pass pass = matrices.begin()) {
+            for (int b = 0; b < blocks.size(); b++) {
+                int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
+                pass.prepare(b);
+                Block weights = blocks.get(b);
+                // the block's input and intermediates are freed when it is done (the input is ours: b > 0
+                // or a permuted copy; the patch embedding stays for the caller's trace)
+                hidden = Scopes.run(scope, hidden, b > 0, x -> block(weights, x, cosSin[0], cosSin[1], segments));
+                trace.record("block_" + b, hidden);
+            }
         }
         NDArray normed = config.qwen25()
                 ? Ops.rmsNorm(hidden, mergerNormWeight, NORM_EPS)

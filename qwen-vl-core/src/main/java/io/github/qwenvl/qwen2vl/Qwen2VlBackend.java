@@ -61,7 +61,7 @@ public final class Qwen2VlBackend implements ModelBackend {
                 this.float32Cache = Float32WeightCache.open(checkpoint, options.weightCacheDir());
             }
             this.network = new Qwen2VlNetwork(config, checkpoint, float32Cache, manager, matrixType,
-                    options.decodeMode(), options.threads());
+                    options.decodeMode(), options.threads(), options.weightMode());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());

@@ -10,7 +10,10 @@ import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.WeightLoader;
+import io.github.qwenvl.nn.LayerMatrices;
+import io.github.qwenvl.nn.cpu.DecodeThreads;
 import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MappedMatrices;
 
 import java.util.List;
 
@@ -28,6 +31,8 @@ public final class Qwen2VlNetwork {
     private final long weightBytes;
     private final QwenVlOptions.DecodeMode decodeMode;
     private final Qwen2JavaDecoder javaDecoder;
+    private final QwenVlOptions.WeightMode weightMode;
+    private final DecodeThreads widenThreads; // null with float32 copies
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen2VlNetwork.class);
 
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
@@ -47,28 +52,68 @@ public final class Qwen2VlNetwork {
     /** @param float32Cache float32 copies of the checkpoint's 16-bit tensors to map instead of widening (or null) */
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
                           NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads) {
+        this(config, checkpoint, float32Cache, manager, dataType, decodeMode, threads, QwenVlOptions.WeightMode.AUTO);
+    }
+
+    /** @param weightMode how the engine's float32 weights are held (see {@link QwenVlOptions#weightMode()}) */
+    public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
+                          NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
+                          QwenVlOptions.WeightMode weightMode) {
         this.config = config;
-        int fillThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
+        QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may
         // the caller close the manager that owns the tensors being filled
-        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, fillThreads)) {
-            this.vision = new Qwen2VisionTower(config.vision(), weights);
-            this.text = new Qwen2TextModel(config.text(), weights);
+        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
+            String decoderReason = javaDecoderReason(config, weights, manager, dataType, this.decodeMode);
+            String perLayerReason = decoderReason != null
+                    ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
+                    : float32Cache != null ? "a float32 weight cache is configured" : null;
+            if (requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER && perLayerReason != null) {
+                throw new QwenVlException("weightMode WIDEN_PER_LAYER is not possible: " + perLayerReason);
+            }
+            boolean perLayer = requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
+            this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
+            Kernels kernels = Kernels.get();
+            MappedMatrices mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
+            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, config.text().headDim(),
+                    config.text().ropeTheta());
+            this.javaDecoder = decoderReason == null ? Qwen2JavaDecoder.create(config.text(), weights,
+                    inverseFrequencies, kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped)
+                    : null;
+            this.widenThreads = perLayer ? new DecodeThreads(count) : null;
+            LayerMatrices visionMatrices = perLayer
+                    ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
+                    : LayerMatrices.copies(weights, "visual.blocks.");
+            LayerMatrices textMatrices = perLayer
+                    ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
+                    : LayerMatrices.copies(weights, "model.layers.");
+            this.vision = new Qwen2VisionTower(config.vision(), weights, visionMatrices);
+            this.text = new Qwen2TextModel(config.text(), weights, textMatrices, perLayer ? javaDecoder : null,
+                    inverseFrequencies);
+            weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();
-            this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
-            this.javaDecoder = javaDecoder(config, weights, manager, dataType, this.decodeMode, threads);
-            // int8 copies are held besides the engine's tensors (the mapped BF16 are the checkpoint's, not counted)
+            // int8 copies are held besides the engine's tensors (the mapped BF16 are the checkpoint's; with matrices
+            // widened per layer they count, at their stored size, in the loader's bytes)
             this.weightBytes = weights.loadedBytes() + (javaDecoder != null
                     && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
                     ? javaDecoder.bytesPerToken() : 0);
+            if (perLayer) {
+                LOG.info("Weights: layer matrices widened per layer from the mapped checkpoint ({} MB of float32 layer"
+                        + " buffers)", (visionMatrices.slotBytes() + textMatrices.slotBytes()) / 1_000_000);
+            } else {
+                LOG.info("Weights: float32 copies ({})", perLayerReason != null ? perLayerReason : "weightMode " + requested);
+            }
         }
     }
 
-    private Qwen2JavaDecoder javaDecoder(ModelConfig config, WeightLoader weights, NDManager manager, DataType dataType,
-                                         QwenVlOptions.DecodeMode mode, Integer threads) {
+    /** Why this network gets no Java decoder (null: it gets one); throws where decodeMode demands one that cannot be. */
+    private static String javaDecoderReason(ModelConfig config, WeightLoader weights, NDManager manager,
+                                            DataType dataType, QwenVlOptions.DecodeMode mode) {
         if (mode == QwenVlOptions.DecodeMode.ENGINE) {
-            return null;
+            return "decodeMode ENGINE";
         }
         String reason = null;
         if (manager.getDevice().isGpu()) {
@@ -78,7 +123,6 @@ public final class Qwen2VlNetwork {
         } else {
             reason = Qwen2JavaDecoder.unsupportedReason(config.text(), weights);
         }
-        Kernels kernels = Kernels.get();
         if (reason == null && mode == QwenVlOptions.DecodeMode.AUTO && !Kernels.vectorized()) {
             reason = "the Vector API is not enabled (add --add-modules jdk.incubator.vector to the JVM options);"
                     + " the engine is faster than scalar Java kernels";
@@ -88,11 +132,13 @@ public final class Qwen2VlNetwork {
                 throw new QwenVlException("decodeMode " + mode + " is not possible: " + reason);
             }
             LOG.info("Decode on the engine (f32): {}", reason);
-            return null;
         }
-        int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return Qwen2JavaDecoder.create(config.text(), weights, text.inverseFrequencies(), kernels, count,
-                mode == QwenVlOptions.DecodeMode.JAVA_INT8);
+        return reason;
+    }
+
+    /** How the engine's float32 weights are held: FLOAT32_COPIES or WIDEN_PER_LAYER (never AUTO). */
+    public QwenVlOptions.WeightMode weightMode() {
+        return weightMode;
     }
 
     /** The default decode mode this network was loaded with. */
@@ -105,10 +151,13 @@ public final class Qwen2VlNetwork {
         return javaDecoder;
     }
 
-    /** Stops the Java decoder's threads (weights stay usable by the engine). */
+    /** Stops the Java decoder's and the widening's threads (float32 copies stay usable by the engine). */
     public void close() {
         if (javaDecoder != null) {
             javaDecoder.close();
+        }
+        if (widenThreads != null) {
+            widenThreads.close();
         }
     }
 

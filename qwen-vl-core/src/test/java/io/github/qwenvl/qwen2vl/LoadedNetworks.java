@@ -15,6 +15,7 @@ final class LoadedNetworks {
 
     private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
     private static final Map<Path, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
+    private static final Map<Path, Qwen2VlNetwork> COPIES = new ConcurrentHashMap<>();
 
     private LoadedNetworks() {
     }
@@ -24,6 +25,13 @@ final class LoadedNetworks {
             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
             return new Qwen2VlNetwork(ModelConfig.load(dir), checkpoint, MANAGER.newSubManager(), TestDevice.matrixType());
         });
+    }
+
+    /** The network loaded with every weight as a float32 copy (the default on the CPU widens layers as they run). */
+    static Qwen2VlNetwork withFloat32Copies(FixtureSet set) {
+        return COPIES.computeIfAbsent(set.modelDir(), dir -> new Qwen2VlNetwork(ModelConfig.load(dir),
+                SafetensorsCheckpoint.open(dir), null, MANAGER.newSubManager(), TestDevice.matrixType(),
+                io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null, io.github.qwenvl.QwenVlOptions.WeightMode.FLOAT32_COPIES));
     }
 
     static NDManager manager() {

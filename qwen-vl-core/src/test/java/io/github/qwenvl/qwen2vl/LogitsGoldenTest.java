@@ -61,7 +61,11 @@ class LogitsGoldenTest {
     }
 
     static Forward forward(FixtureSet set, JsonObject c, Path file) {
-        Qwen2VlNetwork net = LoadedNetworks.of(set);
+        return forward(set, LoadedNetworks.of(set), c, file);
+    }
+
+    /** As above on {@code net}. */
+    static Forward forward(FixtureSet set, Qwen2VlNetwork net, JsonObject c, Path file) {
         long[] ids = Goldens.longs(file, "input_ids");
         List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(file).contains("image_grid_thw")
                 ? Goldens.longs(file, "image_grid_thw") : null);
