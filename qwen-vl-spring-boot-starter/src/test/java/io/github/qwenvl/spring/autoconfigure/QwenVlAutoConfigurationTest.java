@@ -71,6 +71,20 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void weightModeBindsAndAnswers() {
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-mode=float32-copies",
+                        "spring.ai.qwen-vl.chat.options.max-tokens=12")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
+                    assertThat(props.toEngineOptions().weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES);
+                    org.springframework.ai.chat.model.ChatResponse response = context.getBean(ChatModel.class)
+                            .call(new org.springframework.ai.chat.prompt.Prompt("Describe a lighthouse."));
+                    assertThat(response.getMetadata().getUsage().getCompletionTokens()).isPositive();
+                });
+    }
+
+    @Test
     void weightCacheDirIsPassedToTheEngine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path cache) {
         runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-cache-dir=" + cache)
                 .run(context -> {
