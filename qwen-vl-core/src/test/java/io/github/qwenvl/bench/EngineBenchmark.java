@@ -167,6 +167,14 @@ public final class EngineBenchmark {
                                  double firstRequestFirstTokenMillis) {
     }
 
+    /**
+     * The same model held as float32 copies of every weight ({@code WeightMode.FLOAT32_COPIES}, the design before the
+     * per-layer widening became the default), loaded after the default model's phases and the sweep: its load, RSS
+     * after it and peak over 448×448 requests, and those requests.
+     */
+    public record CopiesRun(double loadSeconds, double rssAfterLoadGiB, double peakRssGiB, List<ImageRun> images) {
+    }
+
     /** Everything measured. */
     public record Report(String model, String architecture, int threads, String cpu, int processors,
                          boolean checkpointGenerated, double checkpointSeconds, long checkpointBytes,
@@ -176,7 +184,7 @@ public final class EngineBenchmark {
                          List<ImageRun> images, List<String> skippedImages, List<DecodeRun> decodes,
                          double bandwidthGBs, double matmulGflops, double javaBandwidthGBs, String javaKernels,
                          double javaQ8BandwidthGBs, List<SweepRun> sweep, WeightCacheRun weightCache, Map<String, Double> peakRssByPhase,
-                         String device) {
+                         String device, CopiesRun copies) {
 
         /** Decode tok/s of a mode at a context in the sweep (NaN if not run). */
         public double sweepTokensPerSecond(String mode, int context) {
@@ -340,6 +348,12 @@ public final class EngineBenchmark {
         System.gc();
         phases.put("decode sweep (its own network)", procStatusGiB("VmHWM"));
 
+        CopiesRun copies = null;
+        if (spec.qwen2Family() && !device.isGpu() && Boolean.parseBoolean(System.getProperty("qwenvl.bench.copies", "true"))) {
+            resetPeakRss();
+            copies = copiesRun(prepared.directory(), threads, s.imageRuns(), log);
+            phases.put("float32 copies: load + 448x448 requests", procStatusGiB("VmHWM"));
+        }
         WeightCacheRun cacheRun = null;
         if (s.weightCacheDir() != null && !device.isGpu()) {
             resetPeakRss();
@@ -352,7 +366,7 @@ public final class EngineBenchmark {
                 decodeBytes, rssAfterLoad, peakRss, List.copyOf(images), List.copyOf(skipped),
                 List.copyOf(decodes),
                 bandwidth, gflops, javaBandwidth, Kernels.get().name(), javaQ8Bandwidth, sweep, cacheRun, phases,
-                deviceName);
+                deviceName, copies);
     }
 
     /**
@@ -364,6 +378,30 @@ public final class EngineBenchmark {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         } catch (IOException | RuntimeException e) {
             // not Linux, or not allowed
+        }
+    }
+
+    /** See {@link CopiesRun}; the models measured before are closed. */
+    static CopiesRun copiesRun(Path dir, int threads, int runs, PrintStream log) {
+        System.gc();
+        long t0 = System.nanoTime();
+        try (QwenVlModel model = QwenVlModel.load(dir, QwenVlOptions.defaults().withThreads(threads)
+                .withWeightMode(QwenVlOptions.WeightMode.FLOAT32_COPIES))) {
+            double load = seconds(t0);
+            double rss = procStatusGiB("VmRSS");
+            log.printf("[bench] float32 copies: loaded in %.1f s, RSS %.2f GiB%n", load, rss);
+            model.generate(imageRequest(syntheticImage(56, 56), forced(2)));
+            List<ImageRun> images = new ArrayList<>();
+            for (int run = 1; run <= runs; run++) {
+                GenerationResult r = model.generate(imageRequest(syntheticImage(448, 448), forced(1)));
+                ImageInfo info = r.images().get(0);
+                GenerationResult.Timings t = r.timings();
+                images.add(new ImageRun(448, 448, info.resizedWidth(), info.resizedHeight(), info.tokens(),
+                        r.usage().promptTokens(), t.preprocessMillis(), t.visionMillis(), t.prefillMillis(),
+                        t.firstTokenMillis()));
+                log.printf("[bench]   float32 copies %s%n", images.get(images.size() - 1));
+            }
+            return new CopiesRun(load, rss, procStatusGiB("VmHWM"), List.copyOf(images));
         }
     }
 
@@ -414,7 +452,11 @@ public final class EngineBenchmark {
             try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
                  NDManager manager = NDManager.newBaseManager(device)) {
                 long t0 = System.nanoTime();
-                Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, manager, matrixType, loadMode, threads);
+                // ENGINE steps run every layer on the engine: its network holds float32 copies (widening every layer
+                // at every step is what WIDEN_PER_LAYER is not for); the int8 network is loaded as a service would be
+                Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, null, manager, matrixType, loadMode, threads,
+                        loadMode == QwenVlOptions.DecodeMode.AUTO ? QwenVlOptions.WeightMode.FLOAT32_COPIES
+                                : QwenVlOptions.WeightMode.AUTO);
                 log.printf("[bench] sweep: network loaded (%s) in %.1f s; Java decoder: %s%n", loadMode, seconds(t0),
                         net.javaDecoder() == null ? "none" : net.javaDecoder().kernels().name() + ", "
                                 + net.javaDecoder().weightFormat());
@@ -656,7 +698,7 @@ public final class EngineBenchmark {
 
     public static void print(Report r, PrintStream out) {
         out.println();
-        out.printf("Engine benchmark: %s (%s, random BF16 weights held as f32), %s%n", r.model(), r.architecture(),
+        out.printf("Engine benchmark: %s (%s, random BF16 weights, default weight and decode modes), %s%n", r.model(), r.architecture(),
                 OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS));
         out.printf("Machine: %s, %d processors, %d engine threads; device %s%n", r.cpu(), r.processors(), r.threads(),
                 r.device());
@@ -679,6 +721,23 @@ public final class EngineBenchmark {
                     c.firstLoadSeconds(), c.firstRequestFirstTokenMillis()));
         }
         row(out, "RSS after load", String.format(Locale.ROOT, "%.2f GiB", r.rssAfterLoadGiB()));
+        if (r.copies() != null) {
+            CopiesRun c = r.copies();
+            List<ImageRun> ours = r.imageRuns(448, 448);
+            row(out, "float32 copies: load", String.format(Locale.ROOT, "%.1f s = %.1f x one pass (a later load in the"
+                    + " process); RSS after it %.2f GiB, peak with 448x448 requests %.2f GiB", c.loadSeconds(),
+                    c.loadSeconds() / r.onePassSeconds(), c.rssAfterLoadGiB(), c.peakRssGiB()));
+            double vision = median(c.images().stream().mapToDouble(ImageRun::visionMillis).toArray());
+            double prefill = median(c.images().stream().mapToDouble(ImageRun::prefillMillis).toArray());
+            double first = median(c.images().stream().mapToDouble(ImageRun::firstTokenMillis).toArray());
+            String ratios = ours.isEmpty() ? "" : String.format(Locale.ROOT, "; default / copies: %.2f, %.2f, %.2f",
+                    median(ours.stream().mapToDouble(ImageRun::visionMillis).toArray()) / vision,
+                    median(ours.stream().mapToDouble(ImageRun::prefillMillis).toArray()) / prefill,
+                    median(ours.stream().mapToDouble(ImageRun::firstTokenMillis).toArray()) / first);
+            row(out, "float32 copies: 448x448", String.format(Locale.ROOT,
+                    "vision %.0f ms, prefill %.0f ms, first token %.0f ms (medians of %d)%s", vision, prefill, first,
+                    c.images().size(), ratios));
+        }
         row(out, "peak RSS (VmHWM)", String.format(Locale.ROOT, "%.2f GiB (load, image and text requests)", r.peakRssGiB()));
         r.peakRssByPhase().forEach((phase, gib) -> row(out, "  peak RSS, " + phase, String.format(Locale.ROOT, "%.2f GiB", gib)));
         List<String> sizes = r.images().stream().map(i -> i.width() + "x" + i.height()).distinct().toList();
@@ -791,6 +850,17 @@ public final class EngineBenchmark {
             j.addProperty("weightCacheWritten", r.weightCache().written());
             j.addProperty("weightCacheLoadSeconds", round(r.weightCache().loadSeconds()));
             j.addProperty("weightCacheFirstRequestFirstTokenMillis", round(r.weightCache().firstRequestFirstTokenMillis()));
+        }
+        if (r.copies() != null) {
+            j.addProperty("float32CopiesLoadSeconds", round(r.copies().loadSeconds()));
+            j.addProperty("float32CopiesRssAfterLoadGiB", round(r.copies().rssAfterLoadGiB()));
+            j.addProperty("float32CopiesPeakRssGiB", round(r.copies().peakRssGiB()));
+            j.addProperty("float32Copies448VisionMillis",
+                    round(median(r.copies().images().stream().mapToDouble(ImageRun::visionMillis).toArray())));
+            j.addProperty("float32Copies448PrefillMillis",
+                    round(median(r.copies().images().stream().mapToDouble(ImageRun::prefillMillis).toArray())));
+            j.addProperty("float32Copies448FirstTokenMillis",
+                    round(median(r.copies().images().stream().mapToDouble(ImageRun::firstTokenMillis).toArray())));
         }
         j.addProperty("rssAfterLoadGiB", round(r.rssAfterLoadGiB()));
         j.addProperty("peakRssGiB", round(r.peakRssGiB()));

@@ -17,7 +17,8 @@ import java.util.List;
  * {@code RssProbe <model dir> <images, e.g. 448x448,1344x1008 or none> [trim] [int8]}: after the load, one request per
  * image, each printed with its own peak (VmHWM reset before it), the resident set after it split into anonymous and
  * file pages, and the JVM heap; with {@code trim}, glibc's {@code malloc_trim(0)} is called after every request;
- * with {@code int8}, the model decodes with {@code JAVA_INT8}.
+ * with {@code int8}, the model decodes with {@code JAVA_INT8}; with {@code copies}, it holds float32 copies of every weight
+ * ({@code FLOAT32_COPIES}) instead of widening the layers as they run.
  */
 public final class RssProbe {
 
@@ -34,9 +35,12 @@ public final class RssProbe {
                 : QwenVlOptions.DecodeMode.AUTO;
         C libc = trim ? Native.load("c", C.class) : null;
         DjlRuntime.start(2);
+        QwenVlOptions.WeightMode weightMode = flags.contains("copies") ? QwenVlOptions.WeightMode.FLOAT32_COPIES
+                : QwenVlOptions.WeightMode.AUTO;
+        long loadStart = System.nanoTime();
         try (QwenVlModel model = QwenVlModel.load(dir, QwenVlOptions.defaults().withThreads(2)
-                .withDecodeMode(mode))) {
-            print("load", 0);
+                .withDecodeMode(mode).withWeightMode(weightMode))) {
+            print("load (" + weightMode + ")", (System.nanoTime() - loadStart) / 1_000_000);
             model.generate(EngineBenchmark.imageRequest(EngineBenchmark.syntheticImage(56, 56), EngineBenchmark.forced(2)));
             print("warm-up", 0);
             for (int[] size : images) {
@@ -44,7 +48,8 @@ public final class RssProbe {
                 GenerationResult r = model.generate(EngineBenchmark.imageRequest(
                         EngineBenchmark.syntheticImage(size[0], size[1]), EngineBenchmark.forced(1)));
                 long ms = Math.round(r.timings().firstTokenMillis());
-                print(size[0] + "x" + size[1], ms);
+                print(String.format("%dx%d v%.1f p%.1f s", size[0], size[1], r.timings().visionMillis() / 1000,
+                        r.timings().prefillMillis() / 1000), ms);
                 if (trim) {
                     long t0 = System.nanoTime();
                     libc.malloc_trim(0);
