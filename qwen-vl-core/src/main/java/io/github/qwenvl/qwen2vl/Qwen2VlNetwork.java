@@ -63,6 +63,8 @@ public final class Qwen2VlNetwork {
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
         QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
+        Qwen2JavaDecoder decoder = null;
+        DecodeThreads widening = null;
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may
         // the caller close the manager that owns the tensors being filled
         try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
@@ -79,10 +81,11 @@ public final class Qwen2VlNetwork {
             MappedMatrices mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
             float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, config.text().headDim(),
                     config.text().ropeTheta());
-            this.javaDecoder = decoderReason == null ? Qwen2JavaDecoder.create(config.text(), weights,
-                    inverseFrequencies, kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped)
-                    : null;
-            this.widenThreads = perLayer ? new DecodeThreads(count) : null;
+            decoder = decoderReason == null ? Qwen2JavaDecoder.create(config.text(), weights, inverseFrequencies,
+                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped) : null;
+            this.javaDecoder = decoder;
+            widening = perLayer ? new DecodeThreads(count) : null;
+            this.widenThreads = widening;
             LayerMatrices visionMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "visual.blocks.");
@@ -106,6 +109,15 @@ public final class Qwen2VlNetwork {
             } else {
                 LOG.info("Weights: float32 copies ({})", perLayerReason != null ? perLayerReason : "weightMode " + requested);
             }
+        } catch (RuntimeException e) {
+            // a missing or misshapen weight of the towers: the threads started above would otherwise outlive us
+            if (decoder != null) {
+                decoder.close();
+            }
+            if (widening != null) {
+                widening.close();
+            }
+            throw e;
         }
     }
 
