@@ -27,8 +27,8 @@ package io.github.qwenvl;
  *                         cache), else FLOAT32_COPIES; FLOAT32_COPIES = every matrix widened to float32 once at load
  *                         (4 more bytes per parameter held, the fastest prefill); WIDEN_PER_LAYER = the layers' matrices
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
- *                         each layer runs (exact; loads in about a second and holds ~3x less memory, each prefill and
- *                         image pays ~6 % for the widening; see docs/performance.md)
+ *                         each layer runs (exact; loads in about a second and holds about half the memory: the widening
+ *                         costs ~2 % of a vision pass and ~5 % of a short prefill; see docs/performance.md)
  */
 public record QwenVlOptions(
         DeviceKind device,

@@ -85,7 +85,8 @@ public class QwenVlProperties {
      * How the float32 weights of prefill and vision are held on the CPU: auto (widen-per-layer where possible, else
      * float32-copies), float32-copies (every matrix widened once at load: fastest prefill, 4 more bytes per parameter
      * held, slower start), or widen-per-layer (the layers' matrices widened from the memory-mapped BF16 checkpoint into
-     * one reusable layer just before each runs: exact, starts in about a second, ~3x less memory, ~6 % slower prefill).
+     * one reusable layer just before each runs: exact, starts in about a second, about half the memory, the widening
+     * costing ~2 % of a vision pass and ~5 % of a short prefill).
      */
     private QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.AUTO;
 
