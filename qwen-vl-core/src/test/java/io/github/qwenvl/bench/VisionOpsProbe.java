@@ -49,7 +49,18 @@ public final class VisionOpsProbe {
             total += time("transpose+reshape", 1, () -> pv.transpose(1, 0, 2).reshape(p, d));
             total += time("proj linear", 1, () -> Ops.linear(attended, wproj, bproj), 2.0 * p * d * d);
             total += time("fc1 linear", 1, () -> Ops.linear(x, w1, b1), 2.0 * p * d * inter);
-            total += time("quickGelu", 1, () -> Ops.quickGelu(hidden));
+            time("copy of the fc1 output", 1, () -> hidden.duplicate());
+            total += time("quickGelu (in place, on a copy)", 1, () -> Ops.quickGelu(hidden.duplicate()));
+            time("quickGelu out of place (before), on a copy", 1, () -> {
+                NDArray in = hidden.duplicate();
+                NDArray scaled = in.mul(1.702f);
+                NDArray gate = scaled.getNDArrayInternal().sigmoid();
+                scaled.close();
+                NDArray out = in.mul(gate);
+                gate.close();
+                in.close();
+                return out;
+            });
             total += time("fc2 linear", 1, () -> Ops.linear(hidden, w2, b2), 2.0 * p * d * inter);
             total += time("residual add x2", 2, () -> x.add(attended));
             for (int rows : new int[] {1024, 512, 256, 128}) {
