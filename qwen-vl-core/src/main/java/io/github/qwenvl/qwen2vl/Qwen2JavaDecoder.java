@@ -8,7 +8,6 @@ import ai.djl.pytorch.engine.PtNDArray;
 import io.github.qwenvl.QwenVlException;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.checkpoint.TensorDType;
-import io.github.qwenvl.checkpoint.TensorInfo;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.nn.cpu.DecodeThreads;
@@ -93,7 +92,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 continue; // missing: create() and the engine's loader say so
             }
             TensorDType dtype = weights.checkpoint().info(name).dtype();
-            if (dtype != TensorDType.BF16 && dtype != TensorDType.F32) {
+            if (!MappedMatrices.readable(dtype)) {
                 return "'" + name + "' is stored as " + dtype + " (the Java decoder reads BF16 and F32)";
             }
         }
@@ -118,18 +117,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     }
 
     /**
-     * Maps the language model's weights (call after the engine model loaded them: names and shapes are checked
-     * there). {@code inverseFrequencies} are the engine's rotary frequencies, so both paths rotate identically.
-     */
-    static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
-                                   Kernels kernels, int threadCount) {
-        return create(config, weights, inverseFrequencies, kernels, threadCount, false);
-    }
-
-    /**
-     * As above; with {@code int8} the matrices (and the LM head) are read from 8-bit copies ({@link
-     * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
-     * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
+     * Maps the language model's weights, resolved and shape-checked by {@code weights} (a missing or misshapen one is
+     * the loader's {@link io.github.qwenvl.checkpoint.CheckpointException}). {@code inverseFrequencies} are the
+     * engine's rotary frequencies, so both paths rotate identically.
      */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount, boolean int8) {
@@ -137,7 +127,12 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 new MappedMatrices(weights.checkpoint()));
     }
 
-    /** As above, mapping the stored matrices through {@code mapped} (shared with the prefill's layer widening). */
+    /**
+     * As above, mapping the stored matrices through {@code mapped} (shared with the prefill's layer widening). With
+     * {@code int8} the matrices (and the LM head) are read from 8-bit copies ({@link
+     * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
+     * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
+     */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped) {
         String reason = unsupportedReason(config, weights);
@@ -149,36 +144,40 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         int q = config.numHeads() * config.headDim();
         int kv = config.numKeyValueHeads() * config.headDim();
         int i = config.intermediateSize();
-        String embedName = weights.checkedInfo("model.embed_tokens.weight").name();
-        WeightMatrix embed = mapped.get(embedName, config.vocabSize(), h); // lookups read the stored rows, also with int8
-        String headName = weights.resolve("lm_head.weight");
+        // matrices by their config names: resolved and shape-checked by the loader, mapped once each
+        MatrixSource stored = (name, rows, cols) -> mapped.get(weights.checkedInfo(name, rows, cols).name(), rows, cols);
+        String embedName = "model.embed_tokens.weight";
+        String headName = weights.contains("lm_head.weight") ? "lm_head.weight" : embedName; // tied: the embedding
+        WeightMatrix embed = stored.get(embedName, config.vocabSize(), h); // lookups read the stored rows, also with int8
         // mapped only; its pages are read (and resident) only if prefill logits are asked of this decoder
-        WeightMatrix storedHead = headName != null ? mapped.get(headName, config.vocabSize(), h) : embed;
+        WeightMatrix storedHead = stored.get(headName, config.vocabSize(), h);
         long t0 = System.nanoTime();
         List<Layer> layers = new ArrayList<>();
         WeightMatrix lmHead;
         try (DecodeThreads quantizers = int8 ? new DecodeThreads(threadCount) : null) {
             // the matrices as stored (mapped in place), or their int8 copies
-            MatrixSource source = int8 ? new Quantizer(ckpt, weights.manager(), quantizers)::quantize
-                    : mapped::get;
-            lmHead = int8 ? source.get(headName != null ? headName : embedName, config.vocabSize(), h) : storedHead;
+            Quantizer quantizer = int8 ? new Quantizer(ckpt, weights.manager(), quantizers) : null;
+            MatrixSource source = int8
+                    ? (name, rows, cols) -> quantizer.quantize(weights.checkedInfo(name, rows, cols).name(), rows, cols)
+                    : stored;
+            lmHead = int8 ? source.get(headName, config.vocabSize(), h) : storedHead;
             for (int l = 0; l < config.numLayers(); l++) {
                 String p = "model.layers." + l + ".";
                 layers.add(new Layer(
                         floats(ckpt, weights, p + "input_layernorm.weight", h),
                         new WeightMatrix[] {
-                                source.get(weights.checkedInfo(p + "self_attn.q_proj.weight").name(), q, h),
-                                source.get(weights.checkedInfo(p + "self_attn.k_proj.weight").name(), kv, h),
-                                source.get(weights.checkedInfo(p + "self_attn.v_proj.weight").name(), kv, h)},
+                                source.get(p + "self_attn.q_proj.weight", q, h),
+                                source.get(p + "self_attn.k_proj.weight", kv, h),
+                                source.get(p + "self_attn.v_proj.weight", kv, h)},
                         floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
                         floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
                         floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
-                        source.get(weights.checkedInfo(p + "self_attn.o_proj.weight").name(), h, q),
+                        source.get(p + "self_attn.o_proj.weight", h, q),
                         floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
                         new WeightMatrix[] {
-                                source.get(weights.checkedInfo(p + "mlp.gate_proj.weight").name(), i, h),
-                                source.get(weights.checkedInfo(p + "mlp.up_proj.weight").name(), i, h)},
-                        source.get(weights.checkedInfo(p + "mlp.down_proj.weight").name(), h, i)));
+                                source.get(p + "mlp.gate_proj.weight", i, h),
+                                source.get(p + "mlp.up_proj.weight", i, h)},
+                        source.get(p + "mlp.down_proj.weight", h, i)));
             }
         }
         if (int8) {
@@ -214,8 +213,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.values = new float[threads.threads()][];
         }
 
+        /** Stored tensor {@code name}, already checked to be (rows, cols). */
         WeightMatrix quantize(String name, int rows, int cols) {
-            checkedInfo(ckpt, name, rows, cols);
             if ((long) rows * cols > Integer.MAX_VALUE) {
                 throw new QwenVlException("int8 decode: '" + name + "' (" + rows + "x" + cols
                         + ") is over 2 GiB of int8");
@@ -239,19 +238,10 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         }
     }
 
-    /** A (rows × cols) matrix of the checkpoint, as stored or as its int8 copy. */
+    /** The (rows × cols) matrix a config name resolves to, as stored or as its int8 copy. */
     @FunctionalInterface
     private interface MatrixSource {
         WeightMatrix get(String name, int rows, int cols);
-    }
-
-    private static TensorInfo checkedInfo(SafetensorsCheckpoint ckpt, String name, int rows, int cols) {
-        TensorInfo info = ckpt.info(name);
-        if (!Arrays.equals(info.shape(), new long[] {rows, cols})) {
-            throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape()) + ", expected ["
-                    + rows + ", " + cols + "]");
-        }
-        return info;
     }
 
     private static float[] floats(SafetensorsCheckpoint ckpt, WeightLoader weights, String name, int length) {

@@ -24,13 +24,8 @@ public final class MappedMatrices {
         this.checkpoint = checkpoint;
     }
 
-    public SafetensorsCheckpoint checkpoint() {
-        return checkpoint;
-    }
-
-    /** True when {@code name} is stored in a format a {@link WeightMatrix} reads in place (BF16 or F32). */
-    public boolean readable(String name) {
-        TensorDType dtype = checkpoint.info(name).dtype();
+    /** True for the stored formats a {@link WeightMatrix} reads in place (BF16 and F32). */
+    public static boolean readable(TensorDType dtype) {
         return dtype == TensorDType.BF16 || dtype == TensorDType.F32;
     }
 
@@ -41,7 +36,7 @@ public final class MappedMatrices {
             throw new IllegalStateException("'" + name + "' has shape " + Arrays.toString(info.shape())
                     + ", expected [" + rows + ", " + cols + "]");
         }
-        if (!readable(name)) {
+        if (!readable(info.dtype())) {
             throw new IllegalStateException("'" + name + "' is stored as " + info.dtype() + "; mapped matrices are BF16 or F32");
         }
         return mapped.computeIfAbsent(name, n -> map(n, info.dtype(), rows, cols));
