@@ -45,7 +45,14 @@ public record QwenVlOptions(
     public enum DeviceKind { AUTO, CPU, GPU }
 
     /** Where decode steps run, see {@link QwenVlOptions}. */
-    public enum DecodeMode { AUTO, ENGINE, JAVA, JAVA_INT8 }
+    public enum DecodeMode {
+        AUTO, ENGINE, JAVA, JAVA_INT8;
+
+        /** JAVA and JAVA_INT8: decode steps must run in the Java decoder (an error where there is none). */
+        public boolean requiresJavaDecoder() {
+            return this == JAVA || this == JAVA_INT8;
+        }
+    }
 
     /** How float32 weights are held, see {@link QwenVlOptions}. */
     public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER }

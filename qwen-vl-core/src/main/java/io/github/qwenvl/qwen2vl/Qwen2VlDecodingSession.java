@@ -40,8 +40,7 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
      */
     public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
                                   NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode) {
-        if ((decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA
-                || decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.JAVA_INT8) && network.javaDecoder() == null) {
+        if (decodeMode != null && decodeMode.requiresJavaDecoder() && network.javaDecoder() == null) {
             throw new IllegalStateException("decode mode " + decodeMode + ", but this network has no Java decoder (loaded with "
                     + network.decodeMode() + ")");
         }

@@ -140,7 +140,7 @@ public final class Qwen2VlNetwork {
                     + " the engine is faster than scalar Java kernels";
         }
         if (reason != null) {
-            if (mode == QwenVlOptions.DecodeMode.JAVA || mode == QwenVlOptions.DecodeMode.JAVA_INT8) {
+            if (mode.requiresJavaDecoder()) {
                 throw new QwenVlException("decodeMode " + mode + " is not possible: " + reason);
             }
             LOG.info("Decode on the engine (f32): {}", reason);

@@ -78,8 +78,7 @@ public final class QwenVlBackend implements ModelBackend {
             if (options.weightCacheDir() != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32) {
                 this.float32Cache = Float32WeightCache.open(store, options.weightCacheDir());
             }
-            if (options.decodeMode() == QwenVlOptions.DecodeMode.JAVA
-                    || options.decodeMode() == QwenVlOptions.DecodeMode.JAVA_INT8) {
+            if (options.decodeMode().requiresJavaDecoder()) {
                 org.slf4j.LoggerFactory.getLogger(QwenVlBackend.class).warn("decodeMode {} applies to Qwen2-VL and"
                         + " Qwen2.5-VL; Qwen-VL ({}) decodes on the engine", options.decodeMode(), dir.getFileName());
             }
