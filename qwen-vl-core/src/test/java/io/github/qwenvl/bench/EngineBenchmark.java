@@ -133,6 +133,15 @@ public final class EngineBenchmark {
     public record ImageRun(int width, int height, int resizedWidth, int resizedHeight, int imageTokens,
                            int promptTokens, double preprocessMillis, double visionMillis, double prefillMillis,
                            double firstTokenMillis) {
+        /** The run of a one-image request for a width × height image, from its result. */
+        static ImageRun of(int width, int height, GenerationResult r) {
+            ImageInfo info = r.images().get(0);
+            GenerationResult.Timings t = r.timings();
+            return new ImageRun(width, height, info.resizedWidth(), info.resizedHeight(), info.tokens(),
+                    r.usage().promptTokens(), t.preprocessMillis(), t.visionMillis(), t.prefillMillis(),
+                    t.firstTokenMillis());
+        }
+
         public double prefillTokensPerSecond() {
             return promptTokens * 1000.0 / prefillMillis;
         }
@@ -308,12 +317,8 @@ public final class EngineBenchmark {
                 }
                 for (int run = 1; run <= s.imageRuns(); run++) {
                     log.printf("[bench] image %dx%d, run %d/%d%n", size[0], size[1], run, s.imageRuns());
-                    GenerationResult r = model.generate(imageRequest(syntheticImage(size[0], size[1]), forced(1)));
-                    ImageInfo info = r.images().get(0);
-                    GenerationResult.Timings t = r.timings();
-                    images.add(new ImageRun(size[0], size[1], info.resizedWidth(), info.resizedHeight(), info.tokens(),
-                            r.usage().promptTokens(), t.preprocessMillis(), t.visionMillis(), t.prefillMillis(),
-                            t.firstTokenMillis()));
+                    images.add(ImageRun.of(size[0], size[1],
+                            model.generate(imageRequest(syntheticImage(size[0], size[1]), forced(1)))));
                     log.printf("[bench]   %s%n", images.get(images.size() - 1));
                 }
             }
@@ -393,12 +398,7 @@ public final class EngineBenchmark {
             model.generate(imageRequest(syntheticImage(56, 56), forced(2)));
             List<ImageRun> images = new ArrayList<>();
             for (int run = 1; run <= runs; run++) {
-                GenerationResult r = model.generate(imageRequest(syntheticImage(448, 448), forced(1)));
-                ImageInfo info = r.images().get(0);
-                GenerationResult.Timings t = r.timings();
-                images.add(new ImageRun(448, 448, info.resizedWidth(), info.resizedHeight(), info.tokens(),
-                        r.usage().promptTokens(), t.preprocessMillis(), t.visionMillis(), t.prefillMillis(),
-                        t.firstTokenMillis()));
+                images.add(ImageRun.of(448, 448, model.generate(imageRequest(syntheticImage(448, 448), forced(1)))));
                 log.printf("[bench]   float32 copies %s%n", images.get(images.size() - 1));
             }
             return new CopiesRun(load, rss, procStatusGiB("VmHWM"), List.copyOf(images));
@@ -727,13 +727,13 @@ public final class EngineBenchmark {
             row(out, "float32 copies: load", String.format(Locale.ROOT, "%.1f s = %.1f x one pass (a later load in the"
                     + " process); RSS after it %.2f GiB, peak with 448x448 requests %.2f GiB", c.loadSeconds(),
                     c.loadSeconds() / r.onePassSeconds(), c.rssAfterLoadGiB(), c.peakRssGiB()));
-            double vision = median(c.images().stream().mapToDouble(ImageRun::visionMillis).toArray());
-            double prefill = median(c.images().stream().mapToDouble(ImageRun::prefillMillis).toArray());
-            double first = median(c.images().stream().mapToDouble(ImageRun::firstTokenMillis).toArray());
+            double vision = median(c.images(), ImageRun::visionMillis);
+            double prefill = median(c.images(), ImageRun::prefillMillis);
+            double first = median(c.images(), ImageRun::firstTokenMillis);
             String ratios = ours.isEmpty() ? "" : String.format(Locale.ROOT, "; default / copies: %.2f, %.2f, %.2f",
-                    median(ours.stream().mapToDouble(ImageRun::visionMillis).toArray()) / vision,
-                    median(ours.stream().mapToDouble(ImageRun::prefillMillis).toArray()) / prefill,
-                    median(ours.stream().mapToDouble(ImageRun::firstTokenMillis).toArray()) / first);
+                    median(ours, ImageRun::visionMillis) / vision,
+                    median(ours, ImageRun::prefillMillis) / prefill,
+                    median(ours, ImageRun::firstTokenMillis) / first);
             row(out, "float32 copies: 448x448", String.format(Locale.ROOT,
                     "vision %.0f ms, prefill %.0f ms, first token %.0f ms (medians of %d)%s", vision, prefill, first,
                     c.images().size(), ratios));
@@ -750,11 +750,11 @@ public final class EngineBenchmark {
             row(out, label + " size", String.format(Locale.ROOT, "resized %dx%d, %d image tokens, prompt %d tokens",
                     i.resizedWidth(), i.resizedHeight(), i.imageTokens(), i.promptTokens()));
             row(out, label + " preprocess", medianOf(runs, ImageRun::preprocessMillis, "ms"));
-            double vision = median(runs.stream().mapToDouble(ImageRun::visionMillis).toArray());
+            double vision = median(runs, ImageRun::visionMillis);
             row(out, label + " vision", medianOf(runs, ImageRun::visionMillis, "ms")
                     + (flops > 0 ? String.format(Locale.ROOT, " = %.0f GFLOP/s, %.0f %% of matmul", flops / vision / 1e6,
                     100 * flops / vision / 1e6 / r.matmulGflops()) : ""));
-            double prefill = median(runs.stream().mapToDouble(ImageRun::prefillMillis).toArray());
+            double prefill = median(runs, ImageRun::prefillMillis);
             row(out, label + " prefill", medianOf(runs, ImageRun::prefillMillis, "ms")
                     + String.format(Locale.ROOT, " = %.1f tok/s", i.promptTokens() * 1000.0 / prefill));
             row(out, label + " first token", medianOf(runs, ImageRun::firstTokenMillis, "ms"));
@@ -802,6 +802,11 @@ public final class EngineBenchmark {
         out.println("-".repeat(78));
     }
 
+
+    /** The median of one figure of {@code runs}. */
+    static double median(List<ImageRun> runs, java.util.function.ToDoubleFunction<ImageRun> figure) {
+        return median(runs.stream().mapToDouble(figure).toArray());
+    }
 
     private static String medianOf(List<ImageRun> runs, java.util.function.ToDoubleFunction<ImageRun> f, String unit) {
         double[] v = runs.stream().mapToDouble(f).toArray();
@@ -856,11 +861,11 @@ public final class EngineBenchmark {
             j.addProperty("float32CopiesRssAfterLoadGiB", round(r.copies().rssAfterLoadGiB()));
             j.addProperty("float32CopiesPeakRssGiB", round(r.copies().peakRssGiB()));
             j.addProperty("float32Copies448VisionMillis",
-                    round(median(r.copies().images().stream().mapToDouble(ImageRun::visionMillis).toArray())));
+                    round(median(r.copies().images(), ImageRun::visionMillis)));
             j.addProperty("float32Copies448PrefillMillis",
-                    round(median(r.copies().images().stream().mapToDouble(ImageRun::prefillMillis).toArray())));
+                    round(median(r.copies().images(), ImageRun::prefillMillis)));
             j.addProperty("float32Copies448FirstTokenMillis",
-                    round(median(r.copies().images().stream().mapToDouble(ImageRun::firstTokenMillis).toArray())));
+                    round(median(r.copies().images(), ImageRun::firstTokenMillis)));
         }
         j.addProperty("rssAfterLoadGiB", round(r.rssAfterLoadGiB()));
         j.addProperty("peakRssGiB", round(r.peakRssGiB()));
