@@ -58,26 +58,22 @@ class QwenVlAutoConfigurationTest {
 
     @Test
     void int8DecodeModeBindsAndAnswers() {
-        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.decode-mode=java-int8",
-                        "spring.ai.qwen-vl.chat.options.max-tokens=12")
-                .run(context -> {
-                    assertThat(context).hasNotFailed();
-                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
-                    assertThat(props.toEngineOptions().decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT8);
-                    org.springframework.ai.chat.model.ChatResponse response = context.getBean(ChatModel.class)
-                            .call(new org.springframework.ai.chat.prompt.Prompt("Describe a lighthouse."));
-                    assertThat(response.getMetadata().getUsage().getCompletionTokens()).isPositive();
-                });
+        bindsAndAnswers("spring.ai.qwen-vl.decode-mode=java-int8",
+                options -> assertThat(options.decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT8));
     }
 
     @Test
     void weightModeBindsAndAnswers() {
-        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-mode=float32-copies",
-                        "spring.ai.qwen-vl.chat.options.max-tokens=12")
+        bindsAndAnswers("spring.ai.qwen-vl.weight-mode=float32-copies",
+                options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES));
+    }
+
+    /** The tiny model with {@code property}: the engine options it binds pass {@code check}, and a call answers. */
+    private void bindsAndAnswers(String property, java.util.function.Consumer<QwenVlOptions> check) {
+        runner.withPropertyValues(tinyModel(), property, "spring.ai.qwen-vl.chat.options.max-tokens=12")
                 .run(context -> {
                     assertThat(context).hasNotFailed();
-                    QwenVlProperties props = context.getBean(QwenVlProperties.class);
-                    assertThat(props.toEngineOptions().weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES);
+                    check.accept(context.getBean(QwenVlProperties.class).toEngineOptions());
                     org.springframework.ai.chat.model.ChatResponse response = context.getBean(ChatModel.class)
                             .call(new org.springframework.ai.chat.prompt.Prompt("Describe a lighthouse."));
                     assertThat(response.getMetadata().getUsage().getCompletionTokens()).isPositive();
