@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
+import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
@@ -158,8 +159,11 @@ public final class Qwen2TextModel {
                     NDArray attn = attention(layer, w, Ops.rmsNorm(in, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
                     NDArray h = in.add(attn);
                     NDArray normed = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
-                    NDArray gate = Ops.silu(Ops.linear(normed, w.gateWeight(), null));
-                    return h.add(Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), null)), w.downWeight(), null));
+                    // long prompts in row blocks (RowBlocks): gate, up and their product are (S, I) each
+                    return RowBlocks.addLayer(h, normed, config.intermediateSize(), rows -> {
+                        NDArray gate = Ops.silu(Ops.linear(rows, w.gateWeight(), null));
+                        return Ops.linear(gate.mul(Ops.linear(rows, w.upWeight(), null)), w.downWeight(), null);
+                    });
                 });
                 trace.record("layer_" + l, x);
             }

@@ -10,6 +10,7 @@ import io.github.qwenvl.config.Qwen2VisionConfig;
 import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
+import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
@@ -189,14 +190,14 @@ public final class Qwen2VisionTower {
         return Scopes.run(blockScope, h, true, in -> {
             NDArray normed = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
                     : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
-            NDArray mlp;
-            if (q25) {
-                NDArray gate = Ops.silu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias()));
-                mlp = Ops.linear(gate.mul(Ops.linear(normed, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
-            } else {
-                mlp = Ops.linear(Ops.quickGelu(Ops.linear(normed, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
-            }
-            return in.add(mlp);
+            // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
+            return RowBlocks.addLayer(in, normed, w.fc1Weight().getShape().get(0), rows -> {
+                if (q25) {
+                    NDArray gate = Ops.silu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias()));
+                    return Ops.linear(gate.mul(Ops.linear(rows, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
+                }
+                return Ops.linear(Ops.quickGelu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
+            });
         });
     }
 

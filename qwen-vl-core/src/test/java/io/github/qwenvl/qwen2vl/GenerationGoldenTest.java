@@ -79,7 +79,7 @@ class GenerationGoldenTest {
             tests.add(DynamicTest.dynamicTest(c.label(), () -> greedy(c)));
             // prefill attention in 16-query-row blocks (what long prompts use): the same ids and step logits
             tests.add(DynamicTest.dynamicTest(c.label() + "/query_row_blocks",
-                    () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> greedy(c))));
+                    () -> io.github.qwenvl.testing.SmallBlocks.run(() -> greedy(c))));
             if (c.prompt().has("with_checkpoint_generation_config")) {
                 tests.add(DynamicTest.dynamicTest(c.label() + "/with_checkpoint_generation_config",
                         () -> withCheckpointConfig(c.set(), c.prompt())));

@@ -41,14 +41,14 @@ class LogitsGoldenTest {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
                     // the same prompt with prefill attention in 16-query-row blocks (what long prompts use)
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/query_row_blocks",
-                            () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> check(set, c))));
+                            () -> io.github.qwenvl.testing.SmallBlocks.run(() -> check(set, c))));
                 }
             }
             if (set.cases().has("rope_index")
                     && set.cases().getAsJsonObject("rope_index").getAsJsonObject("cases").has("padded_batch")) {
                 tests.add(DynamicTest.dynamicTest(set.name() + "/padded_batch", () -> checkPaddedBatch(set)));
                 tests.add(DynamicTest.dynamicTest(set.name() + "/padded_batch/query_row_blocks",
-                        () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> checkPaddedBatch(set))));
+                        () -> io.github.qwenvl.testing.SmallBlocks.run(() -> checkPaddedBatch(set))));
             }
         }
         assertThat(tests).isNotEmpty();

@@ -7,6 +7,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
@@ -39,14 +40,18 @@ class VisionTowerGoldenTest {
                     continue;
                 }
                 tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> runCase(set, c)));
-                // the same case with attention in 64-query-row blocks (what large images use)
-                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/query_row_blocks", () -> {
-                    long saved = Qwen2VisionTower.scoreBlockElements;
+                // the same case with attention in 64-query-row blocks and the MLPs in 16-row blocks (what large
+                // images use)
+                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/row_blocks", () -> {
+                    long savedScores = Qwen2VisionTower.scoreBlockElements;
+                    long savedIntermediates = RowBlocks.intermediateElements;
                     Qwen2VisionTower.scoreBlockElements = 1;
+                    RowBlocks.intermediateElements = 1;
                     try {
                         runCase(set, c);
                     } finally {
-                        Qwen2VisionTower.scoreBlockElements = saved;
+                        Qwen2VisionTower.scoreBlockElements = savedScores;
+                        RowBlocks.intermediateElements = savedIntermediates;
                     }
                 }));
             }

@@ -111,7 +111,7 @@ class QwenVlModelGoldenTest {
                 tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name, () -> greedyCase(set, c)));
                 // prefill attention in 16-query-row blocks (what long prompts use; the long case is blocked anyway)
                 tests.add(DynamicTest.dynamicTest(set.name() + "/greedy/" + name + "/query_row_blocks",
-                        () -> io.github.qwenvl.testing.SmallQueryBlocks.run(() -> greedyCase(set, c))));
+                        () -> io.github.qwenvl.testing.SmallBlocks.run(() -> greedyCase(set, c))));
                 if (c.has("chat") && c.get("chat").isJsonObject()) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/chat/" + name, () -> chatCase(set, c)));
                 }

@@ -1,0 +1,64 @@
+package io.github.qwenvl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
+import java.util.function.UnaryOperator;
+
+/**
+ * A position-wise layer (an MLP) over blocks of rows, each block's output added into the residual in place, so a
+ * long sequence never holds its whole (rows, intermediate) tensors: a 1344×1008 image's 6912 patches give
+ * 141 MB (6912, 5120) fc1 outputs in every Qwen2-VL-2B vision block, and a 1753-token prompt three 63 MB
+ * (1753, 8960) gate / up / product tensors in every decoder layer. Blocks of at most {@link #intermediateElements}
+ * (16 MB) also stay below glibc's largest dynamic {@code mmap} threshold (32 MB), so their memory is reused from
+ * block to block instead of being faulted in fresh for every one.
+ *
+ * <p>Each row's result is that of one pass over all rows (the layer is position-wise); sequences that fit in one
+ * block run exactly as before.
+ */
+public final class RowBlocks {
+
+    /** Intermediate elements computed at once: 4M floats = 16 MB (tests lower it: blocks of 16 rows). */
+    public static volatile long intermediateElements = 4L << 20;
+
+    /** Fewest rows per block: smaller blocks would cost more in per-op overhead than they save. */
+    static final int MIN_ROWS = 16;
+
+    private RowBlocks() {
+    }
+
+    /**
+     * {@code residual + layer(input)}, computed in row blocks when the rows' intermediates exceed the budget.
+     *
+     * @param residual     (…, D) the caller's own tensor: when blocked, the result is added into it in place and it is
+     *                     returned
+     * @param input        (…, D') the layer's input, with the same leading dimensions
+     * @param intermediate the widest intermediate a row computes (the MLP's hidden width)
+     * @param layer        the position-wise layer: (rows, D') → (rows, D)
+     */
+    public static NDArray addLayer(NDArray residual, NDArray input, long intermediate, UnaryOperator<NDArray> layer) {
+        long width = input.getShape().get(input.getShape().dimension() - 1);
+        long rows = input.size() / Math.max(1, width);
+        long perBlock = Math.max(MIN_ROWS, QueryRowBlocks.onDevice(intermediateElements, input.getDevice()) / Math.max(1, intermediate));
+        if (rows <= perBlock) {
+            return residual.add(layer.apply(input));
+        }
+        long outWidth = residual.getShape().get(residual.getShape().dimension() - 1);
+        // (rows, D') and (rows, D) views of the contiguous input and residual
+        NDArray flatInput = input.reshape(rows, width);
+        NDArray flatResidual = residual.reshape(rows, outWidth);
+        for (long from = 0; from < rows; from += perBlock) {
+            long to = Math.min(rows, from + perBlock);
+            try (NDManager scope = residual.getManager().newSubManager()) {
+                NDArray block = flatInput.get("{}:{}", from, to);
+                block.attach(scope);
+                NDArray target = flatResidual.get("{}:{}", from, to);
+                target.attach(scope);
+                target.addi(layer.apply(block)); // writes through the view into the residual
+            }
+        }
+        flatInput.close();
+        flatResidual.close();
+        return residual;
+    }
+}
