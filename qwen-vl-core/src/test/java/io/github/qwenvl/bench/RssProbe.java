@@ -24,6 +24,18 @@ public final class RssProbe {
 
     interface C extends Library {
         int malloc_trim(long pad);
+
+        MallInfo2.ByValue mallinfo2();
+    }
+
+    /** glibc's struct mallinfo2 (2.33+): every field a size_t. */
+    @com.sun.jna.Structure.FieldOrder({"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost"})
+    public static class MallInfo2 extends com.sun.jna.Structure {
+        public long arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+
+        public static class ByValue extends MallInfo2 implements com.sun.jna.Structure.ByValue {
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -31,6 +43,9 @@ public final class RssProbe {
         List<int[]> images = EngineBenchmark.Settings.parseImages(args[1]);
         List<String> flags = List.of(args).subList(Math.min(2, args.length), args.length);
         boolean trim = flags.contains("trim");
+        if (flags.contains("timeline")) {
+            startTimeline();
+        }
         QwenVlOptions.DecodeMode mode = flags.contains("int8") ? QwenVlOptions.DecodeMode.JAVA_INT8
                 : QwenVlOptions.DecodeMode.AUTO;
         C libc = trim ? Native.load("c", C.class) : null;
@@ -58,6 +73,36 @@ public final class RssProbe {
             }
         }
         System.exit(0);
+    }
+
+    /** With {@code timeline}: every second, the largest RSS / anonymous / heap-committed figures sampled every 100 ms. */
+    private static void startTimeline() {
+        long start = System.nanoTime();
+        C libc = Native.load("c", C.class);
+        Thread t = new Thread(() -> {
+            double rss = 0, anon = 0, heap = 0, used = 0, held = 0;
+            int n = 0;
+            while (true) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                rss = Math.max(rss, EngineBenchmark.procStatusGiB("VmRSS"));
+                anon = Math.max(anon, EngineBenchmark.procStatusGiB("RssAnon"));
+                heap = Math.max(heap, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1073741824.0);
+                MallInfo2 m = libc.mallinfo2();
+                used = Math.max(used, (m.uordblks + m.hblkhd) / 1073741824.0);
+                held = Math.max(held, (m.arena + m.hblkhd) / 1073741824.0);
+                if (++n % 10 == 0) {
+                    System.out.printf("  t %6.1f s  rss %.2f  anon %.2f  heap committed %.2f  malloc in use %.2f held %.2f GiB%n",
+                            (System.nanoTime() - start) / 1e9, rss, anon, heap, used, held);
+                    rss = anon = heap = used = held = 0;
+                }
+            }
+        }, "rss-timeline");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static void print(String what, long ms) {
