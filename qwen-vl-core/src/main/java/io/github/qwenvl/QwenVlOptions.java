@@ -29,6 +29,11 @@ package io.github.qwenvl;
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
  *                         each layer runs (exact; loads in about a second and holds about half the memory: the widening
  *                         costs ~2 % of a vision pass and ~5 % of a short prefill; see docs/performance.md)
+ * @param collectAfterLoad one garbage collection when the load is done (default true, ~50 ms): the load's burst of
+ *                         short-lived heap objects (tokenizer tables, JSON, scratch) makes G1 grow the Java heap to
+ *                         ~1 GiB committed, and a whole-heap collection gives it back — 0.3–0.4 GiB less resident memory
+ *                         for the rest of the process, measured on Qwen2-VL-2B (docs/performance.md); a no-op under
+ *                         {@code -XX:+DisableExplicitGC}
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -39,7 +44,8 @@ public record QwenVlOptions(
         Integer contextLength,
         DecodeMode decodeMode,
         java.nio.file.Path weightCacheDir,
-        WeightMode weightMode) {
+        WeightMode weightMode,
+        boolean collectAfterLoad) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -79,6 +85,14 @@ public record QwenVlOptions(
         }
     }
 
+    /** With a collection after the load. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
+                         WeightMode weightMode) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
+                weightMode, true);
+    }
+
     /** With the AUTO weight mode. */
     public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
                          Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir) {
@@ -99,43 +113,48 @@ public record QwenVlOptions(
     }
 
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO, true);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectAfterLoad);
     }
 
     public QwenVlOptions withWeightMode(WeightMode m) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, m);
+                weightCacheDir, m, collectAfterLoad);
+    }
+
+    public QwenVlOptions withCollectAfterLoad(boolean collect) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
+                weightCacheDir, weightMode, collect);
     }
 }

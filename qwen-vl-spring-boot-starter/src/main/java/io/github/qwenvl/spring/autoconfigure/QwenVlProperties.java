@@ -90,6 +90,13 @@ public class QwenVlProperties {
      */
     private QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.AUTO;
 
+    /**
+     * One garbage collection when the model has loaded (~50 ms at startup): lets G1 give back the ~1 GiB of heap the
+     * load's short-lived objects made it grow (0.3–0.4 GiB less resident memory afterwards, Qwen2-VL-2B). Turn off
+     * for a service that tunes its heap itself; a no-op under -XX:+DisableExplicitGC.
+     */
+    private boolean collectAfterLoad = true;
+
     @NestedConfigurationProperty
     private final Media media = new Media();
 
@@ -315,6 +322,14 @@ public class QwenVlProperties {
         this.weightMode = weightMode;
     }
 
+    public boolean isCollectAfterLoad() {
+        return collectAfterLoad;
+    }
+
+    public void setCollectAfterLoad(boolean collectAfterLoad) {
+        this.collectAfterLoad = collectAfterLoad;
+    }
+
     public Media getMedia() {
         return media;
     }
@@ -326,6 +341,6 @@ public class QwenVlProperties {
     /** The engine's load options. */
     public QwenVlOptions toEngineOptions() {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode);
+                weightCacheDir, weightMode, collectAfterLoad);
     }
 }

@@ -68,6 +68,13 @@ class QwenVlAutoConfigurationTest {
                 options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES));
     }
 
+    @Test
+    void collectAfterLoadBindsAndAnswers() {
+        assertThat(new QwenVlProperties().toEngineOptions().collectAfterLoad()).isTrue();
+        bindsAndAnswers("spring.ai.qwen-vl.collect-after-load=false",
+                options -> assertThat(options.collectAfterLoad()).isFalse());
+    }
+
     /** The tiny model with {@code property}: the engine options it binds pass {@code check}, and a call answers. */
     private void bindsAndAnswers(String property, java.util.function.Consumer<QwenVlOptions> check) {
         runner.withPropertyValues(tinyModel(), property, "spring.ai.qwen-vl.chat.options.max-tokens=12")
