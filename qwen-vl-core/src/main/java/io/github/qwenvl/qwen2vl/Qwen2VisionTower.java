@@ -201,18 +201,20 @@ public final class Qwen2VisionTower {
         });
     }
 
-    /** Self-attention restricted to each [segments[k], segments[k+1]) range of rows. */
-    private NDArray attention(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
-        long p = x.getShape().get(0);
+    /**
+     * Self-attention restricted to each [segments[k], segments[k+1]) range of rows.
+     *
+     * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
+     */
+    private NDArray attention(Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
+        long p = normed.getShape().get(0);
         int heads = config.numHeads();
         int headDim = config.headDim();
-        NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
-        // q and k rotated in one pass; the q tables carry 1/√headDim, so the (H, rows, L) scores need no
-        // separate scaling pass (the reference scales the scores; the difference is float32 rounding)
-        // the rotation's temporaries (products, rotated halves) are freed as soon as q and k are rotated
-        NDArray qk = Scopes.run(qkv.getManager(), qkv, false, t -> Ops.applyRotary(t.get(":, 0:2"), cos, sin)); // (P, 2, H, hd)
-        NDArray q = qk.get(":, 0"); // (P, H, hd), already scaled
-        NDArray k = qk.get(":, 1");
+        NDArray qkv = Ops.linear(normed, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
+        normed.close();
+        rotateQueriesAndKeysInPlace(qkv, cos, sin);
+        NDArray q = qkv.get(":, 0"); // (P, H, hd), already scaled
+        NDArray k = qkv.get(":, 1");
         NDArray v = qkv.get(":, 2");
         NDList outputs = new NDList();
         for (int s = 0; s + 1 < segments.length; s++) {
@@ -241,7 +243,38 @@ public final class Qwen2VisionTower {
             }
         }
         NDArray attended = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
+        if (outputs.size() > 1) {
+            outputs.close(); // the blocks are copied into attended
+        }
         return Ops.linear(attended, w.projWeight(), w.projBias());
+    }
+
+    /**
+     * Rotates q and k (index 0 and 1 of the (P, 3, H, hd) {@code qkv}) where they are, in blocks of rows: no second
+     * (P, 2, H, hd) tensor, and the rotation's temporaries (products, rotated halves) are one block's, not the whole
+     * image's (at 1344×1008, 2B: ~5 × 71 MB at once before). Each element is computed as in
+     * {@link Ops#applyRotary}: {@code x·cos + rotate_half(x)·sin}; the q tables carry 1/√headDim, so the (H, rows, L)
+     * scores need no separate scaling pass (the reference scales the scores; the difference is float32 rounding).
+     *
+     * @param cos (P, 2, 1, hd) and {@code sin} the same: index 0 for q, 1 for k
+     */
+    private static void rotateQueriesAndKeysInPlace(NDArray qkv, NDArray cos, NDArray sin) {
+        long p = qkv.getShape().get(0);
+        long perRow = 2 * qkv.getShape().get(2) * qkv.getShape().get(3);
+        long rows = Math.max(16, RowBlocks.intermediateElements / perRow);
+        for (long from = 0; from < p; from += rows) {
+            long to = Math.min(p, from + rows);
+            try (NDManager scope = qkv.getManager().newSubManager()) {
+                NDArray block = qkv.get("{}:{}, 0:2", from, to); // a view: written through into qkv
+                NDArray blockCos = cos.get("{}:{}", from, to);
+                NDArray blockSin = sin.get("{}:{}", from, to);
+                block.attach(scope);
+                blockCos.attach(scope);
+                blockSin.attach(scope);
+                NDArray rotatedHalves = Ops.rotateHalf(block).muli(blockSin);
+                block.muli(blockCos).addi(rotatedHalves);
+            }
+        }
     }
 
     /** Per-patch (h, w) rotary angles in the processor's patch order (2×2 blocks row-major). */
