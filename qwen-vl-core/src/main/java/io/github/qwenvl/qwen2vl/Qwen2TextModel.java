@@ -208,9 +208,10 @@ public final class Qwen2TextModel {
             // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
             // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).
             NDArray qGrouped = qs.reshape(b, hkv, (long) groups * rows, hd);
-            NDArray scores = qGrouped.matMul(keysT).mul(scale);
+            // scaled and masked in place: one score tensor per block instead of three
+            NDArray scores = qGrouped.matMul(keysT).muli(scale);
             if (maskBlock != null) {
-                scores = scores.reshape(b, hkv, groups, rows, t).add(maskBlock.expandDims(1))
+                scores = scores.reshape(b, hkv, groups, rows, t).addi(maskBlock.expandDims(1))
                         .reshape(b, hkv, (long) groups * rows, t);
             }
             return scores.softmax(-1).matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
