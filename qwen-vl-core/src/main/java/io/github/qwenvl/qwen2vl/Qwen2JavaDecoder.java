@@ -18,6 +18,7 @@ import io.github.qwenvl.nn.cpu.WeightMatrix;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -403,16 +404,28 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
          * for {@code tokens} positions. Replaces whatever was cached.
          */
         public void load(int layer, float[] layerKeys, float[] layerValues, int tokens) {
+            load(layer, FloatBuffer.wrap(layerKeys), FloatBuffer.wrap(layerValues), tokens, tokens);
+        }
+
+        /**
+         * Takes over the prefill's cache: per layer keys and values as (kvHeads, stride, hd) row-major float32, of
+         * which each head's first {@code tokens} positions are cached (stride ≥ tokens: the engine cache's capacity).
+         * Replaces whatever was cached.
+         */
+        public void load(int layer, FloatBuffer layerKeys, FloatBuffer layerValues, int tokens, int stride) {
             if (tokens > capacity) {
                 throw new IllegalStateException("KV cache full: " + tokens + " > " + capacity);
+            }
+            if (stride < tokens) {
+                throw new IllegalArgumentException("stride " + stride + " < tokens " + tokens);
             }
             // room for the answer as well: growing right after a long prompt would copy the whole cache (100 MB
             // of heap for a 1753-token Qwen2-VL-2B prompt) to add one token
             grow(Math.min(capacity, tokens + Math.max(64, tokens / 4)));
             int hd = config.headDim();
             for (int g = 0; g < config.numKeyValueHeads(); g++) {
-                System.arraycopy(layerKeys, g * tokens * hd, keys[layer][g], 0, tokens * hd);
-                System.arraycopy(layerValues, g * tokens * hd, values[layer][g], 0, tokens * hd);
+                layerKeys.get(g * stride * hd, keys[layer][g], 0, tokens * hd);
+                layerValues.get(g * stride * hd, values[layer][g], 0, tokens * hd);
             }
             if (layer == config.numLayers() - 1) {
                 length = tokens;

@@ -84,7 +84,7 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
             float[] logits = lastLogits(hidden);
             if (decoder != null) {
                 for (int l = 0; l < cache.layers(); l++) {
-                    javaState.load(l, cache.toFloatArray(l, false), cache.toFloatArray(l, true), cache.length());
+                    javaState.load(l, cache.float32(l, false), cache.float32(l, true), cache.length(), cache.capacity());
                 }
                 cache.close();
             }
