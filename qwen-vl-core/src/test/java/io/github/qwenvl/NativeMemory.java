@@ -1,8 +1,6 @@
 package io.github.qwenvl;
 
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-import com.sun.jna.Structure;
+import io.github.qwenvl.testing.Glibc;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,20 +8,6 @@ import java.nio.file.Path;
 
 /** This process's native memory: glibc's bytes in use ({@code mallinfo2}) and the resident set size (/proc, Linux). */
 final class NativeMemory {
-
-    interface C extends Library {
-        MallInfo2.ByValue mallinfo2();
-    }
-
-    /** glibc's struct mallinfo2 (2.33+): every field a size_t. */
-    @Structure.FieldOrder({"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-            "fordblks", "keepcost"})
-    public static class MallInfo2 extends Structure {
-        public long arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
-
-        public static class ByValue extends MallInfo2 implements Structure.ByValue {
-        }
-    }
 
     private NativeMemory() {
     }
@@ -35,9 +19,8 @@ final class NativeMemory {
      */
     static long mallocInUseBytes() {
         try {
-            MallInfo2 m = Native.load("c", C.class).mallinfo2();
-            return m.uordblks + m.hblkhd;
-        } catch (UnsatisfiedLinkError e) {
+            return Glibc.mallinfo2().inUseBytes();
+        } catch (LinkageError e) { // no glibc (UnsatisfiedLinkError), or its loading failed before (NoClassDefFoundError)
             return residentBytes();
         }
     }

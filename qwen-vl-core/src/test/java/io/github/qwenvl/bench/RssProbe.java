@@ -1,11 +1,10 @@
 package io.github.qwenvl.bench;
 
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import io.github.qwenvl.GenerationResult;
 import io.github.qwenvl.QwenVlModel;
 import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.engine.DjlRuntime;
+import io.github.qwenvl.testing.Glibc;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
@@ -23,22 +22,6 @@ import java.util.List;
  */
 public final class RssProbe {
 
-    interface C extends Library {
-        int malloc_trim(long pad);
-
-        MallInfo2.ByValue mallinfo2();
-    }
-
-    /** glibc's struct mallinfo2 (2.33+): every field a size_t. */
-    @com.sun.jna.Structure.FieldOrder({"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-            "uordblks", "fordblks", "keepcost"})
-    public static class MallInfo2 extends com.sun.jna.Structure {
-        public long arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
-
-        public static class ByValue extends MallInfo2 implements com.sun.jna.Structure.ByValue {
-        }
-    }
-
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         List<int[]> images = EngineBenchmark.Settings.parseImages(args[1]);
@@ -49,7 +32,6 @@ public final class RssProbe {
         }
         QwenVlOptions.DecodeMode mode = flags.contains("int8") ? QwenVlOptions.DecodeMode.JAVA_INT8
                 : QwenVlOptions.DecodeMode.AUTO;
-        C libc = trim ? Native.load("c", C.class) : null;
         DjlRuntime.start(2);
         QwenVlOptions.WeightMode weightMode = flags.contains("copies") ? QwenVlOptions.WeightMode.FLOAT32_COPIES
                 : QwenVlOptions.WeightMode.AUTO;
@@ -75,7 +57,7 @@ public final class RssProbe {
                         r.timings().prefillMillis() / 1000), ms);
                 if (trim) {
                     long t0 = System.nanoTime();
-                    libc.malloc_trim(0);
+                    Glibc.trim();
                     print("  malloc_trim " + (System.nanoTime() - t0) / 1_000_000 + " ms", 0);
                 }
             }
@@ -83,10 +65,12 @@ public final class RssProbe {
         System.exit(0);
     }
 
-    /** With {@code timeline}: every second, the largest RSS / anonymous / heap-committed figures sampled every 100 ms. */
+    /**
+     * With {@code timeline}: every second, the largest RSS / anonymous / heap-committed / glibc malloc (in use, held
+     * from the system) figures sampled every 100 ms.
+     */
     private static void startTimeline() {
         long start = System.nanoTime();
-        C libc = Native.load("c", C.class);
         Thread t = new Thread(() -> {
             double rss = 0, anon = 0, heap = 0, used = 0, held = 0;
             int n = 0;
@@ -99,9 +83,9 @@ public final class RssProbe {
                 rss = Math.max(rss, EngineBenchmark.procStatusGiB("VmRSS"));
                 anon = Math.max(anon, EngineBenchmark.procStatusGiB("RssAnon"));
                 heap = Math.max(heap, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1073741824.0);
-                MallInfo2 m = libc.mallinfo2();
-                used = Math.max(used, (m.uordblks + m.hblkhd) / 1073741824.0);
-                held = Math.max(held, (m.arena + m.hblkhd) / 1073741824.0);
+                Glibc.MallInfo2 malloc = Glibc.mallinfo2();
+                used = Math.max(used, malloc.inUseBytes() / 1073741824.0);
+                held = Math.max(held, malloc.heldBytes() / 1073741824.0);
                 if (++n % 10 == 0) {
                     System.out.printf("  t %6.1f s  rss %.2f  anon %.2f  heap committed %.2f  malloc in use %.2f held %.2f GiB%n",
                             (System.nanoTime() - start) / 1e9, rss, anon, heap, used, held);
