@@ -28,6 +28,14 @@ public final class RowBlocks {
     }
 
     /**
+     * Rows per block when each row computes {@code elementsPerRow} intermediate elements: within the budget
+     * ({@link QueryRowBlocks#GPU_BLOCK_FACTOR} times larger on a GPU), at least {@link #MIN_ROWS}.
+     */
+    public static long rowsPerBlock(long elementsPerRow, ai.djl.Device device) {
+        return Math.max(MIN_ROWS, QueryRowBlocks.onDevice(intermediateElements, device) / Math.max(1, elementsPerRow));
+    }
+
+    /**
      * {@code residual + layer(input)}, computed in row blocks when the rows' intermediates exceed the budget.
      *
      * @param residual     (…, D) the caller's own tensor: when blocked, the result is added into it in place and it is
@@ -39,7 +47,7 @@ public final class RowBlocks {
     public static NDArray addLayer(NDArray residual, NDArray input, long intermediate, UnaryOperator<NDArray> layer) {
         long width = input.getShape().get(input.getShape().dimension() - 1);
         long rows = input.size() / Math.max(1, width);
-        long perBlock = Math.max(MIN_ROWS, QueryRowBlocks.onDevice(intermediateElements, input.getDevice()) / Math.max(1, intermediate));
+        long perBlock = rowsPerBlock(intermediate, input.getDevice());
         if (rows <= perBlock) {
             return residual.add(layer.apply(input));
         }

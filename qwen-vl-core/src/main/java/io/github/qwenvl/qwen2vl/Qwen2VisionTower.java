@@ -260,8 +260,7 @@ public final class Qwen2VisionTower {
      */
     private static void rotateQueriesAndKeysInPlace(NDArray qkv, NDArray cos, NDArray sin) {
         long p = qkv.getShape().get(0);
-        long perRow = 2 * qkv.getShape().get(2) * qkv.getShape().get(3);
-        long rows = Math.max(16, RowBlocks.intermediateElements / perRow);
+        long rows = RowBlocks.rowsPerBlock(2 * qkv.getShape().get(2) * qkv.getShape().get(3), qkv.getDevice());
         for (long from = 0; from < p; from += rows) {
             long to = Math.min(p, from + rows);
             try (NDManager scope = qkv.getManager().newSubManager()) {
