@@ -85,19 +85,11 @@ public record QwenVlOptions(
         }
     }
 
-    /** With a collection after the load. */
-    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
-                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
-                         WeightMode weightMode) {
-        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
-                weightMode, true);
-    }
-
-    /** With the AUTO weight mode. */
+    /** With the AUTO weight mode and a collection after the load. */
     public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
                          Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir) {
         this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
-                WeightMode.AUTO);
+                WeightMode.AUTO, true);
     }
 
     /** Without a weight cache. */
