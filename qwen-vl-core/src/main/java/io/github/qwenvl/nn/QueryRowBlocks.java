@@ -3,6 +3,7 @@ package io.github.qwenvl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 
 /**
  * Prefill attention over blocks of query rows of about {@link #scoreBlockElements} scores each, so a long prompt
@@ -32,7 +33,45 @@ public final class QueryRowBlocks {
         NDArray apply(NDArray queries, NDArray mask, int rows);
     }
 
+    /** One block's attention, consumed where it is computed: its queries and mask rows, the first row and count. */
+    @FunctionalInterface
+    public interface AttendBlock {
+        void apply(NDArray queries, NDArray mask, int from, int rows);
+    }
+
     private QueryRowBlocks() {
+    }
+
+    /** Query rows per block for {@code scoresPerRow} scores per row, of {@code s} rows in all. */
+    static int rowsPerBlock(int s, long scoresPerRow, ai.djl.Device device) {
+        return (int) Math.min(s, Math.max(16, onDevice(scoreBlockElements, device) / scoresPerRow));
+    }
+
+    /**
+     * Runs {@code attend} on each block of query rows in turn, with nothing kept between blocks: the caller writes each
+     * block's result where it belongs (the decoder adds its output projection into the residual's rows), so no
+     * (…, S, hd) concatenation of the blocks is made either.
+     *
+     * @param q            queries with the S query rows on axis 2
+     * @param mask         additive mask with the same rows on axis 2, or null
+     * @param scoresPerRow scores one query row computes (batch × heads × T)
+     */
+    public static void forEachBlock(NDArray q, NDArray mask, long scoresPerRow, AttendBlock attend) {
+        int s = (int) q.getShape().get(2);
+        int rowsPerBlock = rowsPerBlock(s, scoresPerRow, q.getDevice());
+        for (int from = 0; from < s; from += rowsPerBlock) {
+            int rows = Math.min(rowsPerBlock, s - from);
+            try (NDManager scope = q.getManager().newSubManager()) {
+                NDArray qBlock = q.get(":, :, {}:{}", from, from + rows);
+                qBlock.attach(scope);
+                NDArray maskBlock = null;
+                if (mask != null) {
+                    maskBlock = mask.get(":, :, {}:{}", from, from + rows);
+                    maskBlock.attach(scope);
+                }
+                attend.apply(qBlock, maskBlock, from, rows);
+            }
+        }
     }
 
     /**
@@ -44,7 +83,7 @@ public final class QueryRowBlocks {
      */
     public static NDArray attend(NDArray q, NDArray mask, long scoresPerRow, Attend attend) {
         int s = (int) q.getShape().get(2);
-        int rowsPerBlock = (int) Math.min(s, Math.max(16, onDevice(scoreBlockElements, q.getDevice()) / scoresPerRow));
+        int rowsPerBlock = rowsPerBlock(s, scoresPerRow, q.getDevice());
         NDList blocks = new NDList();
         for (int from = 0; from < s; from += rowsPerBlock) {
             int rows = Math.min(rowsPerBlock, s - from);

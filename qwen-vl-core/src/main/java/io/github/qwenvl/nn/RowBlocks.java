@@ -69,4 +69,34 @@ public final class RowBlocks {
         flatResidual.close();
         return residual;
     }
+
+    /**
+     * Rotates {@code x} in place, {@code x·cos + rotate_half(x)·sin} element by element as {@link Ops#applyRotary}
+     * computes it, in blocks of rows: no second tensor of x's size, and the rotation's temporaries (the rotated halves
+     * and their product) are one block's. Used for q and k, whose rotated copies were, with those temporaries, the
+     * largest tensors of a long prompt's attention.
+     *
+     * @param x   (N, …, hd) with the rows on axis 0; may be a view (the rotation writes through it)
+     * @param cos (N, …, hd), broadcasting over x's middle axes (heads); {@code sin} the same
+     */
+    public static void rotateInPlace(NDArray x, NDArray cos, NDArray sin) {
+        long n = x.getShape().get(0);
+        long rows = rowsPerBlock(x.size() / Math.max(1, n), x.getDevice());
+        for (long from = 0; from < n; from += rows) {
+            long to = Math.min(n, from + rows);
+            try (NDManager scope = x.getManager().newSubManager()) {
+                NDArray block = n <= rows ? x : x.get("{}:{}", from, to); // a view: written through into x
+                NDArray blockCos = n <= rows ? cos : cos.get("{}:{}", from, to);
+                NDArray blockSin = n <= rows ? sin : sin.get("{}:{}", from, to);
+                if (n > rows) {
+                    block.attach(scope);
+                    blockCos.attach(scope);
+                    blockSin.attach(scope);
+                }
+                NDArray rotatedHalves = Ops.rotateHalf(block).muli(blockSin);
+                rotatedHalves.attach(scope);
+                block.muli(blockCos).addi(rotatedHalves);
+            }
+        }
+    }
 }

@@ -1,8 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -149,7 +147,10 @@ public final class Qwen2VisionTower {
             trace.record("window_index", scope.create(toLongs(windowIndex)));
             trace.record("cu_window_seqlens", scope.create(toLongs(windowSegments)));
             NDArray order = scope.create(windowIndex);
-            hidden = permuteGroups(hidden, order, unit);
+            NDArray embedded = hidden;
+            hidden = permuteGroups(embedded, order, unit);
+            embedded.close();
+            order.close();
             rotary = permuteRows(rotary, windowIndex, unit);
         }
         NDArray[] cosSin = cosSin(scope, rotary, (float) (1.0 / Math.sqrt(config.headDim()))); // each (P, 2, 1, headDim)
@@ -159,9 +160,9 @@ public final class Qwen2VisionTower {
                 int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
                 pass.prepare(b);
                 Block weights = blocks.get(b);
-                // the block's input and intermediates are freed when it is done (the input is ours: b > 0
-                // or a permuted copy; the patch embedding stays for the caller's trace)
-                hidden = Scopes.run(scope, hidden, b > 0, x -> block(weights, x, cosSin[0], cosSin[1], segments));
+                // the block's input and intermediates are freed when it is done (the input is always ours: the
+                // patch embedding, a permuted copy of it, or the previous block's output; a trace copies what it keeps)
+                hidden = Scopes.run(scope, hidden, true, x -> block(weights, x, cosSin[0], cosSin[1], segments));
                 trace.record("block_" + b, hidden);
             }
         }
@@ -177,36 +178,44 @@ public final class Qwen2VisionTower {
         return out;
     }
 
+    /**
+     * One ViT block, {@code h = x + attention(norm1(x)); h + mlp(norm2(h))}, with both sums made in place in x: the
+     * attention's output projection is added into x's rows block of query rows by block, the MLP row block by row
+     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. At 1344×1008 (6912 patches,
+     * 2B) a block had held qkv (106 MB) beside the attention's concatenated output, its projection and the sum
+     * (35 MB each).
+     *
+     * @param x the block's input (P, D), owned by the block: it becomes the output
+     */
     private NDArray block(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
         boolean q25 = config.qwen25();
-        NDManager blockScope = x.getManager();
-        // attention and MLP halves in their own scopes: each half's intermediates are freed before the next
-        // starts (a 1344x1008 image's block would otherwise hold ~1.2 GB of them at once)
-        NDArray h = Scopes.run(blockScope, x, false, in -> {
-            NDArray normed = q25 ? Ops.rmsNorm(in, w.norm1Weight(), NORM_EPS)
-                    : Ops.layerNorm(in, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
-            return in.add(attention(w, normed, cos, sin, segments));
-        });
-        return Scopes.run(blockScope, h, true, in -> {
-            NDArray normed = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
-                    : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
-            // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
-            return RowBlocks.addLayer(in, normed, w.fc1Weight().getShape().get(0), rows -> {
-                if (q25) {
-                    NDArray gate = Ops.silu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias()));
-                    return Ops.linear(gate.mul(Ops.linear(rows, w.upWeight(), w.upBias())), w.fc2Weight(), w.fc2Bias());
+        NDArray normed = q25 ? Ops.rmsNorm(x, w.norm1Weight(), NORM_EPS)
+                : Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
+        attendInto(x, w, normed, cos, sin, segments);
+        NDArray normed2 = q25 ? Ops.rmsNorm(x, w.norm2Weight(), NORM_EPS)
+                : Ops.layerNorm(x, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
+        // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
+        return RowBlocks.addLayer(x, normed2, w.fc1Weight().getShape().get(0), rows -> {
+            if (q25) {
+                NDArray gate = Ops.siluInPlace(Ops.linear(rows, w.fc1Weight(), w.fc1Bias()));
+                try (NDArray up = Ops.linear(rows, w.upWeight(), w.upBias())) {
+                    gate.muli(up);
                 }
-                return Ops.linear(Ops.quickGelu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
-            });
+                NDArray out = Ops.linear(gate, w.fc2Weight(), w.fc2Bias());
+                gate.close();
+                return out;
+            }
+            return Ops.linear(Ops.quickGelu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
         });
     }
 
     /**
-     * Self-attention restricted to each [segments[k], segments[k+1]) range of rows.
+     * Adds {@code proj(attention(normed))} into {@code residual} (P, D), self-attention restricted to each
+     * [segments[k], segments[k+1]) range of rows.
      *
      * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
      */
-    private NDArray attention(Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
+    private void attendInto(NDArray residual, Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
         long p = normed.getShape().get(0);
         int heads = config.numHeads();
         int headDim = config.headDim();
@@ -216,7 +225,6 @@ public final class Qwen2VisionTower {
         NDArray q = qkv.get(":, 0"); // (P, H, hd), already scaled
         NDArray k = qkv.get(":, 1");
         NDArray v = qkv.get(":, 2");
-        NDList outputs = new NDList();
         for (int s = 0; s + 1 < segments.length; s++) {
             int from = segments[s];
             int to = segments[s + 1];
@@ -231,22 +239,24 @@ public final class Qwen2VisionTower {
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
                 int rowTo = Math.min(to, rowFrom + rowsPerBlock);
-                NDArray qBlock = q.get("{}:{}", rowFrom, rowTo);
-                outputs.add(Scopes.run(q.getManager(), qBlock, true, qs -> {
+                try (NDManager blockScope = q.getManager().newSubManager()) {
+                    NDArray qs = q.get("{}:{}", rowFrom, rowTo);
                     NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
                     NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
-                    ks.attach(qs.getManager());
-                    vs.attach(qs.getManager());
+                    NDArray target = residual.get("{}:{}", rowFrom, rowTo);   // a view: written through
+                    for (NDArray a : new NDArray[] {qs, ks, vs, target}) {
+                        a.attach(blockScope);
+                    }
                     NDArray weights = qs.transpose(1, 0, 2).matMul(ks).softmax(-1); // (H, rows, L)
-                    return weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
-                }));
+                    NDArray attended = weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
+                    target.addi(Ops.linear(attended, w.projWeight(), w.projBias()));
+                }
             }
         }
-        NDArray attended = outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
-        if (outputs.size() > 1) {
-            outputs.close(); // the blocks are copied into attended
-        }
-        return Ops.linear(attended, w.projWeight(), w.projBias());
+        q.close();
+        k.close();
+        v.close();
+        qkv.close();
     }
 
     /**
@@ -259,20 +269,8 @@ public final class Qwen2VisionTower {
      * @param cos (P, 2, 1, hd) and {@code sin} the same: index 0 for q, 1 for k
      */
     private static void rotateQueriesAndKeysInPlace(NDArray qkv, NDArray cos, NDArray sin) {
-        long p = qkv.getShape().get(0);
-        long rows = RowBlocks.rowsPerBlock(2 * qkv.getShape().get(2) * qkv.getShape().get(3), qkv.getDevice());
-        for (long from = 0; from < p; from += rows) {
-            long to = Math.min(p, from + rows);
-            try (NDManager scope = qkv.getManager().newSubManager()) {
-                NDArray block = qkv.get("{}:{}, 0:2", from, to); // a view: written through into qkv
-                NDArray blockCos = cos.get("{}:{}", from, to);
-                NDArray blockSin = sin.get("{}:{}", from, to);
-                block.attach(scope);
-                blockCos.attach(scope);
-                blockSin.attach(scope);
-                NDArray rotatedHalves = Ops.rotateHalf(block).muli(blockSin);
-                block.muli(blockCos).addi(rotatedHalves);
-            }
+        try (NDArray queriesAndKeys = qkv.get(":, 0:2")) { // (P, 2, H, hd), a view
+            RowBlocks.rotateInPlace(queriesAndKeys, cos, sin);
         }
     }
 
