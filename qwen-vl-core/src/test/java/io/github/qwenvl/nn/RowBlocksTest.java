@@ -66,4 +66,29 @@ class RowBlocksTest {
             }
         }
     }
+
+    /**
+     * {@link RowBlocks#rotateInPlace} writes exactly {@link Ops#applyRotary}'s values into the tensor, in one block and
+     * in 16-row blocks with a short last one, also through a strided view (the vision tower rotates q and k inside
+     * qkv), and leaves what lies outside the view alone.
+     */
+    @Test
+    void rotationInPlaceEqualsApplyRotary() {
+        DjlRuntime.start(1);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            manager.getEngine().setRandomSeed(11);
+            NDArray qkv = manager.randomNormal(new Shape(37, 3, 4, 8)); // (rows, q/k/v, heads, hd)
+            NDArray cos = manager.randomNormal(new Shape(37, 2, 1, 8));
+            NDArray sin = manager.randomNormal(new Shape(37, 2, 1, 8));
+            float[] expected = Ops.applyRotary(qkv.get(":, 0:2"), cos, sin).toFloatArray();
+            float[] untouched = qkv.get(":, 2").toFloatArray();
+            for (long budget : new long[] {defaultBudget, 1}) {
+                RowBlocks.intermediateElements = budget;
+                NDArray target = qkv.duplicate();
+                RowBlocks.rotateInPlace(target.get(":, 0:2"), cos, sin);
+                assertThat(target.get(":, 0:2").toFloatArray()).as("budget %d", budget).containsExactly(expected);
+                assertThat(target.get(":, 2").toFloatArray()).containsExactly(untouched);
+            }
+        }
+    }
 }
