@@ -311,14 +311,22 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     }
 
     /**
-     * Per-request KV cache (float32, per layer and KV head: [capacity × head_dim], grown on demand) and step
-     * buffers. Heap only; nothing to free.
+     * Float32 elements of one KV-cache page (read when a state is created): 256 KB, below half the smallest G1 region (1 MB), so a page is never a
+     * humongous object. Whole-sequence arrays were: a 1753-token prompt's (2191 × 128) rows of one head are 1.1 MB,
+     * and with the 2 MB regions of a 3 GiB heap each took a region of its own, 224 MB of heap for 125 MB of cache.
+     */
+    public static volatile int pageElements = 64 << 10; // tests lower it: pages of one token
+
+    /**
+     * Per-request KV cache (float32, per layer and KV head: pages of {@link #pageTokens} × head_dim, added as the
+     * sequence grows: nothing is copied to grow it) and step buffers. Heap only; nothing to free.
      */
     public final class State {
         private final int capacity;
-        private final float[][][] keys;   // [layer][kvHead][t · hd + d]
-        private final float[][][] values;
-        private int allocated;
+        private final int pageTokens;       // tokens per page
+        private final float[][][][] keys;   // [layer][kvHead][page][(t mod pageTokens) · hd + d]
+        private final float[][][][] values;
+        private int pages;
         private int length;
         // scratch
         private final float[] x;
@@ -342,10 +350,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.capacity = capacity;
             int layersCount = config.numLayers();
             int hkv = config.numKeyValueHeads();
-            this.keys = new float[layersCount][hkv][];
-            this.values = new float[layersCount][hkv][];
             int h = config.hiddenSize();
             int hd = config.headDim();
+            this.pageTokens = Math.max(1, pageElements / hd);
+            this.keys = new float[layersCount][hkv][0][];
+            this.values = new float[layersCount][hkv][0][];
             int inter = config.intermediateSize();
             int widest = Math.max(Math.max(h, inter), config.numHeads() * hd);
             this.x = new float[h];
@@ -364,7 +373,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.cos = new float[hd];
             this.sin = new float[hd];
             this.scores = new float[threads.threads()][0];
-            grow(Math.min(capacity, 64));
+            grow(Math.min(capacity, 1));
         }
 
         /** Tokens cached. */
@@ -378,25 +387,36 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
         /** Heap bytes of the KV cache as allocated now. */
         public long cacheBytes() {
-            return 2L * config.numLayers() * config.numKeyValueHeads() * allocated * config.headDim() * 4;
+            return 2L * config.numLayers() * config.numKeyValueHeads() * pages * pageTokens * config.headDim() * 4;
         }
 
+        /** Tokens per page of the cache. */
+        int pageTokens() {
+            return pageTokens;
+        }
+
+        /** Makes room for {@code tokens} tokens: adds pages (the filled ones stay where they are). */
         private void grow(int tokens) {
-            if (tokens <= allocated) {
+            int needed = (Math.min(capacity, tokens) + pageTokens - 1) / pageTokens;
+            if (needed <= pages) {
                 return;
             }
-            int target = Math.min(capacity, Math.max(tokens, allocated * 2));
-            int hd = config.headDim();
+            int elements = pageTokens * config.headDim();
             for (int l = 0; l < keys.length; l++) {
                 for (int g = 0; g < keys[l].length; g++) {
-                    keys[l][g] = keys[l][g] == null ? new float[target * hd] : Arrays.copyOf(keys[l][g], target * hd);
-                    values[l][g] = values[l][g] == null ? new float[target * hd] : Arrays.copyOf(values[l][g], target * hd);
+                    keys[l][g] = Arrays.copyOf(keys[l][g], needed);
+                    values[l][g] = Arrays.copyOf(values[l][g], needed);
+                    for (int page = pages; page < needed; page++) {
+                        keys[l][g][page] = new float[elements];
+                        values[l][g][page] = new float[elements];
+                    }
                 }
             }
+            int slots = needed * pageTokens;
             for (int t = 0; t < scores.length; t++) {
-                scores[t] = new float[target];
+                scores[t] = new float[slots];
             }
-            allocated = target;
+            pages = needed;
         }
 
         /**
@@ -419,13 +439,15 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             if (stride < tokens) {
                 throw new IllegalArgumentException("stride " + stride + " < tokens " + tokens);
             }
-            // room for the answer as well: growing right after a long prompt would copy the whole cache (100 MB
-            // of heap for a 1753-token Qwen2-VL-2B prompt) to add one token
-            grow(Math.min(capacity, tokens + Math.max(64, tokens / 4)));
+            grow(tokens);
             int hd = config.headDim();
             for (int g = 0; g < config.numKeyValueHeads(); g++) {
-                layerKeys.get(g * stride * hd, keys[layer][g], 0, tokens * hd);
-                layerValues.get(g * stride * hd, values[layer][g], 0, tokens * hd);
+                for (int page = 0; page * pageTokens < tokens; page++) {
+                    int first = page * pageTokens;
+                    int count = Math.min(pageTokens, tokens - first) * hd;
+                    layerKeys.get((g * stride + first) * hd, keys[layer][g][page], 0, count);
+                    layerValues.get((g * stride + first) * hd, values[layer][g][page], 0, count);
+                }
             }
             if (layer == config.numLayers() - 1) {
                 length = tokens;
@@ -460,10 +482,12 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             for (int head = 0; head < hq; head++) {
                 rotate(s.q, head * hd, hd, s.cos, s.sin);
             }
+            int page = t / s.pageTokens;
+            int slot = (t % s.pageTokens) * hd;
             for (int g = 0; g < hkv; g++) {
                 rotate(s.k, g * hd, hd, s.cos, s.sin);
-                System.arraycopy(s.k, g * hd, s.keys[l][g], t * hd, hd);
-                System.arraycopy(s.v, g * hd, s.values[l][g], t * hd, hd);
+                System.arraycopy(s.k, g * hd, s.keys[l][g][page], slot, hd);
+                System.arraycopy(s.v, g * hd, s.values[l][g][page], slot, hd);
             }
             attention(s, l, t + 1);
             matVec.multiply(s.attended, s.even, s.odd, w.o(), s.projected);
@@ -512,12 +536,13 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             float[] scores = s.scores[worker];
             for (int head = from; head < to; head++) {
                 int g = head / groups;
-                float[] keys = s.keys[l][g];
-                float[] values = s.values[l][g];
+                float[][] keys = s.keys[l][g];     // [page][(j mod pageTokens) · hd + d]
+                float[][] values = s.values[l][g];
+                int pageTokens = s.pageTokens;
                 int qOffset = head * hd;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < t; j++) {
-                    float score = kernels.dot(s.q, qOffset, keys, j * hd, hd) * scale;
+                    float score = kernels.dot(s.q, qOffset, keys[j / pageTokens], (j % pageTokens) * hd, hd) * scale;
                     scores[j] = score;
                     max = Math.max(max, score);
                 }
@@ -529,7 +554,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 }
                 Arrays.fill(s.attended, qOffset, qOffset + hd, 0f);
                 for (int j = 0; j < t; j++) {
-                    kernels.axpy(scores[j] / sum, values, j * hd, s.attended, qOffset, hd);
+                    kernels.axpy(scores[j] / sum, values[j / pageTokens], (j % pageTokens) * hd, s.attended, qOffset, hd);
                 }
             }
         });

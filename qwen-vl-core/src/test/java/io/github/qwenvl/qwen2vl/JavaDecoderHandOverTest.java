@@ -60,4 +60,49 @@ class JavaDecoderHandOverTest {
         assertThatThrownBy(() -> decoder.newState(32).load(0, FloatBuffer.allocate(heads * 4 * hd),
                 FloatBuffer.allocate(heads * 4 * hd), 5, 4)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /**
+     * The cache in pages of two tokens (a page boundary inside the prompt, more pages added by the steps) gives the
+     * default single page's logits exactly: pages change where the rows live, not the arithmetic.
+     */
+    @Test
+    void pagedCacheEqualsOnePage() {
+        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        Qwen2JavaDecoder decoder = LoadedNetworks.of(set).javaDecoder();
+        var text = LoadedNetworks.of(set).config().text();
+        int heads = text.numKeyValueHeads();
+        int hd = text.headDim();
+        int tokens = 5;
+        Qwen2JavaDecoder.State onePage = decoder.newState(32);
+        int saved = Qwen2JavaDecoder.pageElements;
+        Qwen2JavaDecoder.State paged;
+        try {
+            Qwen2JavaDecoder.pageElements = 2 * hd;
+            paged = decoder.newState(32);
+        } finally {
+            Qwen2JavaDecoder.pageElements = saved;
+        }
+        assertThat(paged.pageTokens()).isEqualTo(2);
+        assertThat(onePage.pageTokens()).isGreaterThan(32);
+        Random random = new Random(5);
+        for (int l = 0; l < text.numLayers(); l++) {
+            float[] keys = new float[heads * tokens * hd];
+            float[] values = new float[heads * tokens * hd];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = (float) random.nextGaussian();
+                values[i] = (float) random.nextGaussian();
+            }
+            onePage.load(l, keys, values, tokens);
+            paged.load(l, keys, values, tokens);
+        }
+        assertThat(paged.cacheBytes()).isEqualTo(2L * text.numLayers() * heads * 3 * 2 * hd * 4); // 3 pages of 2
+        for (int step = 0; step < 4; step++) {
+            int token = 3 + step;
+            float[] a = decoder.step(onePage, token, tokens + step).clone();
+            float[] b = decoder.step(paged, token, tokens + step);
+            assertThat(b).containsExactly(a);
+        }
+        assertThat(paged.length()).isEqualTo(tokens + 4);
+        assertThat(paged.cacheBytes()).isEqualTo(2L * text.numLayers() * heads * 5 * 2 * hd * 4); // 9 tokens: 5 pages
+    }
 }
