@@ -541,10 +541,13 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 int pageTokens = s.pageTokens;
                 int qOffset = head * hd;
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < t; j++) {
-                    float score = kernels.dot(s.q, qOffset, keys[j / pageTokens], (j % pageTokens) * hd, hd) * scale;
-                    scores[j] = score;
-                    max = Math.max(max, score);
+                for (int page = 0, j = 0; j < t; page++) { // page by page: no division per token
+                    float[] pageKeys = keys[page];
+                    for (int at = 0; at < pageTokens && j < t; at++, j++) {
+                        float score = kernels.dot(s.q, qOffset, pageKeys, at * hd, hd) * scale;
+                        scores[j] = score;
+                        max = Math.max(max, score);
+                    }
                 }
                 float sum = 0f;
                 for (int j = 0; j < t; j++) {
@@ -553,8 +556,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                     sum += e;
                 }
                 Arrays.fill(s.attended, qOffset, qOffset + hd, 0f);
-                for (int j = 0; j < t; j++) {
-                    kernels.axpy(scores[j] / sum, values[j / pageTokens], (j % pageTokens) * hd, s.attended, qOffset, hd);
+                for (int page = 0, j = 0; j < t; page++) {
+                    float[] pageValues = values[page];
+                    for (int at = 0; at < pageTokens && j < t; at++, j++) {
+                        kernels.axpy(scores[j] / sum, pageValues, at * hd, s.attended, qOffset, hd);
+                    }
                 }
             }
         });
