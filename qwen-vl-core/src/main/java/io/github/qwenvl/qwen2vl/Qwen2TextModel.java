@@ -137,7 +137,8 @@ public final class Qwen2TextModel {
      * @param inputsEmbeds  (B, S, H)
      * @param positions     (3, B, S) M-RoPE positions of the new tokens
      * @param attentionMask (B, T) 1 = attend, 0 = padding, over cached + new tokens; null = all ones
-     * @param cache         receives the new keys/values; holds the earlier ones
+     * @param cache         receives the new keys/values; holds the earlier ones (told when each layer is done: a
+     *                      cache that hands its layers over frees each one then)
      * @param trace         receives "layer_i" outputs
      * @return (B, S, H) hidden states after the final norm
      */
@@ -157,6 +158,7 @@ public final class Qwen2TextModel {
                 boolean ownsInput = l > 0;
                 // each layer's intermediates are freed when it ends; the caller's embeddings are left alone
                 x = Scopes.run(scope, x, ownsInput, in -> layer(layer, w, in, ownsInput, cosSin, mask, cache, b, s));
+                cache.layerDone(l);
                 trace.record("layer_" + l, x);
             }
         }

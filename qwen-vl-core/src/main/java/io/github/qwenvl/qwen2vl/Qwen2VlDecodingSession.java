@@ -55,10 +55,15 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
         }
         this.imageEmbeds = imageEmbeds;
         var c = network.config().text();
-        // with Java decode the engine's cache only has to hold the prompt; it is handed over and freed after prefill
-        int engineCapacity = decoder == null ? capacity : Math.min(capacity, promptIds.length);
-        this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), engineCapacity,
-                network.text().dataTypeForCache());
+        if (decoder == null) {
+            this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), capacity,
+                    network.text().dataTypeForCache());
+        } else {
+            // with Java decode the engine's cache only holds the prompt, one layer at a time: each layer is handed
+            // over to the Java decoder's cache as soon as the prefill has run it, and freed
+            this.cache = new KvCache(requestManager, c.numLayers(), c.numKeyValueHeads(), c.headDim(),
+                    Math.min(capacity, promptIds.length), network.text().dataTypeForCache(), javaState::load);
+        }
     }
 
     @Override
@@ -83,10 +88,7 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
             NDArray hidden = network.text().forward(embeds, positions, null, cache, Trace.NONE);
             float[] logits = lastLogits(hidden);
             if (decoder != null) {
-                for (int l = 0; l < cache.layers(); l++) {
-                    javaState.load(l, cache.float32(l, false), cache.float32(l, true), cache.length(), cache.capacity());
-                }
-                cache.close();
+                cache.close(); // every layer was handed over to javaState as the prefill ran it
             }
             return logits;
         } finally {
