@@ -12,6 +12,7 @@ import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.Scopes;
+import io.github.qwenvl.nn.Tensors;
 import io.github.qwenvl.nn.WeightLoader;
 
 import java.util.ArrayList;
@@ -125,7 +126,7 @@ public final class Qwen2TextModel {
             System.arraycopy(ids[r], 0, flat, r * s, s);
         }
         if (tokenTables != null) {
-            return scope.create(tokenTables.embedRows(flat), new Shape(b, s, config.hiddenSize()));
+            return Tensors.floats(scope, tokenTables.embedRows(flat), new Shape(b, s, config.hiddenSize()));
         }
         NDArray idArray = scope.create(flat, new Shape(b, s));
         return idArray.getNDArrayInternal().embedding(idArray, embedTokens, SparseFormat.DENSE).singletonOrThrow();
@@ -278,7 +279,7 @@ public final class Qwen2TextModel {
                 }
             }
         }
-        try (NDArray emb = scope.create(angles, new Shape((long) b * s, 1, hd))) {
+        try (NDArray emb = Tensors.floats(scope, angles, new Shape((long) b * s, 1, hd))) {
             return new NDArray[] {emb.cos(), emb.sin()};
         }
     }
@@ -298,7 +299,7 @@ public final class Qwen2TextModel {
                 }
             }
         }
-        return scope.create(m, new Shape(b, 1, s, t));
+        return Tensors.floats(scope, m, new Shape(b, 1, s, t));
     }
 
     /** mrope_section (t, h, w) repeated for both halves of the head dim → axis per dim. */

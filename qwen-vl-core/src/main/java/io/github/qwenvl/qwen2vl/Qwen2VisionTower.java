@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -315,7 +316,7 @@ public final class Qwen2VisionTower {
             System.arraycopy(angles[r], 0, doubled, r * half * 2, half);
             System.arraycopy(angles[r], 0, doubled, r * half * 2 + half, half);
         }
-        NDArray emb = scope.create(doubled, new Shape(p, 1, 1, half * 2L));
+        NDArray emb = Tensors.floats(scope, doubled, new Shape(p, 1, 1, half * 2L));
         NDArray cos = emb.cos(); // torch's float32 cos/sin, as the reference computes them
         NDArray sin = emb.sin();
         return new NDArray[] {cos.mul(qScale).concat(cos, 1), sin.mul(qScale).concat(sin, 1)};

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -181,7 +182,7 @@ public final class Qwen2VlBackend implements ModelBackend {
         }
         try (NDManager visionScope = manager.newSubManager()) {
             int patchDim = config.vision().patchDim();
-            NDArray input = visionScope.create(pixels.values(), new Shape(pixels.values().length / patchDim, patchDim));
+            NDArray input = Tensors.floats(visionScope, pixels.values(), new Shape(pixels.values().length / patchDim, patchDim));
             NDArray embeds = network.vision().forward(visionScope, input.toDevice(manager.getDevice(), false), pixels.grids(), Trace.NONE);
             // the session adopts the embeddings; everything else of the vision pass is freed here
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity);

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.nn.Tensors;
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -126,7 +127,7 @@ public final class QwenVlTextModel {
                 angles[i * rot + d] = pos * inv[d % (rot / 2)];
             }
         }
-        NDArray emb = scope.create(angles, new Shape(1, 1, s, rot)).toDevice(embeds.getDevice(), false);
+        NDArray emb = Tensors.floats(scope, angles, new Shape(1, 1, s, rot)).toDevice(embeds.getDevice(), false);
         NDArray cos = emb.cos();
         NDArray sin = emb.sin();
         NDArray logn = null;
@@ -147,7 +148,7 @@ public final class QwenVlTextModel {
                     m[i * t + j] = MASKED;
                 }
             }
-            mask = scope.create(m, new Shape(1, 1, s, t)).toDevice(embeds.getDevice(), false);
+            mask = Tensors.floats(scope, m, new Shape(1, 1, s, t)).toDevice(embeds.getDevice(), false);
         }
         float scale = (float) Math.sqrt(hd);
         NDArray x = embeds;

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -154,7 +155,7 @@ public final class QwenVlVisionTower {
         int n = g * g;
         int width = config.width();
         int dim = 3 * config.patchSize() * config.patchSize();
-        NDArray input = scope.create(patches(pixels, batch), new Shape(batch, n, dim)).toDevice(conv.getDevice(), false);
+        NDArray input = Tensors.floats(scope, patches(pixels, batch), new Shape(batch, n, dim)).toDevice(conv.getDevice(), false);
         NDArray x = Ops.linear(input, conv, null);
         trace.record("00_conv1_patches", x);
         trace.record("01_pos_embed_interp", positional);
