@@ -45,11 +45,14 @@ public final class QwenVlModel implements AutoCloseable {
     private final ModelBackend backend;
     private final NDManager manager;
     private final ModelInfo info;
+    /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectAfterLoad()}). */
+    private final java.util.concurrent.atomic.AtomicBoolean collectAfterFirstRequest;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info) {
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectAfterFirstRequest) {
         this.backend = backend;
         this.manager = manager;
         this.info = info;
+        this.collectAfterFirstRequest = new java.util.concurrent.atomic.AtomicBoolean(collectAfterFirstRequest);
     }
 
     public static QwenVlModel load(Path directory) {
@@ -80,27 +83,31 @@ public final class QwenVlModel implements AutoCloseable {
             throw e;
         }
         if (options.collectAfterLoad()) {
-            collectLoadGarbage();
+            collect("the load");
         }
         double millis = (System.nanoTime() - start) / 1e6;
         ModelInfo info = new ModelInfo(directory, config.architecture(), device.toString(), options.precision(),
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info);
+        return new QwenVlModel(backend, manager, info, options.collectAfterLoad());
     }
 
     /**
-     * One whole-heap collection after the load (see {@link QwenVlOptions#collectAfterLoad()}): G1 grows the heap while
-     * the load allocates, and only a full collection lets it shrink again, so without this the process keeps
-     * ~1 GiB of committed heap that requests then touch (Qwen2-VL-2B with 448×448 requests: peak RSS 5.6 → 5.3 GiB).
+     * One whole-heap collection after the load, and one after the first request (see
+     * {@link QwenVlOptions#collectAfterLoad()}): G1 grows the heap while the load allocates, and again during the first
+     * request, while the JIT has not yet compiled the Java kernels (interpreted Vector API code allocates an object per
+     * vector operation: ~1.8 GB in a second for the first pass's widening); only a whole-heap collection lets it shrink
+     * again, so without these the process keeps 0.2–1 GiB of committed heap that later requests touch, while the live
+     * heap is ~30 MB.
      */
-    private static void collectLoadGarbage() {
+    private static void collect(String after) {
         long start = System.nanoTime();
         long committed = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
         System.gc();
-        LOG.debug("Collected the load's garbage in {} ms: heap committed {} -> {} MiB", (System.nanoTime() - start) / 1_000_000,
-                committed >> 20, java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() >> 20);
+        LOG.debug("Collected the garbage of {} in {} ms: heap committed {} -> {} MiB", after,
+                (System.nanoTime() - start) / 1_000_000, committed >> 20,
+                java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() >> 20);
     }
 
     public ModelInfo info() {
@@ -139,6 +146,16 @@ public final class QwenVlModel implements AutoCloseable {
      * Returns when generation ends; the deltas concatenated equal the result's text.
      */
     public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
+        try {
+            return run(request, listener);
+        } finally {
+            if (collectAfterFirstRequest.getAndSet(false)) {
+                collect("the first request");
+            }
+        }
+    }
+
+    private GenerationResult run(GenerationRequest request, GenerationListener listener) {
         long start = System.nanoTime();
         GenerationOptions options = request.options();
         PreparedPrompt prompt = backend.prepare(request.messages(), options);

@@ -29,11 +29,12 @@ package io.github.qwenvl;
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
  *                         each layer runs (exact; loads in about a second and holds about half the memory: the widening
  *                         costs ~2 % of a vision pass and ~5 % of a short prefill; see docs/performance.md)
- * @param collectAfterLoad one garbage collection when the load is done (default true, ~50 ms): the load's burst of
- *                         short-lived heap objects (tokenizer tables, JSON, scratch) makes G1 grow the Java heap to
- *                         ~1 GiB committed, and a whole-heap collection gives it back — 0.3–0.4 GiB less resident memory
- *                         for the rest of the process, measured on Qwen2-VL-2B (docs/performance.md); a no-op under
- *                         {@code -XX:+DisableExplicitGC}
+ * @param collectAfterLoad one garbage collection when the load is done and one when the first request is (default
+ *                         true, ~50 ms each): the load's burst of short-lived heap objects (tokenizer tables, JSON,
+ *                         scratch) makes G1 grow the Java heap to ~1 GiB committed, and the first request, during which
+ *                         the JIT compiles the Java kernels, to 0.2–0.5 GiB again; a whole-heap collection gives it back
+ *                         — 0.3–0.4 GiB less resident memory after the load and 0.1–0.25 GiB after the first request,
+ *                         measured on Qwen2-VL-2B (docs/performance.md); a no-op under {@code -XX:+DisableExplicitGC}
  */
 public record QwenVlOptions(
         DeviceKind device,

@@ -41,10 +41,6 @@ public final class RssProbe {
             print("load (" + weightMode + ")", (System.nanoTime() - loadStart) / 1_000_000);
             model.generate(EngineBenchmark.imageRequest(EngineBenchmark.syntheticImage(56, 56), EngineBenchmark.forced(2)));
             print("warm-up", 0);
-            if (flags.contains("gc-after-warmup")) {
-                System.gc();
-                print("collected", 0);
-            }
             boolean alternate = flags.contains("rowblocks-ab");
             long rowBlockBudget = io.github.qwenvl.nn.RowBlocks.intermediateElements;
             for (int i = 0; i < images.size(); i++) {
