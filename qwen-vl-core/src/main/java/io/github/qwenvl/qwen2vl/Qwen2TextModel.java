@@ -203,7 +203,7 @@ public final class Qwen2TextModel {
             float[] logits = tokenTables.headLogits(hidden.toType(DataType.FLOAT32, false).toFloatArray(), rows);
             long[] dims = shape.getShape().clone();
             dims[dims.length - 1] = config.vocabSize();
-            return hidden.getManager().create(logits, new Shape(dims));
+            return Tensors.floats(hidden.getManager(), logits, new Shape(dims));
         }
         return Ops.linear(hidden, lmHead, null);
     }

@@ -1,10 +1,8 @@
 package io.github.qwenvl.qwen2vl;
 
-import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.ImageInfo;
 import io.github.qwenvl.InvalidRequestException;
@@ -159,11 +157,16 @@ public final class Qwen2VlBackend implements ModelBackend {
         EncodedPrompt encoded = promptEncoder.encode(messages, counts, new ChatTemplateOptions(true, visionId));
         Pixels pixels = null;
         if (!processed.isEmpty()) {
-            float[] values = new float[totalValues];
-            int at = 0;
-            for (ProcessedImage p : processed) {
-                System.arraycopy(p.pixelValues(), 0, values, at, p.pixelValues().length);
-                at += p.pixelValues().length;
+            float[] values;
+            if (processed.size() == 1) {
+                values = processed.get(0).pixelValues(); // no copy: 32.5 MB of heap for a 1344x1008 image
+            } else {
+                values = new float[totalValues];
+                int at = 0;
+                for (ProcessedImage p : processed) {
+                    System.arraycopy(p.pixelValues(), 0, values, at, p.pixelValues().length);
+                    at += p.pixelValues().length;
+                }
             }
             pixels = new Pixels(values, List.copyOf(grids));
         }
@@ -181,9 +184,7 @@ public final class Qwen2VlBackend implements ModelBackend {
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity);
         }
         try (NDManager visionScope = manager.newSubManager()) {
-            int patchDim = config.vision().patchDim();
-            NDArray input = Tensors.floats(visionScope, pixels.values(), new Shape(pixels.values().length / patchDim, patchDim));
-            NDArray embeds = network.vision().forward(visionScope, input.toDevice(manager.getDevice(), false), pixels.grids(), Trace.NONE);
+            NDArray embeds = network.vision().forward(visionScope, pixels.values(), pixels.grids());
             // the session adopts the embeddings; everything else of the vision pass is freed here
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity);
         }
