@@ -178,9 +178,19 @@ public final class Qwen2TextModel {
      */
     private NDArray layer(int layer, Layer w, NDArray in, boolean ownsInput, NDArray[] cosSin, NDArray mask,
                           KvCache cache, int b, int s) {
-        NDArray normed = Ops.rmsNorm(in, w.inputNorm(), config.rmsNormEps());
-        NDArray h = ownsInput ? in : in.duplicate(); // (B, S, H): becomes in + attention
-        attendInto(h, layer, w, normed, cosSin, mask, cache, b, s);
+        NDManager layerScope = in.getManager();
+        NDArray residual = ownsInput ? in : in.duplicate(); // (B, S, H): becomes in + attention
+        // each half in its own scope, so that everything it made (views included: a view keeps its base's memory)
+        // is freed before the other half runs
+        NDArray h = Scopes.run(layerScope, residual, false, r -> {
+            attendInto(r, layer, w, Ops.rmsNorm(r, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
+            return r;
+        });
+        return Scopes.run(layerScope, h, false, r -> mlpInto(w, r));
+    }
+
+    /** {@code h + mlp(norm(h))}, added into {@code h} when the rows are blocked. */
+    private NDArray mlpInto(Layer w, NDArray h) {
         NDArray normed2 = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
         // long prompts in row blocks (RowBlocks): gate, up and their product are (S, I) each
         return RowBlocks.addLayer(h, normed2, config.intermediateSize(), rows -> {
@@ -247,12 +257,17 @@ public final class Qwen2TextModel {
             // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).
             NDArray qGrouped = qs.reshape(b, hkv, (long) groups * rows, hd);
             // scaled and masked in place: one score tensor per block instead of three
-            NDArray scores = qGrouped.matMul(keysT).muli(scale);
+            NDArray scores = qGrouped.matMul(keysT);
+            scores.muli(scale);
             if (maskBlock != null) {
-                scores = scores.reshape(b, hkv, groups, rows, t).addi(maskBlock.expandDims(1))
-                        .reshape(b, hkv, (long) groups * rows, t);
+                try (NDArray byGroup = scores.reshape(b, hkv, groups, rows, t); // a view: written through
+                     NDArray maskRows = maskBlock.expandDims(1)) {
+                    byGroup.addi(maskRows);
+                }
             }
-            NDArray heads = scores.softmax(-1).matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
+            NDArray weights = scores.softmax(-1);
+            scores.close(); // before the next product: one score tensor at a time
+            NDArray heads = weights.matMul(kv[1]).reshape(b, hq, rows, hd); // (B, Hq, rows, hd)
             NDArray attended = heads.transpose(0, 2, 1, 3).reshape(b, rows, (long) hq * hd);
             NDArray target = residual.get(":, {}:{}", from, from + rows); // a view: written through
             target.attach(blockScope);

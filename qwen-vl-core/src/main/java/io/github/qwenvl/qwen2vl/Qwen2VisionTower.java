@@ -209,19 +209,31 @@ public final class Qwen2VisionTower {
      * attention's output projection is added into x's rows block of query rows by block, the MLP row block by row
      * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. At 1344×1008 (6912 patches,
      * 2B) a block had held qkv (106 MB) beside the attention's concatenated output, its projection and the sum
-     * (35 MB each).
+     * (35 MB each), and qkv through the MLP too.
      *
      * @param x the block's input (P, D), owned by the block: it becomes the output
      */
     private NDArray block(Block w, NDArray x, NDArray cos, NDArray sin, int[] segments) {
         boolean q25 = config.qwen25();
-        NDArray normed = q25 ? Ops.rmsNorm(x, w.norm1Weight(), NORM_EPS)
-                : Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
-        attendInto(x, w, normed, cos, sin, segments);
-        NDArray normed2 = q25 ? Ops.rmsNorm(x, w.norm2Weight(), NORM_EPS)
-                : Ops.layerNorm(x, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
+        NDManager blockScope = x.getManager();
+        // each half in its own scope, so that everything it made (views included: a view keeps its base's memory,
+        // e.g. qkv's 106 MB at 1344x1008) is freed before the other half runs
+        NDArray h = Scopes.run(blockScope, x, false, in -> {
+            NDArray normed = q25 ? Ops.rmsNorm(in, w.norm1Weight(), NORM_EPS)
+                    : Ops.layerNorm(in, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
+            attendInto(in, w, normed, cos, sin, segments);
+            return in;
+        });
+        return Scopes.run(blockScope, h, false, in -> mlpInto(w, in));
+    }
+
+    /** {@code in + mlp(norm2(in))}, added into {@code in} when the rows are blocked. */
+    private NDArray mlpInto(Block w, NDArray in) {
+        boolean q25 = config.qwen25();
+        NDArray normed2 = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
+                : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
         // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
-        return RowBlocks.addLayer(x, normed2, w.fc1Weight().getShape().get(0), rows -> {
+        return RowBlocks.addLayer(in, normed2, w.fc1Weight().getShape().get(0), rows -> {
             if (q25) {
                 NDArray gate = Ops.siluInPlace(Ops.linear(rows, w.fc1Weight(), w.fc1Bias()));
                 try (NDArray up = Ops.linear(rows, w.upWeight(), w.upBias())) {
@@ -273,7 +285,9 @@ public final class Qwen2VisionTower {
                     for (NDArray a : new NDArray[] {qs, ks, vs, target}) {
                         a.attach(blockScope);
                     }
-                    NDArray weights = qs.transpose(1, 0, 2).matMul(ks).softmax(-1); // (H, rows, L)
+                    NDArray scores = qs.transpose(1, 0, 2).matMul(ks); // (H, rows, L)
+                    NDArray weights = scores.softmax(-1);
+                    scores.close(); // before the next product: one (H, rows, L) tensor at a time
                     NDArray attended = weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
                     target.addi(Ops.linear(attended, w.projWeight(), w.projBias()));
                 }
