@@ -251,52 +251,132 @@ public final class Qwen2VisionTower {
      * Adds {@code proj(attention(normed))} into {@code residual} (P, D), self-attention restricted to each
      * [segments[k], segments[k+1]) range of rows.
      *
+     * <p>Large images run the heads in groups ({@link #headsPerGroup}): each group's q, k and v are computed, used and
+     * freed before the next group's, and the heads' outputs are gathered in one (P, D) tensor for the output
+     * projection. At 1344×1008 (6912 patches, 2B) that holds 26 MB of q/k/v and 35 MB of outputs instead of the
+     * whole (P, 3, H, hd) qkv (106 MB) beside a query block's scores. Images whose qkv fits the budget take one group:
+     * the fused qkv product, and each query block's projection added into the residual at once.
+     *
      * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
      */
     private void attendInto(NDArray residual, Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
         long p = normed.getShape().get(0);
         int heads = config.numHeads();
         int headDim = config.headDim();
-        NDArray qkv = Ops.linear(normed, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
+        int group = headsPerGroup(p, heads, headDim, normed.getDevice());
+        if (group == heads) {
+            NDArray qkv = Ops.linear(normed, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
+            normed.close();
+            rotateQueriesAndKeysInPlace(qkv, cos, sin);
+            // (P, H, hd) each, q already scaled
+            attendHeads(qkv.get(":, 0"), qkv.get(":, 1"), qkv.get(":, 2"), segments, (rows, out) -> {
+                NDArray target = residual.get("{}:{}", rows[0], rows[1]); // a view: written through
+                target.attach(out.getManager());
+                target.addi(Ops.linear(out, w.projWeight(), w.projBias()));
+            });
+            return;
+        }
+        long d = (long) heads * headDim;
+        NDManager scope = normed.getManager();
+        NDArray attended = scope.zeros(new Shape(p, d)); // (P, D): the heads' outputs, group by group
+        try (NDArray cosQ = cos.get(":, 0"); NDArray sinQ = sin.get(":, 0"); // (P, 1, hd)
+             NDArray cosK = cos.get(":, 1"); NDArray sinK = sin.get(":, 1")) {
+            for (int first = 0; first < heads; first += group) {
+                long c0 = (long) first * headDim;
+                long c1 = c0 + (long) group * headDim;
+                try (NDManager groupScope = scope.newSubManager()) {
+                    groupScope.tempAttachAll(normed);
+                    NDArray q = groupProjection(normed, w, c0, c1, group, headDim);
+                    NDArray k = groupProjection(normed, w, d + c0, d + c1, group, headDim);
+                    NDArray v = groupProjection(normed, w, 2 * d + c0, 2 * d + c1, group, headDim);
+                    RowBlocks.rotateInPlace(q, cosQ, sinQ);
+                    RowBlocks.rotateInPlace(k, cosK, sinK);
+                    attendHeads(q, k, v, segments, (rows, out) -> {
+                        NDArray target = attended.get("{}:{}, {}:{}", rows[0], rows[1], c0, c1); // written through
+                        target.attach(out.getManager());
+                        target.addi(out);
+                    });
+                }
+            }
+        }
         normed.close();
-        rotateQueriesAndKeysInPlace(qkv, cos, sin);
-        NDArray q = qkv.get(":, 0"); // (P, H, hd), already scaled
-        NDArray k = qkv.get(":, 1");
-        NDArray v = qkv.get(":, 2");
+        // the projection in row blocks, added into the residual's rows: no (P, D) product beside the outputs
+        long rowsPerBlock = RowBlocks.rowsPerBlock(d, residual.getDevice());
+        for (long from = 0; from < p; from += rowsPerBlock) {
+            long to = Math.min(p, from + rowsPerBlock);
+            try (NDManager blockScope = scope.newSubManager()) {
+                NDArray outputs = attended.get("{}:{}", from, to);
+                NDArray target = residual.get("{}:{}", from, to); // a view: written through
+                outputs.attach(blockScope);
+                target.attach(blockScope);
+                target.addi(Ops.linear(outputs, w.projWeight(), w.projBias()));
+            }
+        }
+        attended.close();
+    }
+
+    /**
+     * Heads per group for {@code p} patches: all of them while the whole (P, 3, H, hd) qkv stays within twice
+     * {@link RowBlocks#intermediateElements} (32 MB; 16 times more on a GPU), else the largest divisor of H that fits.
+     */
+    static int headsPerGroup(long p, int heads, int headDim, ai.djl.Device device) {
+        long budget = 2 * QueryRowBlocks.onDevice(RowBlocks.intermediateElements, device);
+        long perHead = 3 * p * headDim;
+        for (int group = heads; group > 1; group--) {
+            if (heads % group == 0 && group * perHead <= budget) {
+                return group;
+            }
+        }
+        return 1;
+    }
+
+    /** Rows [r0, r1) of the fused qkv projection: (P, group, hd), a product with a view of the weight's rows. */
+    private static NDArray groupProjection(NDArray normed, Block w, long r0, long r1, int group, int headDim) {
+        try (NDArray weight = w.qkvWeight().get("{}:{}", r0, r1); NDArray bias = w.qkvBias().get("{}:{}", r0, r1)) {
+            return Ops.linear(normed, weight, bias).reshape(normed.getShape().get(0), group, headDim);
+        }
+    }
+
+    /** Receives one query block's attention output (rows, heads · hd) for rows [rows[0], rows[1]). */
+    @FunctionalInterface
+    private interface BlockOutput {
+        void accept(long[] rows, NDArray out);
+    }
+
+    /**
+     * Attention of (P, heads, hd) q / k / v within each segment, in blocks of query rows: each block's
+     * (heads, rows, L) scores are freed before the next, so a whole-image segment (L ≈ 4000 at 1024×768) never holds
+     * its full (heads, L, L) matrices. Softmax is row-wise, so the result is that of one pass.
+     */
+    private void attendHeads(NDArray q, NDArray k, NDArray v, int[] segments, BlockOutput output) {
+        long heads = q.getShape().get(1);
+        long headDim = q.getShape().get(2);
         for (int s = 0; s + 1 < segments.length; s++) {
             int from = segments[s];
             int to = segments[s + 1];
             if (to <= from) {
                 continue;
             }
-            // Queries in row blocks: each block's (H, rows, L) scores are freed before the next, so a
-            // whole-image segment (L ≈ 4000 at 1024×768) never holds its full (H, L, L) matrices.
-            // Softmax is row-wise, so the result is the same as one (H, L, L) pass.
             long budget = QueryRowBlocks.onDevice(scoreBlockElements, q.getDevice());
-            int rowsPerBlock = (int) Math.max(64, budget / ((long) heads * (to - from)));
+            int rowsPerBlock = (int) Math.max(64, budget / (heads * (to - from)));
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
                 int rowTo = Math.min(to, rowFrom + rowsPerBlock);
                 try (NDManager blockScope = q.getManager().newSubManager()) {
                     NDArray qs = q.get("{}:{}", rowFrom, rowTo);
-                    NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (H, hd, L)
-                    NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (H, L, hd)
-                    NDArray target = residual.get("{}:{}", rowFrom, rowTo);   // a view: written through
-                    for (NDArray a : new NDArray[] {qs, ks, vs, target}) {
+                    NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (heads, hd, L)
+                    NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (heads, L, hd)
+                    for (NDArray a : new NDArray[] {qs, ks, vs}) {
                         a.attach(blockScope);
                     }
-                    NDArray scores = qs.transpose(1, 0, 2).matMul(ks); // (H, rows, L)
+                    NDArray scores = qs.transpose(1, 0, 2).matMul(ks); // (heads, rows, L)
                     NDArray weights = scores.softmax(-1);
-                    scores.close(); // before the next product: one (H, rows, L) tensor at a time
-                    NDArray attended = weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, (long) heads * headDim);
-                    target.addi(Ops.linear(attended, w.projWeight(), w.projBias()));
+                    scores.close(); // before the next product: one (heads, rows, L) tensor at a time
+                    NDArray out = weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, heads * headDim);
+                    output.accept(new long[] {rowFrom, rowTo}, out);
                 }
             }
         }
-        q.close();
-        k.close();
-        v.close();
-        qkv.close();
     }
 
     /**
