@@ -170,7 +170,7 @@ public final class Qwen2TextModel {
     /**
      * One decoder layer, {@code h = in + attention(norm(in)); h + mlp(norm(h))}, with the sums made in place: the
      * attention's output projection is added into the residual block by block of query rows, the MLP row block by row
-     * block ({@link RowBlocks}), and every intermediate is freed as soon as the next one is computed. A 1753-token
+     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. A 1753-token
      * Qwen2-VL-2B prefill held ~25 tensors of (S, H) or larger per layer before (~325 MB at the MLP).
      *
      * @param ownsInput true when {@code in} may be overwritten (it is the previous layer's output); false for the
@@ -204,7 +204,6 @@ public final class Qwen2TextModel {
         });
     }
 
-    /** (…, H) hidden states → (…, V) logits. */
     /** (…, H) hidden states → (…, V) logits. */
     public NDArray logits(NDArray hidden) {
         if (tokenTables != null) {
@@ -243,11 +242,7 @@ public final class Qwen2TextModel {
         NDArray q = qRows.reshape(b, s, hq, hd).transpose(0, 2, 1, 3); // (B, Hq, S, hd), a view
         NDArray k = kRows.reshape(b, s, hkv, hd).transpose(0, 2, 1, 3); // (B, Hkv, S, hd)
         NDArray v = vRows.reshape(b, s, hkv, hd).transpose(0, 2, 1, 3);
-        NDArray[] kv = cache.append(layer, k, v);     // (B, Hkv, T, hd) each
-        k.close();
-        kRows.close();
-        v.close();
-        vRows.close();
+        NDArray[] kv = cache.append(layer, k, v);     // (B, Hkv, T, hd) each; k, v and q go with the caller's scope
         long t = kv[0].getShape().get(2);
         NDArray keysT = kv[0].transpose(0, 1, 3, 2); // (B, Hkv, hd, T)
         float scale = (float) (1.0 / Math.sqrt(hd));
@@ -273,8 +268,6 @@ public final class Qwen2TextModel {
             target.attach(blockScope);
             target.addi(Ops.linear(attended, w.oWeight(), null));
         });
-        q.close();
-        qRows.close();
     }
 
     /**
