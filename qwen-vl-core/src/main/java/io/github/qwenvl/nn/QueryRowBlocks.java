@@ -82,15 +82,13 @@ public final class QueryRowBlocks {
      *         intermediates are freed before the next block starts
      */
     public static NDArray attend(NDArray q, NDArray mask, long scoresPerRow, Attend attend) {
-        int s = (int) q.getShape().get(2);
-        int rowsPerBlock = rowsPerBlock(s, scoresPerRow, q.getDevice());
+        NDManager owner = q.getManager();
         NDList blocks = new NDList();
-        for (int from = 0; from < s; from += rowsPerBlock) {
-            int rows = Math.min(rowsPerBlock, s - from);
-            NDArray qBlock = rows == s ? q : q.get(":, :, {}:{}", from, from + rows);
-            NDArray maskBlock = mask == null ? null : rows == s ? mask : mask.get(":, :, {}:{}", from, from + rows);
-            blocks.add(Scopes.run(q.getManager(), qBlock, rows != s, qs -> attend.apply(qs, maskBlock, rows)));
-        }
+        forEachBlock(q, mask, scoresPerRow, (qs, maskBlock, from, rows) -> {
+            NDArray result = attend.apply(qs, maskBlock, rows);
+            result.attach(owner); // kept past the block's scope
+            blocks.add(result);
+        });
         return blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2);
     }
 }
