@@ -94,6 +94,22 @@ public final class Ops {
         return x;
     }
 
+    /**
+     * The gated SiLU MLP of Qwen2 (decoder) and Qwen2.5-VL (vision), {@code down(silu(gate(x)) · up(x))}, with the
+     * activation and the product written over the gate projection: one (rows, I) tensor at a time besides it.
+     * Biases may be null.
+     */
+    public static NDArray gatedSiluMlp(NDArray x, NDArray gateWeight, NDArray gateBias, NDArray upWeight,
+                                       NDArray upBias, NDArray downWeight, NDArray downBias) {
+        NDArray gate = siluInPlace(linear(x, gateWeight, gateBias));
+        try (NDArray up = linear(x, upWeight, upBias)) {
+            gate.muli(up);
+        }
+        NDArray out = linear(gate, downWeight, downBias);
+        gate.close();
+        return out;
+    }
+
     /** {@code cat(-x2, x1)} over the halves of the last dimension (GPT-NeoX rotary layout). */
     public static NDArray rotateHalf(NDArray x) {
         int last = x.getShape().dimension() - 1;

@@ -36,10 +36,10 @@ public final class RowBlocks {
     }
 
     /**
-     * {@code residual + layer(input)}, computed in row blocks when the rows' intermediates exceed the budget.
+     * {@code residual + layer(input)}, added into {@code residual} in place, in row blocks when the rows'
+     * intermediates exceed the budget.
      *
-     * @param residual     (…, D) the caller's own tensor: when blocked, the result is added into it in place and it is
-     *                     returned
+     * @param residual     (…, D) the caller's own tensor: the result is added into it, and it is returned
      * @param input        (…, D') the layer's input, with the same leading dimensions
      * @param intermediate the widest intermediate a row computes (the MLP's hidden width)
      * @param layer        the position-wise layer: (rows, D') → (rows, D)
@@ -49,7 +49,7 @@ public final class RowBlocks {
         long rows = input.size() / Math.max(1, width);
         long perBlock = rowsPerBlock(intermediate, input.getDevice());
         if (rows <= perBlock) {
-            return residual.add(layer.apply(input));
+            return residual.addi(layer.apply(input));
         }
         long outWidth = residual.getShape().get(residual.getShape().dimension() - 1);
         // (rows, D') and (rows, D) views of the contiguous input and residual
@@ -85,16 +85,13 @@ public final class RowBlocks {
         for (long from = 0; from < n; from += rows) {
             long to = Math.min(n, from + rows);
             try (NDManager scope = x.getManager().newSubManager()) {
-                NDArray block = n <= rows ? x : x.get("{}:{}", from, to); // a view: written through into x
-                NDArray blockCos = n <= rows ? cos : cos.get("{}:{}", from, to);
-                NDArray blockSin = n <= rows ? sin : sin.get("{}:{}", from, to);
-                if (n > rows) {
-                    block.attach(scope);
-                    blockCos.attach(scope);
-                    blockSin.attach(scope);
-                }
+                NDArray block = x.get("{}:{}", from, to); // a view: written through into x
+                NDArray blockCos = cos.get("{}:{}", from, to);
+                NDArray blockSin = sin.get("{}:{}", from, to);
+                block.attach(scope);
+                blockCos.attach(scope);
+                blockSin.attach(scope);
                 NDArray rotatedHalves = Ops.rotateHalf(block).muli(blockSin);
-                rotatedHalves.attach(scope);
                 block.muli(blockCos).addi(rotatedHalves);
             }
         }

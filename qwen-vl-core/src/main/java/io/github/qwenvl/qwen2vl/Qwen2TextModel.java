@@ -189,19 +189,12 @@ public final class Qwen2TextModel {
         return Scopes.run(layerScope, h, false, r -> mlpInto(w, r));
     }
 
-    /** {@code h + mlp(norm(h))}, added into {@code h} when the rows are blocked. */
+    /** {@code h + mlp(norm(h))}, added into {@code h}. */
     private NDArray mlpInto(Layer w, NDArray h) {
         NDArray normed2 = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
         // long prompts in row blocks (RowBlocks): gate, up and their product are (S, I) each
-        return RowBlocks.addLayer(h, normed2, config.intermediateSize(), rows -> {
-            NDArray gate = Ops.siluInPlace(Ops.linear(rows, w.gateWeight(), null));
-            try (NDArray up = Ops.linear(rows, w.upWeight(), null)) {
-                gate.muli(up);
-            }
-            NDArray out = Ops.linear(gate, w.downWeight(), null);
-            gate.close();
-            return out;
-        });
+        return RowBlocks.addLayer(h, normed2, config.intermediateSize(), rows ->
+                Ops.gatedSiluMlp(rows, w.gateWeight(), null, w.upWeight(), null, w.downWeight(), null));
     }
 
     /** (…, H) hidden states → (…, V) logits. */

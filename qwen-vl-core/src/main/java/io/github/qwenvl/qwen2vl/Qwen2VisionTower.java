@@ -227,7 +227,7 @@ public final class Qwen2VisionTower {
         return Scopes.run(blockScope, h, false, in -> mlpInto(w, in));
     }
 
-    /** {@code in + mlp(norm2(in))}, added into {@code in} when the rows are blocked. */
+    /** {@code in + mlp(norm2(in))}, added into {@code in}. */
     private NDArray mlpInto(Block w, NDArray in) {
         boolean q25 = config.qwen25();
         NDArray normed2 = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
@@ -235,13 +235,8 @@ public final class Qwen2VisionTower {
         // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
         return RowBlocks.addLayer(in, normed2, w.fc1Weight().getShape().get(0), rows -> {
             if (q25) {
-                NDArray gate = Ops.siluInPlace(Ops.linear(rows, w.fc1Weight(), w.fc1Bias()));
-                try (NDArray up = Ops.linear(rows, w.upWeight(), w.upBias())) {
-                    gate.muli(up);
-                }
-                NDArray out = Ops.linear(gate, w.fc2Weight(), w.fc2Bias());
-                gate.close();
-                return out;
+                return Ops.gatedSiluMlp(rows, w.fc1Weight(), w.fc1Bias(), w.upWeight(), w.upBias(), w.fc2Weight(),
+                        w.fc2Bias());
             }
             return Ops.linear(Ops.quickGelu(Ops.linear(rows, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias());
         });
@@ -301,17 +296,7 @@ public final class Qwen2VisionTower {
         }
         normed.close();
         // the projection in row blocks, added into the residual's rows: no (P, D) product beside the outputs
-        long rowsPerBlock = RowBlocks.rowsPerBlock(d, residual.getDevice());
-        for (long from = 0; from < p; from += rowsPerBlock) {
-            long to = Math.min(p, from + rowsPerBlock);
-            try (NDManager blockScope = scope.newSubManager()) {
-                NDArray outputs = attended.get("{}:{}", from, to);
-                NDArray target = residual.get("{}:{}", from, to); // a view: written through
-                outputs.attach(blockScope);
-                target.attach(blockScope);
-                target.addi(Ops.linear(outputs, w.projWeight(), w.projBias()));
-            }
-        }
+        RowBlocks.addLayer(residual, attended, d, outputs -> Ops.linear(outputs, w.projWeight(), w.projBias()));
         attended.close();
     }
 
