@@ -311,9 +311,10 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     }
 
     /**
-     * Float32 elements of one KV-cache page (read when a state is created): 256 KB, below half the smallest G1 region (1 MB), so a page is never a
-     * humongous object. Whole-sequence arrays were: a 1753-token prompt's (2191 × 128) rows of one head are 1.1 MB,
-     * and with the 2 MB regions of a 3 GiB heap each took a region of its own, 224 MB of heap for 125 MB of cache.
+     * Float32 elements of one KV-cache page (read when a state is created): 256 KB, below half the smallest G1 region
+     * (1 MB), so a page is never a humongous object. Whole-sequence arrays were: a 1753-token prompt's (2191 × 128)
+     * rows of one head are 1.1 MB, and with the 2 MB regions of a 3 GiB heap each took a region of its own, 224 MB of
+     * heap for 125 MB of cache.
      */
     public static volatile int pageElements = 64 << 10; // tests lower it: pages of one token
 
