@@ -45,7 +45,10 @@ class RowBlocksTest {
                     return Ops.linear(Ops.silu(Ops.linear(rows, fc1, null)), fc2, null);
                 };
 
-                float[] onePass = RowBlocks.addLayer(residual.duplicate(), input, 40, mlp).toFloatArray();
+                NDArray onePassTarget = residual.duplicate();
+                NDArray onePassResult = RowBlocks.addLayer(onePassTarget, input, 40, mlp);
+                assertThat(onePassResult).isSameAs(onePassTarget); // added in place in one block too
+                float[] onePass = onePassResult.toFloatArray();
                 assertThat(blockRows).hasSize(1); // the default budget holds every row
                 blockRows.clear();
 
