@@ -19,6 +19,7 @@ import java.util.List;
  * with {@code int8}, the model decodes with {@code JAVA_INT8}; with {@code copies}, it holds float32 copies of every weight
  * ({@code FLOAT32_COPIES}) instead of widening the layers as they run; with {@code rowblocks-ab}, every other request runs
  * its MLPs in one pass instead of {@code RowBlocks}' row blocks; with {@code timeline}, see {@link #startTimeline}.
+ * With {@code -Dqwenvl.probe.smaps=DIR}, a copy of {@code /proc/self/smaps} is written to DIR at every line printed.
  */
 public final class RssProbe {
 
@@ -97,7 +98,18 @@ public final class RssProbe {
         t.start();
     }
 
+    private static int smapsCount;
+
     private static void print(String what, long ms) {
+        String smapsDir = System.getProperty("qwenvl.probe.smaps");
+        if (smapsDir != null) { // a copy of /proc/self/smaps per line printed, to compare mappings between two points
+            try {
+                java.nio.file.Files.copy(Path.of("/proc/self/smaps"), Path.of(smapsDir, "smaps-" + (smapsCount++) + ".txt"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         System.out.printf("%-28s %7d ms  peak %.2f  rss %.2f  anon %.2f  file %.2f GiB  heap used %.2f committed %.2f GiB%n",
                 what, ms, EngineBenchmark.procStatusGiB("VmHWM"), EngineBenchmark.procStatusGiB("VmRSS"),
