@@ -5,12 +5,8 @@ import io.github.qwenvl.config.ImageProcessorConfig;
 /**
  * transformers 4.50's slow {@code Qwen2VLImageProcessor} for one image: RGB conversion, smart_resize,
  * Pillow bicubic resize, rescale by 1/255 (float64, then float32), per-channel normalisation in float32,
- * then the temporal duplication and patch flattening.
- *
- * <p>Patch layout: the [3, H, W] image repeated T times along time is viewed as
- * [1, T, 3, H/(P·M), M, P, W/(P·M), M, P] and permuted to (0, 3, 6, 4, 7, 2, 1, 5, 8): rows run over
- * merge blocks (row-major), then the M×M patches inside a block (row-major); each row holds channel,
- * then time, then the P×P pixels. P = patch (14), M = merge (2), T = temporal patch (2).
+ * then the temporal duplication and patch flattening (done by {@link ProcessedImage}, which writes the patch rows
+ * when the vision tower needs them; the layout is described there).
  *
  * <p>Thread-safe; holds only configuration.
  */
@@ -21,6 +17,7 @@ public final class Qwen2VlImageProcessor {
 
     private final ImageProcessorConfig config;
     private final ImageDecoder decoder;
+    private final float[][] normalization;
 
     public Qwen2VlImageProcessor(ImageProcessorConfig config) {
         this(config, new ImageDecoder());
@@ -30,6 +27,7 @@ public final class Qwen2VlImageProcessor {
     public Qwen2VlImageProcessor(ImageProcessorConfig config, ImageDecoder decoder) {
         this.config = java.util.Objects.requireNonNull(config, "config");
         this.decoder = java.util.Objects.requireNonNull(decoder, "decoder");
+        this.normalization = normalizationTable(config);
     }
 
     public ImageProcessorConfig config() {
@@ -58,8 +56,8 @@ public final class Qwen2VlImageProcessor {
     /** Processes an already converted RGB image with per-call pixel bounds. */
     public ProcessedImage process(RgbImage image, long minPixels, long maxPixels) {
         RgbImage resized = resize(image, minPixels, maxPixels);
-        float[] normalized = normalize(resized);
-        return patchify(normalized, resized.height(), resized.width(), image.height(), image.width());
+        return new ProcessedImage(resized, normalization, config.patchSize(), config.temporalPatchSize(),
+                config.mergeSize(), image.height(), image.width());
     }
 
     /** The smart_resize size for an image of this size. */
@@ -73,62 +71,20 @@ public final class Qwen2VlImageProcessor {
         return PillowResize.bicubic(image, size.width(), size.height());
     }
 
-    /** Rescale and normalise into planar float32 [3, H, W]. */
-    private float[] normalize(RgbImage image) {
-        int plane = image.width() * image.height();
-        float[] mean = new float[3];
-        float[] std = new float[3];
-        for (int c = 0; c < 3; c++) {
-            mean[c] = (float) config.imageMean()[c];
-            std[c] = (float) config.imageStd()[c];
-        }
-        // one value per uint8 level and channel: the same float the numpy pipeline produces
+    /**
+     * Rescale and normalise as a table: [channel][uint8 level] → the float32 the numpy pipeline produces
+     * ({@code (float32(v · (1/255)) − mean) / std}, in float32).
+     */
+    private static float[][] normalizationTable(ImageProcessorConfig config) {
         float[][] lut = new float[3][256];
         for (int c = 0; c < 3; c++) {
+            float mean = (float) config.imageMean()[c];
+            float std = (float) config.imageStd()[c];
             for (int v = 0; v < 256; v++) {
                 float rescaled = (float) (v * RESCALE_FACTOR);
-                lut[c][v] = (rescaled - mean[c]) / std[c];
+                lut[c][v] = (rescaled - mean) / std;
             }
         }
-        byte[] rgb = image.rgb();
-        float[] out = new float[3 * plane];
-        for (int i = 0; i < plane; i++) {
-            for (int c = 0; c < 3; c++) {
-                out[c * plane + i] = lut[c][rgb[i * 3 + c] & 0xFF];
-            }
-        }
-        return out;
-    }
-
-    private ProcessedImage patchify(float[] planar, int height, int width, int originalHeight, int originalWidth) {
-        int p = config.patchSize();
-        int m = config.mergeSize();
-        int t = config.temporalPatchSize();
-        int gridH = height / p;
-        int gridW = width / p;
-        int patchDim = 3 * t * p * p;
-        int plane = height * width;
-        float[] out = new float[gridH * gridW * patchDim];
-        int o = 0;
-        for (int bh = 0; bh < gridH / m; bh++) {
-            for (int bw = 0; bw < gridW / m; bw++) {
-                for (int mh = 0; mh < m; mh++) {
-                    for (int mw = 0; mw < m; mw++) {
-                        int y0 = (bh * m + mh) * p;
-                        int x0 = (bw * m + mw) * p;
-                        for (int c = 0; c < 3; c++) {
-                            for (int ti = 0; ti < t; ti++) {
-                                // every time step is the same frame (an image is its own T copies)
-                                for (int py = 0; py < p; py++) {
-                                    System.arraycopy(planar, c * plane + (y0 + py) * width + x0, out, o, p);
-                                    o += p;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return new ProcessedImage(out, 1, gridH, gridW, m, height, width, originalHeight, originalWidth);
+        return lut;
     }
 }

@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.function.Consumer;
 
 /**
  * Tensors made from Java arrays whose memory the engine owns, so it is freed when the tensor is closed.
@@ -28,16 +30,35 @@ public final class Tensors {
         if (shape.size() != data.length) {
             throw new IllegalArgumentException(data.length + " values for shape " + shape);
         }
+        return floats(manager, shape, values -> values.put(data));
+    }
+
+    /**
+     * A float32 tensor of {@code shape} whose values {@code fill} writes (row-major, every one of them) into the
+     * engine's memory: no Java array of the tensor's size exists at all. Large inputs (a long prompt's embeddings and
+     * mask) are written this way, so they never become humongous garbage that grows the Java heap.
+     */
+    public static NDArray floats(NDManager manager, Shape shape, Consumer<FloatBuffer> fill) {
         if (!manager.getDevice().equals(Device.cpu())) {
             try (NDManager host = manager.newSubManager(Device.cpu())) {
-                NDArray onDevice = floats(host, data, shape).toDevice(manager.getDevice(), true);
+                NDArray onDevice = floats(host, shape, fill).toDevice(manager.getDevice(), true);
                 onDevice.attach(manager);
                 return onDevice;
             }
         }
-        NDArray tensor = manager.create(shape, DataType.FLOAT32); // torch::empty: every element is written below
-        if (data.length > 0) {
-            ((PtNDArray) tensor).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().put(data);
+        NDArray tensor = manager.create(shape, DataType.FLOAT32); // torch::empty: fill writes every element
+        if (shape.size() > 0) {
+            try {
+                FloatBuffer values = ((PtNDArray) tensor).toByteBuffer(true).order(ByteOrder.nativeOrder())
+                        .asFloatBuffer();
+                fill.accept(values);
+                if (values.position() != values.limit()) {
+                    throw new IllegalStateException(values.position() + " of " + values.limit() + " values written");
+                }
+            } catch (RuntimeException | Error e) {
+                tensor.close();
+                throw e;
+            }
         }
         return tensor;
     }

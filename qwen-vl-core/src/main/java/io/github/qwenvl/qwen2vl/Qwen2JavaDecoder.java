@@ -272,17 +272,21 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * prefill's lookups when its layers are widened per layer and no float32 embedding is held.
      */
     public float[] embedRows(long[] ids) {
-        int h = config.hiddenSize();
-        float[] out = new float[Math.multiplyExact(ids.length, h)];
-        float[] row = new float[h];
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary of " + config.vocabSize());
-            }
-            embed.row((int) ids[i], row);
-            System.arraycopy(row, 0, out, i * h, h);
-        }
+        float[] out = new float[Math.multiplyExact(ids.length, config.hiddenSize())];
+        embedRows(ids, FloatBuffer.wrap(out));
         return out;
+    }
+
+    /** {@link #embedRows(long[])} written into {@code out} (ids.length · H values from its position on). */
+    public void embedRows(long[] ids, FloatBuffer out) {
+        float[] row = new float[config.hiddenSize()];
+        for (long id : ids) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary of " + config.vocabSize());
+            }
+            embed.row((int) id, row);
+            out.put(row);
+        }
     }
 
     /**

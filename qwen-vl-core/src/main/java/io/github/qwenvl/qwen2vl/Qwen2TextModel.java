@@ -126,7 +126,7 @@ public final class Qwen2TextModel {
             System.arraycopy(ids[r], 0, flat, r * s, s);
         }
         if (tokenTables != null) {
-            return Tensors.floats(scope, tokenTables.embedRows(flat), new Shape(b, s, config.hiddenSize()));
+            return Tensors.floats(scope, new Shape(b, s, config.hiddenSize()), rows -> tokenTables.embedRows(flat, rows));
         }
         NDArray idArray = scope.create(flat, new Shape(b, s));
         return idArray.getNDArrayInternal().embedding(idArray, embedTokens, SparseFormat.DENSE).singletonOrThrow();
@@ -270,17 +270,17 @@ public final class Qwen2TextModel {
     private NDArray[] rotary(NDManager scope, long[][][] positions, int b, int s) {
         int hd = config.headDim();
         int half = hd / 2;
-        float[] angles = new float[b * s * hd];
-        for (int r = 0; r < b; r++) {
-            for (int i = 0; i < s; i++) {
-                int base = (r * s + i) * hd;
-                for (int d = 0; d < hd; d++) {
-                    // float32 product, as inv_freq @ position_ids in the reference
-                    angles[base + d] = (float) positions[axisOfDim[d]][r][i] * inverseFrequencies[d % half];
+        Shape shape = new Shape((long) b * s, 1, hd);
+        try (NDArray emb = Tensors.floats(scope, shape, angles -> {
+            for (int r = 0; r < b; r++) {
+                for (int i = 0; i < s; i++) {
+                    for (int d = 0; d < hd; d++) {
+                        // float32 product, as inv_freq @ position_ids in the reference
+                        angles.put((float) positions[axisOfDim[d]][r][i] * inverseFrequencies[d % half]);
+                    }
                 }
             }
-        }
-        try (NDArray emb = Tensors.floats(scope, angles, new Shape((long) b * s, 1, hd))) {
+        })) {
             return new NDArray[] {emb.cos(), emb.sin()};
         }
     }
@@ -291,16 +291,16 @@ public final class Qwen2TextModel {
         if (s == 1 && attentionMask == null) {
             return null;
         }
-        float[] m = new float[b * s * t];
-        for (int r = 0; r < b; r++) {
-            for (int i = 0; i < s; i++) {
-                for (int j = 0; j < t; j++) {
-                    boolean visible = j <= past + i && (attentionMask == null || attentionMask[r][j] != 0);
-                    m[(r * s + i) * t + j] = visible ? 0f : MASKED;
+        return Tensors.floats(scope, new Shape(b, 1, s, t), m -> {
+            for (int r = 0; r < b; r++) {
+                for (int i = 0; i < s; i++) {
+                    for (int j = 0; j < t; j++) {
+                        boolean visible = j <= past + i && (attentionMask == null || attentionMask[r][j] != 0);
+                        m.put(visible ? 0f : MASKED);
+                    }
                 }
             }
-        }
-        return Tensors.floats(scope, m, new Shape(b, 1, s, t));
+        });
     }
 
     /** mrope_section (t, h, w) repeated for both halves of the head dim → axis per dim. */

@@ -13,8 +13,10 @@ import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.Scopes;
 import io.github.qwenvl.nn.WeightLoader;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The Qwen2-VL / Qwen2.5-VL vision transformer (transformers 4.50 {@code Qwen2VisionTransformerPretrainedModel}
@@ -129,16 +131,16 @@ public final class Qwen2VisionTower {
     }
 
     /**
-     * Encodes images from their pixel values (P · patchDim, row-major), made into a tensor here and freed as soon as
-     * the patches are embedded: the blocks never hold it (32.5 MB for a 1344×1008 image).
+     * Encodes images whose pixel values (P · patchDim, row-major) {@code writePixels} writes into the input tensor,
+     * which is freed as soon as the patches are embedded: the blocks never hold it (32.5 MB for a 1344×1008 image),
+     * and no Java array of it exists.
      *
      * @return as {@link #forward(NDManager, NDArray, List, Trace)}
      */
-    public NDArray forward(NDManager scope, float[] pixelValues, List<ImageGrid> grids) {
-        Shape shape = new Shape(pixelValues.length / config.patchDim(), config.patchDim());
-        checkPixels(shape, grids);
+    public NDArray forward(NDManager scope, List<ImageGrid> grids, Consumer<FloatBuffer> writePixels) {
+        long totalPatches = grids.stream().mapToLong(ImageGrid::patches).sum();
         NDArray embedded;
-        try (NDArray input = Tensors.floats(scope, pixelValues, shape)) {
+        try (NDArray input = Tensors.floats(scope, new Shape(totalPatches, config.patchDim()), writePixels)) {
             embedded = Ops.linear(input, patchEmbedWeight, null);
         }
         return encode(scope, embedded, grids, Trace.NONE);

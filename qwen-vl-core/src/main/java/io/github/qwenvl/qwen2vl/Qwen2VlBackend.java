@@ -33,8 +33,11 @@ import java.util.List;
 /** Qwen2-VL and Qwen2.5-VL behind the architecture-neutral {@link ModelBackend}. */
 public final class Qwen2VlBackend implements ModelBackend {
 
-    /** Image input of one prompt: all images' patches concatenated, and their grids. */
-    record Pixels(float[] values, List<ImageGrid> grids) {
+    /**
+     * Image input of one prompt: its images, resized and not yet made into float32 patch rows (the vision pass writes
+     * them into its input tensor), and their grids.
+     */
+    record Pixels(List<ProcessedImage> images, List<ImageGrid> grids) {
     }
 
     private final ModelConfig config;
@@ -145,30 +148,17 @@ public final class Qwen2VlBackend implements ModelBackend {
         int[] counts = new int[processed.size()];
         List<ImageInfo> infos = new ArrayList<>();
         List<ImageGrid> grids = new ArrayList<>();
-        int totalValues = 0;
         for (int i = 0; i < processed.size(); i++) {
             ProcessedImage p = processed.get(i);
             counts[i] = p.numLlmTokens();
             infos.add(new ImageInfo(i, p.originalWidth(), p.originalHeight(), p.resizedWidth(), p.resizedHeight(), counts[i]));
             grids.add(new ImageGrid(p.gridT(), p.gridH(), p.gridW()));
-            totalValues += p.pixelValues().length;
         }
         boolean visionId = generationOptions.addVisionId() != null && generationOptions.addVisionId();
         EncodedPrompt encoded = promptEncoder.encode(messages, counts, new ChatTemplateOptions(true, visionId));
         Pixels pixels = null;
         if (!processed.isEmpty()) {
-            float[] values;
-            if (processed.size() == 1) {
-                values = processed.get(0).pixelValues(); // no copy: 32.5 MB of heap for a 1344x1008 image
-            } else {
-                values = new float[totalValues];
-                int at = 0;
-                for (ProcessedImage p : processed) {
-                    System.arraycopy(p.pixelValues(), 0, values, at, p.pixelValues().length);
-                    at += p.pixelValues().length;
-                }
-            }
-            pixels = new Pixels(values, List.copyOf(grids));
+            pixels = new Pixels(List.copyOf(processed), List.copyOf(grids));
         }
         int imageTokens = 0;
         for (int c : counts) {
@@ -183,8 +173,19 @@ public final class Qwen2VlBackend implements ModelBackend {
         if (pixels == null) {
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity);
         }
+        int patchDim = network.vision().config().patchDim();
+        for (ProcessedImage image : pixels.images()) {
+            if (image.patchDim() != patchDim) {
+                throw new IllegalStateException("preprocessor_config.json makes patches of " + image.patchDim()
+                        + " values, the vision tower embeds patches of " + patchDim);
+            }
+        }
         try (NDManager visionScope = manager.newSubManager()) {
-            NDArray embeds = network.vision().forward(visionScope, pixels.values(), pixels.grids());
+            NDArray embeds = network.vision().forward(visionScope, pixels.grids(), values -> {
+                for (ProcessedImage image : pixels.images()) {
+                    image.writePixelValues(values);
+                }
+            });
             // the session adopts the embeddings; everything else of the vision pass is freed here
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity);
         }

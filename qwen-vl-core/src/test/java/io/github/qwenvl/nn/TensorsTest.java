@@ -35,6 +35,24 @@ class TensorsTest {
     }
 
     @Test
+    void writtenInPlace() {
+        DjlRuntime.start(1);
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            NDArray t = Tensors.floats(manager, new Shape(3, 2), values -> {
+                for (int i = 0; i < 6; i++) {
+                    values.put(i * 0.5f);
+                }
+            });
+            assertThat(t.toFloatArray()).containsExactly(0f, 0.5f, 1f, 1.5f, 2f, 2.5f);
+            // a writer that leaves values unwritten would hand uninitialised memory to the model
+            assertThatThrownBy(() -> Tensors.floats(manager, new Shape(3, 2), values -> values.put(1f)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("1 of 6 values written");
+            assertThatThrownBy(() -> Tensors.floats(manager, new Shape(1, 2), values -> values.put(new float[3])))
+                    .isInstanceOf(java.nio.BufferOverflowException.class);
+        }
+    }
+
+    @Test
     void memoryIsFreedOnClose() throws InterruptedException {
         DjlRuntime.start(1);
         float[] data = new float[32 * MB]; // 128 MB
