@@ -45,14 +45,27 @@ public final class QwenVlModel implements AutoCloseable {
     private final ModelBackend backend;
     private final NDManager manager;
     private final ModelInfo info;
-    /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectAfterLoad()}). */
-    private final java.util.concurrent.atomic.AtomicBoolean collectAfterFirstRequest;
+    /**
+     * Heap growth since the last collection after which a request that leaves the model idle is followed by one:
+     * a 1753-token Qwen2-VL-2B prompt's Java KV cache (117 MB) makes G1 grow the heap by ~0.16 GiB, which it would
+     * otherwise keep committed and resident through the next request's vision pass. Tests lower it.
+     */
+    static volatile long heapGrowthToCollect = 64L << 20;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectAfterFirstRequest) {
+    private final boolean collectGarbage;
+    /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectGarbage()}). */
+    private final java.util.concurrent.atomic.AtomicBoolean collectAfterFirstRequest;
+    private final java.util.concurrent.atomic.AtomicInteger requestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** Heap committed after the last collection (bytes). */
+    private volatile long committedAfterCollection;
+
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
         this.backend = backend;
         this.manager = manager;
         this.info = info;
-        this.collectAfterFirstRequest = new java.util.concurrent.atomic.AtomicBoolean(collectAfterFirstRequest);
+        this.collectGarbage = collectGarbage;
+        this.collectAfterFirstRequest = new java.util.concurrent.atomic.AtomicBoolean(collectGarbage);
+        this.committedAfterCollection = heapCommitted();
     }
 
     public static QwenVlModel load(Path directory) {
@@ -82,7 +95,7 @@ public final class QwenVlModel implements AutoCloseable {
             manager.close();
             throw e;
         }
-        if (options.collectAfterLoad()) {
+        if (options.collectGarbage()) {
             collect("the load");
         }
         double millis = (System.nanoTime() - start) / 1e6;
@@ -90,24 +103,30 @@ public final class QwenVlModel implements AutoCloseable {
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info, options.collectAfterLoad());
+        return new QwenVlModel(backend, manager, info, options.collectGarbage());
     }
 
     /**
-     * One whole-heap collection after the load, and one after the first request (see
-     * {@link QwenVlOptions#collectAfterLoad()}): G1 grows the heap while the load allocates, and again during the first
-     * request, while the JIT has not yet compiled the Java kernels (interpreted Vector API code allocates an object per
-     * vector operation: ~1.8 GB in a second for the first pass's widening); only a whole-heap collection lets it shrink
-     * again, so without these the process keeps 0.2–1 GiB of committed heap that later requests touch, while the live
-     * heap is ~30 MB.
+     * One whole-heap collection after the load, one after the first request, and one whenever the model falls idle
+     * after a request that grew the heap by {@link #heapGrowthToCollect} or more (see
+     * {@link QwenVlOptions#collectGarbage()}): G1 grows the heap while the load allocates, during the first request,
+     * while the JIT has not yet compiled the Java kernels (interpreted Vector API code allocates an object per vector
+     * operation: ~1.8 GB in a second for the first pass's widening), and for a long prompt's Java KV cache; only a
+     * whole-heap collection lets it shrink again, so without these the process keeps 0.2–1 GiB of committed heap that
+     * later requests touch, while the live heap is ~30 MB.
      */
-    private static void collect(String after) {
+    private static long collect(String after) {
         long start = System.nanoTime();
-        long committed = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
+        long committed = heapCommitted();
         System.gc();
+        long now = heapCommitted();
         LOG.debug("Collected the garbage of {} in {} ms: heap committed {} -> {} MiB", after,
-                (System.nanoTime() - start) / 1_000_000, committed >> 20,
-                java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() >> 20);
+                (System.nanoTime() - start) / 1_000_000, committed >> 20, now >> 20);
+        return now;
+    }
+
+    private static long heapCommitted() {
+        return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
     }
 
     public ModelInfo info() {
@@ -146,11 +165,16 @@ public final class QwenVlModel implements AutoCloseable {
      * Returns when generation ends; the deltas concatenated equal the result's text.
      */
     public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
+        requestsInFlight.incrementAndGet();
         try {
             return run(request, listener);
         } finally {
+            boolean idle = requestsInFlight.decrementAndGet() == 0;
             if (collectAfterFirstRequest.getAndSet(false)) {
-                collect("the first request");
+                committedAfterCollection = collect("the first request");
+            } else if (collectGarbage && idle && heapCommitted() - committedAfterCollection >= heapGrowthToCollect) {
+                // only when no other request runs: under a steady load the heap is in use, not left over
+                committedAfterCollection = collect("a request that grew the heap");
             }
         }
     }

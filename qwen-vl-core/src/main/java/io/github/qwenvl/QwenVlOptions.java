@@ -29,11 +29,14 @@ package io.github.qwenvl;
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
  *                         each layer runs (exact; loads in about a second and holds about half the memory: the widening
  *                         costs ~2 % of a vision pass and ~5 % of a short prefill; see docs/performance.md)
- * @param collectAfterLoad one garbage collection when the load is done and one when the first request is (default
- *                         true, ~50 ms each): the load's burst of short-lived heap objects (tokenizer tables, JSON,
- *                         scratch) makes G1 grow the Java heap to ~1 GiB committed, and the first request, during which
- *                         the JIT compiles the Java kernels, to 0.2–0.5 GiB again; a whole-heap collection gives it back
- *                         — 0.3–0.4 GiB less resident memory after the load and 0.1–0.25 GiB after the first request,
+ * @param collectGarbage   whole-heap garbage collections (default true, 30–60 ms each) when the load is done, when the
+ *                         first request is, and when the model falls idle after a request that grew the heap by
+ *                         64 MiB or more: the load's burst of short-lived heap objects (tokenizer tables, JSON,
+ *                         scratch) makes G1 grow the Java heap to ~1 GiB committed, the first request, during which
+ *                         the JIT compiles the Java kernels, to 0.2–0.5 GiB again, and a long prompt's Java KV cache
+ *                         (117 MB for 1753 tokens of Qwen2-VL-2B) by ~0.16 GiB; a whole-heap collection gives it back,
+ *                         so that the next request does not run over it — 0.3–0.4 GiB less resident memory after the
+ *                         load, 0.1–0.25 GiB after the first request, 0.15 GiB after a 1344×1008 image request,
  *                         measured on Qwen2-VL-2B (docs/performance.md); a no-op under {@code -XX:+DisableExplicitGC}
  */
 public record QwenVlOptions(
@@ -46,7 +49,7 @@ public record QwenVlOptions(
         DecodeMode decodeMode,
         java.nio.file.Path weightCacheDir,
         WeightMode weightMode,
-        boolean collectAfterLoad) {
+        boolean collectGarbage) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -110,43 +113,43 @@ public record QwenVlOptions(
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectAfterLoad);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage);
     }
 
     public QwenVlOptions withWeightMode(WeightMode m) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, m, collectAfterLoad);
+                weightCacheDir, m, collectGarbage);
     }
 
-    public QwenVlOptions withCollectAfterLoad(boolean collect) {
+    public QwenVlOptions withCollectGarbage(boolean collect) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
                 weightCacheDir, weightMode, collect);
     }

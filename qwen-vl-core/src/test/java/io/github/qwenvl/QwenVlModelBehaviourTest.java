@@ -59,7 +59,7 @@ class QwenVlModelBehaviourTest {
     /**
      * The load and the first request each end with one whole-heap collection by default (they let G1 give back the
      * heap the load and the JIT's warm-up made it grow), later requests with none, and nothing is collected when
-     * {@code collectAfterLoad} is off. Counted on the collectors that run whole-heap collections.
+     * {@code collectGarbage} is off. Counted on the collectors that run whole-heap collections.
      */
     @Test
     void loadAndFirstRequestEndWithOneFullCollectionUnlessTurnedOff() {
@@ -75,11 +75,58 @@ class QwenVlModelBehaviourTest {
         }
 
         before = fullCollections();
-        try (QwenVlModel fresh = QwenVlModel.load(set.modelDir(), QwenVlOptions.defaults().withCollectAfterLoad(false))) {
+        try (QwenVlModel fresh = QwenVlModel.load(set.modelDir(), QwenVlOptions.defaults().withCollectGarbage(false))) {
             fresh.generate(request("Hi", false, greedy(2)));
         }
         assertThat(fullCollections() - before).isZero();
-        assertThat(QwenVlOptions.defaults().collectAfterLoad()).isTrue();
+        assertThat(QwenVlOptions.defaults().collectGarbage()).isTrue();
+    }
+
+    /**
+     * A request that grew the heap (here: any request, the threshold lowered below any growth) is followed by one
+     * collection when it leaves the model idle, and by none while another request still runs.
+     */
+    @Test
+    void aRequestThatGrewTheHeapIsCollectedWhenTheModelFallsIdle() throws Exception {
+        long threshold = QwenVlModel.heapGrowthToCollect;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (QwenVlModel fresh = QwenVlModel.load(set.modelDir())) {
+            fresh.generate(request("Hi", false, greedy(2))); // the first request's own collection
+            QwenVlModel.heapGrowthToCollect = Long.MIN_VALUE / 4;
+            long before = fullCollections();
+            fresh.generate(request("Hi", false, greedy(2)));
+            assertThat(fullCollections() - before).as("idle after the request").isEqualTo(1);
+
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Future<GenerationResult> held = pool.submit(() -> fresh.stream(request("Hi", false, greedy(2)),
+                    new GenerationListener() {
+                        @Override
+                        public void onText(String delta) {
+                        }
+
+                        @Override
+                        public boolean isCancelled() { // polled per token: holds the request in flight
+                            running.countDown();
+                            try {
+                                release.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            return false;
+                        }
+                    }));
+            assertThat(running.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            before = fullCollections();
+            fresh.generate(request("Hi", false, greedy(2)));
+            assertThat(fullCollections() - before).as("another request in flight").isZero();
+            release.countDown();
+            held.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(fullCollections() - before).as("the last request leaves the model idle").isEqualTo(1);
+        } finally {
+            QwenVlModel.heapGrowthToCollect = threshold;
+            pool.shutdownNow();
+        }
     }
 
     /** Collections of the old generation (G1 "G1 Old Generation", Serial "MarkSweepCompact", Parallel "PS MarkSweep"). */

@@ -69,10 +69,10 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
-    void collectAfterLoadBindsAndAnswers() {
-        assertThat(new QwenVlProperties().toEngineOptions().collectAfterLoad()).isTrue();
-        bindsAndAnswers("spring.ai.qwen-vl.collect-after-load=false",
-                options -> assertThat(options.collectAfterLoad()).isFalse());
+    void collectGarbageBindsAndAnswers() {
+        assertThat(new QwenVlProperties().toEngineOptions().collectGarbage()).isTrue();
+        bindsAndAnswers("spring.ai.qwen-vl.collect-garbage=false",
+                options -> assertThat(options.collectGarbage()).isFalse());
     }
 
     /** The tiny model with {@code property}: the engine options it binds pass {@code check}, and a call answers. */
