@@ -12,7 +12,8 @@ import java.nio.FloatBuffer;
 import java.util.function.Consumer;
 
 /**
- * Tensors made from Java arrays whose memory the engine owns, so it is freed when the tensor is closed.
+ * Float32 input tensors whose memory the engine owns, so it is freed when the tensor is closed: copied from a Java
+ * array, or written in place by the caller (no Java array at all).
  *
  * <p>Why not {@code NDManager.create(float[], Shape)}: on the CPU, DJL's PyTorch engine copies the array into a fresh
  * direct {@code ByteBuffer} and wraps that memory ({@code torch.from_blob}); closing the tensor leaves the buffer to
