@@ -268,16 +268,10 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     }
 
     /**
-     * The embeddings of {@code ids}, rows of (ids.length, H) read from the stored matrix (BF16 widens exactly): the
-     * prefill's lookups when its layers are widened per layer and no float32 embedding is held.
+     * The embeddings of {@code ids}, rows of (ids.length, H) read from the stored matrix (BF16 widens exactly), written
+     * into {@code out} from its position on: the prefill's lookups when its layers are widened per layer and no
+     * float32 embedding is held.
      */
-    public float[] embedRows(long[] ids) {
-        float[] out = new float[Math.multiplyExact(ids.length, config.hiddenSize())];
-        embedRows(ids, FloatBuffer.wrap(out));
-        return out;
-    }
-
-    /** {@link #embedRows(long[])} written into {@code out} (ids.length · H values from its position on). */
     public void embedRows(long[] ids, FloatBuffer out) {
         float[] row = new float[config.hiddenSize()];
         for (long id : ids) {

@@ -142,13 +142,14 @@ public final class QwenVlTextModel {
         NDArray mask = null;
         if (s > 1) {
             int t = past + s;
-            float[] m = new float[s * t];
-            for (int i = 0; i < s; i++) {
-                for (int j = past + i + 1; j < t; j++) {
-                    m[i * t + j] = MASKED;
+            // written into the engine's tensor: no (S, T) Java array (as the Qwen2 decoder's mask)
+            mask = Tensors.floats(scope, new Shape(1, 1, s, t), m -> {
+                for (int i = 0; i < s; i++) {
+                    for (int j = 0; j < t; j++) {
+                        m.put(j <= past + i ? 0f : MASKED);
+                    }
                 }
-            }
-            mask = Tensors.floats(scope, m, new Shape(1, 1, s, t)).toDevice(embeds.getDevice(), false);
+            }).toDevice(embeds.getDevice(), false);
         }
         float scale = (float) Math.sqrt(hd);
         NDArray x = embeds;
