@@ -3,17 +3,14 @@ package io.github.qwenvl.image;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
-import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Properties of the port; exactness against Pillow is checked by {@link PreprocessGoldenTest}. */
 class PillowResizeTest {
 
-    private static RgbImage noise(int w, int h) {
-        byte[] rgb = new byte[w * h * 3];
-        new Random(3).nextBytes(rgb);
-        return new RgbImage(w, h, rgb);
+    private static RgbImage noise(int width, int height) {
+        return TestImages.rgbNoise(width, height, 3);
     }
 
     @Test

@@ -7,7 +7,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -21,9 +20,7 @@ class ProcessedImageTest {
     private static final int MB = 1 << 20;
 
     private static RgbImage noise(int width, int height) {
-        byte[] rgb = new byte[width * height * 3];
-        new Random(7).nextBytes(rgb);
-        return new RgbImage(width, height, rgb);
+        return TestImages.rgbNoise(width, height, 7);
     }
 
     @Test

@@ -28,6 +28,13 @@ final class TestImages {
         return encode(img, format);
     }
 
+    /** A w×h decoded RGB image of seeded noise. */
+    static RgbImage rgbNoise(int w, int h, long seed) {
+        byte[] rgb = new byte[w * h * 3];
+        new Random(seed).nextBytes(rgb);
+        return new RgbImage(w, h, rgb);
+    }
+
     static byte[] encode(BufferedImage img, String format) {
         try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
             if (!ImageIO.write(img, format, out)) {
