@@ -13,7 +13,7 @@ import io.github.qwenvl.generate.DecodingSession;
 import io.github.qwenvl.generate.FinishReason;
 import io.github.qwenvl.generate.GenerationLoop;
 import io.github.qwenvl.generate.SamplingParams;
-import io.github.qwenvl.qwen2vl.Qwen2VlBackend;
+import io.github.qwenvl.engine.Architectures;
 import io.github.qwenvl.tokenizer.QwenTokenizer;
 import io.github.qwenvl.tokenizer.StreamingDecoder;
 import org.slf4j.Logger;
@@ -42,7 +42,7 @@ public final class QwenVlModel implements AutoCloseable {
     /** Library default when neither the request nor generation_config.json limits the answer. */
     public static final int DEFAULT_MAX_NEW_TOKENS = 512;
 
-    private final ModelBackend backend;
+    private final ModelBackend<?> backend;
     private final NDManager manager;
     private final ModelInfo info;
     /**
@@ -59,7 +59,7 @@ public final class QwenVlModel implements AutoCloseable {
     /** Heap committed after the last collection (bytes). */
     private volatile long committedAfterCollection;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
+    private QwenVlModel(ModelBackend<?> backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
         this.backend = backend;
         this.manager = manager;
         this.info = info;
@@ -85,12 +85,9 @@ public final class QwenVlModel implements AutoCloseable {
         LOG.info("Loading {} from {} on {} ({})", config.architecture().architectureClass(), directory, device,
                 options.precision());
         NDManager manager = engine.newBaseManager(device);
-        ModelBackend backend;
+        ModelBackend<?> backend;
         try {
-            backend = switch (config.architecture()) {
-                case QWEN2_VL, QWEN2_5_VL -> new Qwen2VlBackend(config, manager, options);
-                case QWEN_VL -> new io.github.qwenvl.qwenvl.QwenVlBackend(config, manager, options);
-            };
+            backend = Architectures.supportOf(config.architecture()).createBackend(config, manager, options);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -182,14 +179,15 @@ public final class QwenVlModel implements AutoCloseable {
     private GenerationResult run(GenerationRequest request, GenerationListener listener) {
         long start = System.nanoTime();
         GenerationOptions options = request.options();
-        PreparedPrompt prompt = backend.prepare(request.messages(), options);
+        Prepared<?> prepared = Prepared.of(backend, request.messages(), options);
+        PreparedPrompt<?> prompt = prepared.prompt();
         int promptLength = prompt.inputIds().length;
         int context = backend.contextLength();
         if (promptLength >= context) {
             throw new PromptTooLongException(promptLength, context);
         }
         SamplingParams params = samplingParams(options, context - promptLength);
-        long prepared = System.nanoTime();
+        long preparedAt = System.nanoTime();
         java.util.Set<Integer> kept = backend.keptSpecialTokens();
         QwenTokenizer tokenizer = backend.tokenizer();
         StreamingDecoder decoder = new StreamingDecoder(tokenizer, id -> tokenizer.isSpecial(id) && !kept.contains(id));
@@ -197,8 +195,8 @@ public final class QwenVlModel implements AutoCloseable {
         long[] firstToken = {0};
         GenerationLoop.Outcome outcome;
         long visionNanos;
-        try (DecodingSession session = backend.open(prompt, promptLength + params.maxNewTokens())) {
-            visionNanos = System.nanoTime() - prepared;
+        try (DecodingSession session = prepared.open(promptLength + params.maxNewTokens())) {
+            visionNanos = System.nanoTime() - preparedAt;
             outcome = GenerationLoop.run(session, params, (token, index) -> {
                 if (index == 0) {
                     firstToken[0] = System.nanoTime();
@@ -212,10 +210,22 @@ public final class QwenVlModel implements AutoCloseable {
         }
         String answer = text.finish(outcome.finishReason());
         GenerationResult.Timings timings = new GenerationResult.Timings(
-                (prepared - start) / 1e6, visionNanos / 1e6, outcome.prefillNanos() / 1e6, outcome.decodeNanos() / 1e6,
+                (preparedAt - start) / 1e6, visionNanos / 1e6, outcome.prefillNanos() / 1e6, outcome.decodeNanos() / 1e6,
                 (firstToken[0] - start) / 1e6);
         GenerationResult.Usage usage = new GenerationResult.Usage(promptLength, prompt.imageTokens(), outcome.tokens().length);
         return new GenerationResult(answer, outcome.tokens(), outcome.finishReason(), usage, timings, prompt.images());
+    }
+
+    /** A prompt with the backend that prepared it (which alone knows its image input's type). */
+    private record Prepared<P>(ModelBackend<P> backend, PreparedPrompt<P> prompt) {
+        static <P> Prepared<P> of(ModelBackend<P> backend, List<io.github.qwenvl.chat.ChatMessage> messages,
+                                  GenerationOptions options) {
+            return new Prepared<>(backend, backend.prepare(messages, options));
+        }
+
+        DecodingSession open(int capacity) {
+            return backend.open(prompt, capacity);
+        }
     }
 
     /** Request options over generation_config.json over the library's defaults. */

@@ -12,12 +12,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** Small typed accessors over Gson for the Hugging Face JSON files. */
-final class Json {
+public final class Json {
 
     private Json() {
     }
 
-    static JsonObject read(Path file) {
+    public static JsonObject read(Path file) {
         try {
             JsonElement e = JsonParser.parseString(Files.readString(file));
             if (!e.isJsonObject()) {
@@ -34,46 +34,46 @@ final class Json {
         }
     }
 
-    static JsonObject readOrEmpty(Path file) {
+    public static JsonObject readOrEmpty(Path file) {
         return Files.isRegularFile(file) ? read(file) : new JsonObject();
     }
 
-    static boolean has(JsonObject o, String key) {
+    public static boolean has(JsonObject o, String key) {
         return o != null && o.has(key) && !o.get(key).isJsonNull();
     }
 
-    static int getInt(JsonObject o, String key, int fallback) {
+    public static int getInt(JsonObject o, String key, int fallback) {
         return has(o, key) ? o.get(key).getAsInt() : fallback;
     }
 
-    static int requireInt(JsonObject o, String key, String where) {
+    public static int requireInt(JsonObject o, String key, String where) {
         if (!has(o, key)) {
             throw new CheckpointException(where + " lacks \"" + key + "\"");
         }
         return o.get(key).getAsInt();
     }
 
-    static double getDouble(JsonObject o, String key, double fallback) {
+    public static double getDouble(JsonObject o, String key, double fallback) {
         return has(o, key) ? o.get(key).getAsDouble() : fallback;
     }
 
-    static Double getDoubleOrNull(JsonObject o, String key) {
+    public static Double getDoubleOrNull(JsonObject o, String key) {
         return has(o, key) ? o.get(key).getAsDouble() : null;
     }
 
-    static Integer getIntOrNull(JsonObject o, String key) {
+    public static Integer getIntOrNull(JsonObject o, String key) {
         return has(o, key) ? o.get(key).getAsInt() : null;
     }
 
-    static boolean getBoolean(JsonObject o, String key, boolean fallback) {
+    public static boolean getBoolean(JsonObject o, String key, boolean fallback) {
         return has(o, key) ? o.get(key).getAsBoolean() : fallback;
     }
 
-    static String getString(JsonObject o, String key, String fallback) {
+    public static String getString(JsonObject o, String key, String fallback) {
         return has(o, key) ? o.get(key).getAsString() : fallback;
     }
 
-    static int[] getIntArray(JsonObject o, String key, int[] fallback) {
+    public static int[] getIntArray(JsonObject o, String key, int[] fallback) {
         if (!has(o, key)) {
             return fallback;
         }
@@ -89,7 +89,7 @@ final class Json {
         return out;
     }
 
-    static double[] getDoubleArray(JsonObject o, String key, double[] fallback) {
+    public static double[] getDoubleArray(JsonObject o, String key, double[] fallback) {
         if (!has(o, key)) {
             return fallback;
         }

@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * @param directory    the Hugging Face model directory
  * @param architecture detected from {@code config.json}
  * @param raw          {@code config.json} as parsed (for architecture-specific extras)
- * @param text         the language model (Qwen2 family; null for Qwen-VL, see its own config)
- * @param vision       the vision tower (Qwen2 family; null for Qwen-VL)
+ * @param specific     the architecture's own parts of config.json, parsed by its
+ *                     {@link io.github.qwenvl.engine.ArchitectureSupport#parseConfig}
  * @param imageProcessor preprocessing parameters
  * @param generation   generation defaults
  */
@@ -22,8 +22,7 @@ public record ModelConfig(
         Path directory,
         ModelArchitecture architecture,
         JsonObject raw,
-        Qwen2TextConfig text,
-        Qwen2VisionConfig vision,
+        ArchitectureConfig specific,
         ImageProcessorConfig imageProcessor,
         GenerationDefaults generation) {
 
@@ -45,21 +44,21 @@ public record ModelConfig(
         Path preprocessorFile = directory.resolve("preprocessor_config.json");
         ImageProcessorConfig imageProcessor = parse(preprocessorFile,
                 () -> ImageProcessorConfig.from(Json.readOrEmpty(preprocessorFile)));
-        if (architecture.isQwen2Family()) {
-            if (!Json.has(config, "vision_config") || !config.get("vision_config").isJsonObject()) {
-                throw new CheckpointException(configFile + " lacks vision_config");
-            }
-            Qwen2TextConfig text = parse(configFile, () -> Qwen2TextConfig.from(config, configFile.toString()));
-            Qwen2VisionConfig vision = parse(configFile, () -> Qwen2VisionConfig.from(
-                    config.getAsJsonObject("vision_config"), architecture == ModelArchitecture.QWEN2_5_VL,
-                    configFile.toString()));
-            return new ModelConfig(directory, architecture, config, text, vision, imageProcessor, generation);
+        ArchitectureConfig specific = parse(configFile, () -> io.github.qwenvl.engine.Architectures.supportOf(architecture)
+                .parseConfig(architecture, config, configFile));
+        return new ModelConfig(directory, architecture, config, specific, imageProcessor, generation);
+    }
+
+    /** The architecture-specific config as {@code type}; a config of another architecture is an error. */
+    public <T extends ArchitectureConfig> T specific(Class<T> type) {
+        if (!type.isInstance(specific)) {
+            throw new IllegalStateException(architecture + " checkpoint " + directory + " has no " + type.getSimpleName());
         }
-        return new ModelConfig(directory, architecture, config, null, null, imageProcessor, generation);
+        return type.cast(specific);
     }
 
     /** Runs a parser over one JSON file; a wrongly typed value becomes a CheckpointException naming the file. */
-    private static <T> T parse(Path file, java.util.function.Supplier<T> parser) {
+    public static <T> T parse(Path file, java.util.function.Supplier<T> parser) {
         try {
             return parser.get();
         } catch (CheckpointException e) {

@@ -3,7 +3,8 @@ package io.github.qwenvl.config;
 import com.google.gson.JsonObject;
 
 /**
- * The Qwen2 language model of Qwen2-VL / Qwen2.5-VL ({@code config.json}, top level).
+ * A Qwen2-style decoder: the Qwen2 language model of Qwen2-VL / Qwen2.5-VL ({@code config.json}, top level), and
+ * the Qwen3 one of Qwen3-VL (parsed by its architecture package), which differ in the components at the end.
  *
  * @param hiddenSize            d_model
  * @param intermediateSize      MLP inner width
@@ -21,6 +22,9 @@ import com.google.gson.JsonObject;
  * @param videoTokenId          {@code <|video_pad|>}
  * @param visionStartTokenId    {@code <|vision_start|>}
  * @param visionEndTokenId      {@code <|vision_end|>}
+ * @param attentionBias         q/k/v projections have biases (Qwen2: yes; Qwen3: {@code attention_bias}, no)
+ * @param qkNorm                per-head RMSNorm of queries and keys before the rotary ({@code q_norm}/{@code k_norm}, Qwen3)
+ * @param rotaryLayout          which position axis rotates each head dimension
  */
 public record Qwen2TextConfig(
         int hiddenSize,
@@ -38,9 +42,17 @@ public record Qwen2TextConfig(
         int imageTokenId,
         int videoTokenId,
         int visionStartTokenId,
-        int visionEndTokenId) {
+        int visionEndTokenId,
+        boolean attentionBias,
+        boolean qkNorm,
+        RotaryLayout rotaryLayout) {
 
-    static Qwen2TextConfig from(JsonObject c, String where) {
+    /** The position axis (0 t, 1 h, 2 w) of each of the head_dim dimensions. */
+    public int[] rotaryAxes() {
+        return rotaryLayout.axes(mropeSection, headDim);
+    }
+
+    public static Qwen2TextConfig from(JsonObject c, String where) {
         int hidden = Json.requireInt(c, "hidden_size", where);
         int heads = Json.requireInt(c, "num_attention_heads", where);
         JsonObject rope = Json.has(c, "rope_scaling") ? c.getAsJsonObject("rope_scaling") : new JsonObject();
@@ -61,6 +73,9 @@ public record Qwen2TextConfig(
                 Json.requireInt(c, "image_token_id", where),
                 Json.getInt(c, "video_token_id", -1),
                 Json.requireInt(c, "vision_start_token_id", where),
-                Json.getInt(c, "vision_end_token_id", -1));
+                Json.getInt(c, "vision_end_token_id", -1),
+                true,
+                false,
+                RotaryLayout.MROPE_CHUNKED);
     }
 }

@@ -55,7 +55,7 @@ public record Qwen2VisionConfig(
         return false;
     }
 
-    static Qwen2VisionConfig from(JsonObject v, boolean qwen25, String where) {
+    public static Qwen2VisionConfig from(JsonObject v, boolean qwen25, String where) {
         int in = Json.getInt(v, "in_chans", Json.getInt(v, "in_channels", 3));
         int patch = Json.getInt(v, "patch_size", Json.getInt(v, "spatial_patch_size", 14));
         int temporal = Json.getInt(v, "temporal_patch_size", 2);

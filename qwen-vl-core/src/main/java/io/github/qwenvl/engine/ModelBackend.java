@@ -13,8 +13,10 @@ import java.util.List;
  * What one architecture contributes to {@link io.github.qwenvl.QwenVlModel}: prompt preparation
  * (image preprocessing, chat format, tokenization) and decoding sessions over its network. The
  * model class around it owns streaming, stop sequences, limits and timings.
+ *
+ * @param <P> the backend's image input, made by {@link #prepare} and read by {@link #open}
  */
-public interface ModelBackend extends AutoCloseable {
+public interface ModelBackend<P> extends AutoCloseable {
 
     ModelArchitecture architecture();
 
@@ -35,14 +37,14 @@ public interface ModelBackend extends AutoCloseable {
     io.github.qwenvl.ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions options, int index);
 
     /** CPU work only: no tensors are created. */
-    PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions options);
+    PreparedPrompt<P> prepare(List<ChatMessage> messages, GenerationOptions options);
 
     /**
      * Runs the vision tower (if the prompt has images) and returns a session ready to prefill.
      *
      * @param capacity KV cache slots to preallocate (prompt + new tokens)
      */
-    DecodingSession open(PreparedPrompt prompt, int capacity);
+    DecodingSession open(PreparedPrompt<P> prompt, int capacity);
 
     /** Parameters held in memory. */
     long parameterCount();

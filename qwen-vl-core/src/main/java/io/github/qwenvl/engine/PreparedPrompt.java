@@ -10,7 +10,8 @@ import java.util.List;
  * @param inputIds    prompt ids, image tokens expanded
  * @param images      what each image became
  * @param imageTokens image tokens in the prompt
- * @param pixels      architecture-specific model input for the images (null without images)
+ * @param pixels      the architecture's model input for the images (null without images)
+ * @param <P>         the type of that input, the backend's own
  */
-public record PreparedPrompt(int[] inputIds, List<ImageInfo> images, int imageTokens, Object pixels) {
+public record PreparedPrompt<P>(int[] inputIds, List<ImageInfo> images, int imageTokens, P pixels) {
 }

@@ -23,7 +23,8 @@ public final class GroundingMarkup {
     }
 
     /**
-     * The region {@code (x1, y1)–(x2, y2)}, given in ORIGINAL pixels of {@code image}, in the markup of {@code arch}:
+     * The region {@code (x1, y1)–(x2, y2)}, given in ORIGINAL pixels of {@code image}, in the markup of {@code arch}
+     * ({@link GroundingConvention#regionSyntax()} on the grid its convention gives that markup), e.g.:
      * <ul>
      *   <li>Qwen-VL: {@code <ref>label</ref><box>(x1,y1),(x2,y2)</box>}, integers 0–1000 (as {@code from_list_format} writes);</li>
      *   <li>Qwen2-VL: {@code <|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>}, 0–1000;</li>
@@ -40,24 +41,35 @@ public final class GroundingMarkup {
         NormalizedBox box = NormalizedBox.of(x1 / image.originalWidth(), y1 / image.originalHeight(),
                 x2 / image.originalWidth(), y2 / image.originalHeight());
         String cleanLabel = label == null ? "" : MARKUP_IN_LABEL.matcher(label).replaceAll("").strip();
-        return switch (arch) {
-            case QWEN_VL -> (cleanLabel.isEmpty() ? "" : "<ref>" + cleanLabel + "</ref>")
-                    + "<box>" + pairs1000(box) + "</box>";
-            case QWEN2_VL -> (cleanLabel.isEmpty() ? "" : "<|object_ref_start|>" + cleanLabel + "<|object_ref_end|>")
-                    + "<|box_start|>" + pairs1000(box) + "<|box_end|>";
-            case QWEN2_5_VL -> {
-                int w = image.resizedWidth() > 0 ? image.resizedWidth() : image.originalWidth();
-                int h = image.resizedHeight() > 0 ? image.resizedHeight() : image.originalHeight();
-                String coordinates = "[" + Math.round(box.x1() * w) + ", " + Math.round(box.y1() * h) + ", "
-                        + Math.round(box.x2() * w) + ", " + Math.round(box.y2() * h) + "]";
+        GroundingConvention convention = arch.grounding();
+        return switch (convention.regionSyntax()) {
+            case QWEN_VL_TAGS -> (cleanLabel.isEmpty() ? "" : "<ref>" + cleanLabel + "</ref>")
+                    + "<box>" + pairs(box, image, convention.space(GroundingSyntax.QWEN_VL_TAGS)) + "</box>";
+            case QWEN2_VL_TAGS -> (cleanLabel.isEmpty() ? "" : "<|object_ref_start|>" + cleanLabel + "<|object_ref_end|>")
+                    + "<|box_start|>" + pairs(box, image, convention.space(GroundingSyntax.QWEN2_VL_TAGS)) + "<|box_end|>";
+            case JSON, XML_POINTS -> {
+                double[] c = scaled(box, image, convention.space(GroundingSyntax.JSON));
+                String coordinates = "[" + Math.round(c[0]) + ", " + Math.round(c[1]) + ", "
+                        + Math.round(c[2]) + ", " + Math.round(c[3]) + "]";
                 yield "{\"bbox_2d\": " + coordinates + (cleanLabel.isEmpty() ? "" : ", \"label\": "
                         + GSON.toJson(cleanLabel)) + "}";
             }
         };
     }
 
-    private static String pairs1000(NormalizedBox box) {
-        return "(" + Math.round(box.x1() * 1000) + "," + Math.round(box.y1() * 1000) + "),("
-                + Math.round(box.x2() * 1000) + "," + Math.round(box.y2() * 1000) + ")";
+    /** x1, y1, x2, y2 of {@code box} on the grid {@code space}. */
+    private static double[] scaled(NormalizedBox box, ImageInfo image, CoordinateSpace space) {
+        double w = 1000;
+        double h = 1000;
+        if (space == CoordinateSpace.RESIZED_PIXELS) {
+            w = image.resizedWidth() > 0 ? image.resizedWidth() : image.originalWidth();
+            h = image.resizedHeight() > 0 ? image.resizedHeight() : image.originalHeight();
+        }
+        return new double[] {box.x1() * w, box.y1() * h, box.x2() * w, box.y2() * h};
+    }
+
+    private static String pairs(NormalizedBox box, ImageInfo image, CoordinateSpace space) {
+        double[] c = scaled(box, image, space);
+        return "(" + Math.round(c[0]) + "," + Math.round(c[1]) + "),(" + Math.round(c[2]) + "," + Math.round(c[3]) + ")";
     }
 }

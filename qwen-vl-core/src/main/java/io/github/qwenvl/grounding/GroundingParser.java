@@ -18,10 +18,10 @@ import java.util.regex.Pattern;
  * fenced or bare; single object or array; trailing commas, extra keys, cut-off output) and the Qwen2.5-VL cookbook's
  * XML points. The text must be decoded with special tokens kept (otherwise the tags are gone).
  *
- * <p><b>Coordinate space</b> (what the numbers mean): Qwen-VL tags are always 0–1000 relative. Qwen2-VL tags are
- * 0–1000 relative, except for {@link ModelArchitecture#QWEN2_5_VL}, which was trained on absolute coordinates and
- * writes resized-image pixels. JSON and XML points are resized-image pixels for Qwen2.5-VL (and when the
- * architecture is unknown, {@code null}), 0–1000 for the older models.
+ * <p><b>Coordinate space</b> (what the numbers mean) is the architecture's {@link GroundingConvention}: Qwen-VL,
+ * Qwen2-VL and Qwen3-VL write every markup on the 0–1000 grid; Qwen2.5-VL, trained on absolute coordinates, writes
+ * resized-image pixels. When the architecture is unknown ({@code null}), tags are 0–1000 and JSON and XML points
+ * resized-image pixels.
  *
  * <p><b>Labels</b>: a box takes the text of the {@code <ref>} right before it, and so do further boxes that follow
  * with only whitespace or commas in between ({@code <ref>two cats</ref><box>…</box><box>…</box>}). This is more
@@ -84,13 +84,7 @@ public final class GroundingParser {
 
     /** The coordinate grid a convention uses for a given model; see the class comment. */
     public static CoordinateSpace coordinateSpace(GroundingSyntax syntax, ModelArchitecture arch) {
-        return switch (syntax) {
-            case QWEN_VL_TAGS -> CoordinateSpace.RELATIVE_1000;
-            case QWEN2_VL_TAGS -> arch == ModelArchitecture.QWEN2_5_VL ? CoordinateSpace.RESIZED_PIXELS
-                    : CoordinateSpace.RELATIVE_1000;
-            case JSON, XML_POINTS -> arch == null || arch == ModelArchitecture.QWEN2_5_VL
-                    ? CoordinateSpace.RESIZED_PIXELS : CoordinateSpace.RELATIVE_1000;
-        };
+        return (arch == null ? GroundingConvention.UNKNOWN : arch.grounding()).space(syntax);
     }
 
     /** One parse: the scan state. */

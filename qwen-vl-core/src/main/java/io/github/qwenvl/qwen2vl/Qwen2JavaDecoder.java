@@ -30,8 +30,8 @@ import java.util.List;
  * with approximate logits). Prefill and the vision tower stay on the engine
  * (compute-bound matrix products); the prefill's KV cache is copied into a {@link State} once.
  *
- * <p>Same arithmetic as {@link Qwen2TextModel#forward} for one token, in float32: RMSNorm, q/k/v with biases,
- * rotary embedding at position p (during decode all three M-RoPE axes hold the same position, so the mrope
+ * <p>Same arithmetic as {@link Qwen2TextModel#forward} for one token, in float32: RMSNorm, q/k/v (with biases where
+ * the config has them), per-head q/k RMSNorm where the config has it (Qwen3), rotary embedding at position p (during decode all three M-RoPE axes hold the same position, so the mrope
  * sections select between equal angles: plain RoPE), grouped-query attention over the cache scaled by
  * 1/sqrt(head_dim) with a float softmax, o_proj, residual, RMSNorm, SiLU-gated MLP, residual; final RMSNorm and
  * the (tied or untied) LM head. Weights are shared by all requests; every request holds its own {@link State}.
@@ -40,7 +40,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen2JavaDecoder.class);
 
+    /** qBias/kBias/vBias null without attention biases; qNorm/kNorm null without per-head q/k norms. */
     record Layer(float[] inputNorm, WeightMatrix[] qkv, float[] qBias, float[] kBias, float[] vBias,
+                 float[] qNorm, float[] kNorm,
                  WeightMatrix o, float[] postNorm, WeightMatrix[] gateUp, WeightMatrix down) {
     }
 
@@ -84,7 +86,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * Why the Java decoder cannot read these weights in place (a matrix stored other than BF16/F32, a big-endian
      * platform), or null when it can.
      */
-    static String unsupportedReason(Qwen2TextConfig config, WeightLoader weights) {
+    public static String unsupportedReason(Qwen2TextConfig config, WeightLoader weights) {
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
             return "big-endian platform";
         }
@@ -134,8 +136,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
      * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
      */
-    static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
-                                   Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped) {
+    public static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
+                                          Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped) {
         String reason = unsupportedReason(config, weights);
         if (reason != null) {
             throw new IllegalStateException("Java decode unavailable: " + reason);
@@ -170,9 +172,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                                 source.get(p + "self_attn.q_proj.weight", q, h),
                                 source.get(p + "self_attn.k_proj.weight", kv, h),
                                 source.get(p + "self_attn.v_proj.weight", kv, h)},
-                        floats(ckpt, weights, p + "self_attn.q_proj.bias", q),
-                        floats(ckpt, weights, p + "self_attn.k_proj.bias", kv),
-                        floats(ckpt, weights, p + "self_attn.v_proj.bias", kv),
+                        config.attentionBias() ? floats(ckpt, weights, p + "self_attn.q_proj.bias", q) : null,
+                        config.attentionBias() ? floats(ckpt, weights, p + "self_attn.k_proj.bias", kv) : null,
+                        config.attentionBias() ? floats(ckpt, weights, p + "self_attn.v_proj.bias", kv) : null,
+                        config.qkNorm() ? floats(ckpt, weights, p + "self_attn.q_norm.weight", config.headDim()) : null,
+                        config.qkNorm() ? floats(ckpt, weights, p + "self_attn.k_norm.weight", config.headDim()) : null,
                         source.get(p + "self_attn.o_proj.weight", h, q),
                         floats(ckpt, weights, p + "post_attention_layernorm.weight", h),
                         new WeightMatrix[] {
@@ -343,6 +347,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         private final float[] logits;
         private final float[] cos;
         private final float[] sin;
+        private final float[] head; // one head's values (q/k norms)
         private float[][] scores; // [thread][t]
 
         State(int capacity) {
@@ -372,6 +377,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.logits = new float[config.vocabSize()];
             this.cos = new float[hd];
             this.sin = new float[hd];
+            this.head = new float[hd];
             this.scores = new float[threads.threads()][0];
             grow(1);
         }
@@ -492,9 +498,15 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             Layer w = layers.get(l);
             rmsNorm(s.x, w.inputNorm(), eps, s.normed);
             matVec.multiply(s.normed, s.even, s.odd, w.qkv(), new float[][] {s.q, s.k, s.v});
-            addInPlace(s.q, w.qBias());
-            addInPlace(s.k, w.kBias());
-            addInPlace(s.v, w.vBias());
+            if (w.qBias() != null) {
+                addInPlace(s.q, w.qBias());
+                addInPlace(s.k, w.kBias());
+                addInPlace(s.v, w.vBias());
+            }
+            if (w.qNorm() != null) {
+                normHeads(s.q, hq, hd, w.qNorm(), eps, s.head);
+                normHeads(s.k, hkv, hd, w.kNorm(), eps, s.head);
+            }
             for (int head = 0; head < hq; head++) {
                 rotate(s.q, head * hd, hd, s.cos, s.sin);
             }
@@ -592,6 +604,15 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         float inv = 1f / (float) Math.sqrt(variance + eps);
         for (int i = 0; i < x.length; i++) {
             out[i] = x[i] * inv * weight[i];
+        }
+    }
+
+    /** RMSNorm of each of the {@code heads} head_dim-long slices of {@code x}, in place ({@code scratch}: hd). */
+    private static void normHeads(float[] x, int heads, int hd, float[] weight, float eps, float[] scratch) {
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(x, h * hd, scratch, 0, hd);
+            rmsNorm(scratch, weight, eps, scratch);
+            System.arraycopy(scratch, 0, x, h * hd, hd);
         }
     }
 

@@ -19,8 +19,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Qwen2 decoder of Qwen2-VL / Qwen2.5-VL: pre-norm blocks of grouped-query attention (q/k/v
- * biases, M-RoPE) and a gated SiLU MLP, final RMSNorm, tied or untied LM head.
+ * The Qwen2-style decoder of Qwen2-VL / Qwen2.5-VL and Qwen3-VL: pre-norm blocks of grouped-query attention and a
+ * gated SiLU MLP, final RMSNorm, tied or untied LM head. What differs between them is the config's: q/k/v biases
+ * (Qwen2) or none (Qwen3), per-head q/k RMSNorm before the rotary (Qwen3), and the rotary layout (chunked or
+ * interleaved M-RoPE, {@link io.github.qwenvl.config.RotaryLayout}); a {@link LayerHook} adds residuals after
+ * layers (Qwen3-VL's DeepStack).
  *
  * <p>Shapes: B batch, S new tokens, T cached + new tokens, H hidden, Hq/Hkv heads, hd head dim.
  */
@@ -29,16 +32,30 @@ public final class Qwen2TextModel {
     record Layer(
             NDArray inputNorm,  // (H)
             NDArray qWeight,    // (Hq·hd, H)
-            NDArray qBias,      // (Hq·hd)
+            NDArray qBias,      // (Hq·hd), null without attention biases
             NDArray kWeight,    // (Hkv·hd, H)
-            NDArray kBias,      // (Hkv·hd)
+            NDArray kBias,      // (Hkv·hd), null without attention biases
             NDArray vWeight,    // (Hkv·hd, H)
-            NDArray vBias,      // (Hkv·hd)
+            NDArray vBias,      // (Hkv·hd), null without attention biases
+            NDArray qNorm,      // (hd), null without q/k norms
+            NDArray kNorm,      // (hd), null without q/k norms
             NDArray oWeight,    // (H, Hq·hd)
             NDArray postNorm,   // (H)
             NDArray gateWeight, // (I, H)
             NDArray upWeight,   // (I, H)
             NDArray downWeight) { // (H, I)
+    }
+
+    /**
+     * Called after each decoder layer during a forward pass, with the layer's output (B, S, H), which it may change in
+     * place (e.g. add residuals at some positions); the trace has recorded the output before.
+     */
+    @FunctionalInterface
+    public interface LayerHook {
+        LayerHook NONE = (layer, hidden) -> {
+        };
+
+        void afterLayer(int layer, NDArray hidden);
     }
 
     /** torch.finfo(float32).min: what the reference adds to masked attention scores. */
@@ -66,8 +83,8 @@ public final class Qwen2TextModel {
      *                           this decoder instead of float32 copies (used with matrices widened per layer)
      * @param inverseFrequencies rotary inverse frequencies (hd/2), as the engine computes them
      */
-    Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
-                   float[] inverseFrequencies) {
+    public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
+                          float[] inverseFrequencies) {
         this.config = config;
         this.matrices = matrices;
         this.tokenTables = tokenTables;
@@ -84,14 +101,18 @@ public final class Qwen2TextModel {
         List<Layer> list = new ArrayList<>();
         for (int l = 0; l < config.numLayers(); l++) {
             String p = "model.layers." + l + ".";
+            boolean bias = config.attentionBias();
+            boolean qkNorm = config.qkNorm();
             list.add(new Layer(
                     weights.load(p + "input_layernorm.weight", h),
                     matrices.matrix(l, "self_attn.q_proj.weight", q, h),
-                    weights.loadLinear(p + "self_attn.q_proj.bias", q),
+                    bias ? weights.loadLinear(p + "self_attn.q_proj.bias", q) : null,
                     matrices.matrix(l, "self_attn.k_proj.weight", kv, h),
-                    weights.loadLinear(p + "self_attn.k_proj.bias", kv),
+                    bias ? weights.loadLinear(p + "self_attn.k_proj.bias", kv) : null,
                     matrices.matrix(l, "self_attn.v_proj.weight", kv, h),
-                    weights.loadLinear(p + "self_attn.v_proj.bias", kv),
+                    bias ? weights.loadLinear(p + "self_attn.v_proj.bias", kv) : null,
+                    qkNorm ? weights.load(p + "self_attn.q_norm.weight", config.headDim()) : null,
+                    qkNorm ? weights.load(p + "self_attn.k_norm.weight", config.headDim()) : null,
                     matrices.matrix(l, "self_attn.o_proj.weight", h, q),
                     weights.load(p + "post_attention_layernorm.weight", h),
                     matrices.matrix(l, "mlp.gate_proj.weight", i, h),
@@ -110,7 +131,7 @@ public final class Qwen2TextModel {
             }
         }
         this.inverseFrequencies = inverseFrequencies.clone();
-        this.axisOfDim = mropeAxes(config.mropeSection(), config.headDim());
+        this.axisOfDim = config.rotaryAxes();
     }
 
     public Qwen2TextConfig config() {
@@ -144,6 +165,15 @@ public final class Qwen2TextModel {
      * @return (B, S, H) hidden states after the final norm
      */
     public NDArray forward(NDArray inputsEmbeds, long[][][] positions, int[][] attentionMask, KvCache cache, Trace trace) {
+        return forward(inputsEmbeds, positions, attentionMask, cache, trace, LayerHook.NONE);
+    }
+
+    /**
+     * As {@link #forward(NDArray, long[][][], int[][], KvCache, Trace)}, calling {@code hook} after each layer (after
+     * the trace has recorded the layer's output).
+     */
+    public NDArray forward(NDArray inputsEmbeds, long[][][] positions, int[][] attentionMask, KvCache cache, Trace trace,
+                           LayerHook hook) {
         NDManager scope = inputsEmbeds.getManager();
         int b = (int) inputsEmbeds.getShape().get(0);
         int s = (int) inputsEmbeds.getShape().get(1);
@@ -161,6 +191,7 @@ public final class Qwen2TextModel {
                 x = Scopes.run(scope, x, ownsInput, in -> layer(layer, w, in, ownsInput, cosSin, mask, cache, b, s));
                 cache.layerDone(l);
                 trace.record("layer_" + l, x);
+                hook.afterLayer(l, x);
             }
         }
         cache.advance(s);
@@ -230,6 +261,10 @@ public final class Qwen2TextModel {
         NDArray kRows = Ops.linear(x, w.kWeight(), w.kBias()).reshape((long) b * s, hkv, hd);
         NDArray vRows = Ops.linear(x, w.vWeight(), w.vBias());
         x.close();
+        if (w.qNorm() != null) {
+            qRows = normHeads(qRows, w.qNorm());
+            kRows = normHeads(kRows, w.kNorm());
+        }
         RowBlocks.rotateInPlace(qRows, cosSin[0], cosSin[1]);
         RowBlocks.rotateInPlace(kRows, cosSin[0], cosSin[1]);
         NDArray q = qRows.reshape(b, s, hq, hd).transpose(0, 2, 1, 3); // (B, Hq, S, hd), a view
@@ -261,6 +296,13 @@ public final class Qwen2TextModel {
             target.attach(blockScope);
             target.addi(Ops.linear(attended, w.oWeight(), null));
         });
+    }
+
+    /** Per-head RMSNorm of (rows, heads, hd) queries or keys (Qwen3's q_norm / k_norm); closes {@code rows}. */
+    private NDArray normHeads(NDArray rows, NDArray weight) {
+        NDArray normed = Ops.rmsNorm(rows, weight, config.rmsNormEps());
+        rows.close();
+        return normed;
     }
 
     /**
@@ -303,31 +345,13 @@ public final class Qwen2TextModel {
         });
     }
 
-    /** mrope_section (t, h, w) repeated for both halves of the head dim → axis per dim. */
-    static int[] mropeAxes(int[] section, int headDim) {
-        int[] axes = new int[headDim];
-        int d = 0;
-        for (int repeat = 0; repeat < 2; repeat++) {
-            for (int a = 0; a < section.length; a++) {
-                for (int k = 0; k < section[a] && d < headDim; k++) {
-                    axes[d++] = a % 3;
-                }
-            }
-        }
-        if (d != headDim) {
-            throw new IllegalArgumentException("mrope_section " + java.util.Arrays.toString(section)
-                    + " does not cover head_dim " + headDim);
-        }
-        return axes;
-    }
-
     /** Rotary inverse frequencies (hd/2), as computed by the engine. */
-    float[] inverseFrequencies() {
+    public float[] inverseFrequencies() {
         return inverseFrequencies.clone();
     }
 
     /** The dtype keys/values are cached in: the weights' compute dtype. */
-    DataType dataTypeForCache() {
+    public DataType dataTypeForCache() {
         return finalNorm.getDataType();
     }
 }

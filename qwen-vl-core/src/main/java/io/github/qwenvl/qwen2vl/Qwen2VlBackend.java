@@ -31,16 +31,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Qwen2-VL and Qwen2.5-VL behind the architecture-neutral {@link ModelBackend}. */
-public final class Qwen2VlBackend implements ModelBackend {
+public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels> {
 
     /**
      * Image input of one prompt: its images, resized and not yet made into float32 patch rows (the vision pass writes
      * them into its input tensor), and their grids.
      */
-    record Pixels(List<ProcessedImage> images, List<ImageGrid> grids) {
+    public record Pixels(List<ProcessedImage> images, List<ImageGrid> grids) {
     }
 
     private final ModelConfig config;
+    private final Qwen2VlConfig qwen2;
     private final SafetensorsCheckpoint checkpoint;
     private SafetensorsCheckpoint float32Cache; // opt-in float32 weight cache entry, or null
     private final NDManager manager;
@@ -54,6 +55,7 @@ public final class Qwen2VlBackend implements ModelBackend {
 
     public Qwen2VlBackend(ModelConfig config, NDManager parent, QwenVlOptions options) {
         this.config = config;
+        this.qwen2 = Qwen2VlConfig.of(config);
         this.options = options;
         this.checkpoint = SafetensorsCheckpoint.open(config.directory());
         this.manager = parent.newSubManager();
@@ -105,7 +107,7 @@ public final class Qwen2VlBackend implements ModelBackend {
 
     @Override
     public int contextLength() {
-        return options.contextLength() != null ? options.contextLength() : config.text().maxPositionEmbeddings();
+        return options.contextLength() != null ? options.contextLength() : qwen2.text().maxPositionEmbeddings();
     }
 
     /** {min, max} resized-area bounds: request options over preprocessor_config.json. */
@@ -130,7 +132,7 @@ public final class Qwen2VlBackend implements ModelBackend {
     }
 
     @Override
-    public PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
+    public PreparedPrompt<Pixels> prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
         long[] bounds = pixelBounds(generationOptions);
         long minPixels = bounds[0];
         long maxPixels = bounds[1];
@@ -164,12 +166,12 @@ public final class Qwen2VlBackend implements ModelBackend {
         for (int c : counts) {
             imageTokens += c;
         }
-        return new PreparedPrompt(encoded.inputIds(), List.copyOf(infos), imageTokens, pixels);
+        return new PreparedPrompt<>(encoded.inputIds(), List.copyOf(infos), imageTokens, pixels);
     }
 
     @Override
-    public DecodingSession open(PreparedPrompt prompt, int capacity) {
-        Pixels pixels = (Pixels) prompt.pixels();
+    public DecodingSession open(PreparedPrompt<Pixels> prompt, int capacity) {
+        Pixels pixels = prompt.pixels();
         if (pixels == null) {
             return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity);
         }

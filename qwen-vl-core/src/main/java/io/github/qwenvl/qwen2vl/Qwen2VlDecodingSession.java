@@ -54,7 +54,7 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
             imageEmbeds.attach(requestManager);
         }
         this.imageEmbeds = imageEmbeds;
-        var c = network.config().text();
+        var c = network.text().config();
         if (decoder == null) {
             this.cache = new KvCache(requestManager, c.numLayers(), 1, c.numKeyValueHeads(), c.headDim(), capacity,
                     network.text().dataTypeForCache());

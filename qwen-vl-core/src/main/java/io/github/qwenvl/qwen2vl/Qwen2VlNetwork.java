@@ -79,9 +79,9 @@ public final class Qwen2VlNetwork {
             this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
             Kernels kernels = Kernels.get();
             MappedMatrices mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
-            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, config.text().headDim(),
-                    config.text().ropeTheta());
-            decoder = decoderReason == null ? Qwen2JavaDecoder.create(config.text(), weights, inverseFrequencies,
+            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, Qwen2VlConfig.of(config).text().headDim(),
+                    Qwen2VlConfig.of(config).text().ropeTheta());
+            decoder = decoderReason == null ? Qwen2JavaDecoder.create(Qwen2VlConfig.of(config).text(), weights, inverseFrequencies,
                     kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped) : null;
             this.javaDecoder = decoder;
             widening = perLayer ? new DecodeThreads(count) : null;
@@ -92,8 +92,8 @@ public final class Qwen2VlNetwork {
             LayerMatrices textMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "model.layers.");
-            this.vision = new Qwen2VisionTower(config.vision(), weights, visionMatrices);
-            this.text = new Qwen2TextModel(config.text(), weights, textMatrices, perLayer ? javaDecoder : null,
+            this.vision = new Qwen2VisionTower(Qwen2VlConfig.of(config).vision(), weights, visionMatrices);
+            this.text = new Qwen2TextModel(Qwen2VlConfig.of(config).text(), weights, textMatrices, perLayer ? javaDecoder : null,
                     inverseFrequencies);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
@@ -133,7 +133,7 @@ public final class Qwen2VlNetwork {
         } else if (dataType != DataType.FLOAT32) {
             reason = "matrices are held as " + dataType;
         } else {
-            reason = Qwen2JavaDecoder.unsupportedReason(config.text(), weights);
+            reason = Qwen2JavaDecoder.unsupportedReason(Qwen2VlConfig.of(config).text(), weights);
         }
         if (reason == null && mode == QwenVlOptions.DecodeMode.AUTO && !Kernels.vectorized()) {
             reason = "the Vector API is not enabled (add --add-modules jdk.incubator.vector to the JVM options);"
@@ -205,7 +205,7 @@ public final class Qwen2VlNetwork {
      */
     public NDArray embedPrompt(NDManager scope, long[][] ids, NDArray imageEmbeds) {
         NDArray embeds = text.embed(scope, ids);
-        int imageToken = config.text().imageTokenId();
+        int imageToken = Qwen2VlConfig.of(config).text().imageTokenId();
         int b = ids.length;
         int s = ids[0].length;
         long[] source = new long[b * s];
@@ -230,6 +230,6 @@ public final class Qwen2VlNetwork {
 
     /** M-RoPE positions for one row of ids. */
     public RopeIndex ropeIndex(int[] ids, int[] attentionMask, List<ImageGrid> grids) {
-        return RopeIndex.compute(ids, attentionMask, grids, config.text().imageTokenId(), config.vision().spatialMergeSize());
+        return RopeIndex.compute(ids, attentionMask, grids, Qwen2VlConfig.of(config).text().imageTokenId(), Qwen2VlConfig.of(config).vision().spatialMergeSize());
     }
 }

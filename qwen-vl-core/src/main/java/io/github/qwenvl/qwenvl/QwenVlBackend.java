@@ -45,10 +45,10 @@ import java.util.Set;
  * {@code <|im_start|>} (StopWordsLogitsProcessor); here both also end generation directly (same text, the forced
  * {@code <|endoftext|>} is just not generated).
  */
-public final class QwenVlBackend implements ModelBackend {
+public final class QwenVlBackend implements ModelBackend<QwenVlBackend.Pixels> {
 
     /** The images of one prompt: (B, 3, S, S) values. */
-    record Pixels(float[] values, int count) {
+    public record Pixels(float[] values, int count) {
     }
 
     private final ModelConfig config;
@@ -67,7 +67,7 @@ public final class QwenVlBackend implements ModelBackend {
         this.config = config;
         this.options = options;
         Path dir = config.directory();
-        this.qwenConfig = QwenVlConfig.from(config.raw(), dir.resolve("config.json").toString());
+        this.qwenConfig = config.specific(QwenVlConfig.class);
         this.store = TensorStore.open(dir);
         this.manager = parent.newSubManager();
         try {
@@ -159,7 +159,7 @@ public final class QwenVlBackend implements ModelBackend {
 
     @Override
     public ModelArchitecture architecture() {
-        return ModelArchitecture.QWEN_VL;
+        return QwenVlSupport.QWEN_VL;
     }
 
     @Override
@@ -191,7 +191,7 @@ public final class QwenVlBackend implements ModelBackend {
     }
 
     @Override
-    public PreparedPrompt prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
+    public PreparedPrompt<Pixels> prepare(List<ChatMessage> messages, GenerationOptions generationOptions) {
         long total = messages == null ? 0 : messages.stream().mapToLong(ChatMessage::imageCount).sum();
         if (total > options.maxImages()) {
             throw new InvalidRequestException("Too many images: at most " + options.maxImages() + " per request");
@@ -206,7 +206,7 @@ public final class QwenVlBackend implements ModelBackend {
     }
 
     /** Preprocesses the images of an encoded prompt. */
-    public PreparedPrompt prepare(QwenVlChatFormat.Encoded encoded) {
+    public PreparedPrompt<Pixels> prepare(QwenVlChatFormat.Encoded encoded) {
         int s = imageProcessor.size();
         int per = 3 * s * s;
         List<ImageSource> images = encoded.images();
@@ -217,13 +217,13 @@ public final class QwenVlBackend implements ModelBackend {
             System.arraycopy(p.pixelValues(), 0, values, i * per, per);
             infos.add(new ImageInfo(i, p.originalWidth(), p.originalHeight(), s, s, qwenConfig.visual().nQueries()));
         }
-        return new PreparedPrompt(encoded.inputIds(), List.copyOf(infos), images.size() * qwenConfig.visual().nQueries(),
+        return new PreparedPrompt<>(encoded.inputIds(), List.copyOf(infos), images.size() * qwenConfig.visual().nQueries(),
                 values == null ? null : new Pixels(values, images.size()));
     }
 
     @Override
-    public DecodingSession open(PreparedPrompt prompt, int capacity) {
-        Pixels pixels = (Pixels) prompt.pixels();
+    public DecodingSession open(PreparedPrompt<Pixels> prompt, int capacity) {
+        Pixels pixels = prompt.pixels();
         if (pixels == null) {
             return new QwenVlDecodingSession(network, manager, prompt.inputIds(), null, capacity);
         }

@@ -36,7 +36,7 @@ public record QwenVlConfig(
         boolean useDynamicNtk,
         boolean useLognAttn,
         int maxPositionEmbeddings,
-        Visual visual) {
+        Visual visual) implements io.github.qwenvl.config.ArchitectureConfig {
 
     /**
      * The {@code visual} block (visual.py VisionTransformer).

@@ -444,7 +444,7 @@ public final class EngineBenchmark {
         }
         ModelConfig config = ModelConfig.load(dir);
         long engineWeights = decodeBytesPerToken(dir, 4);
-        var text = config.text();
+        var text = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text();
         // one network for ENGINE and JAVA (BF16) steps, then one loaded with JAVA_INT8 for the int8 steps (CPU only)
         List<QwenVlOptions.DecodeMode> loads = device.isGpu() ? List.of(QwenVlOptions.DecodeMode.AUTO)
                 : List.of(QwenVlOptions.DecodeMode.AUTO, QwenVlOptions.DecodeMode.JAVA_INT8);

@@ -55,12 +55,12 @@ class ModelConfigTest {
 
         ModelConfig config = ModelConfig.load(dir);
         assertThat(config.directory()).isEqualTo(dir);
-        assertThat(config.architecture()).isEqualTo(qwen25 ? ModelArchitecture.QWEN2_5_VL : ModelArchitecture.QWEN2_VL);
-        assertThat(config.architecture().isQwen2Family()).isTrue();
+        assertThat(config.architecture()).isEqualTo(qwen25 ? io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL : io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_VL);
+        assertThat(config.specific()).isInstanceOf(io.github.qwenvl.qwen2vl.Qwen2VlConfig.class);
         assertThat(config.architecture().architectureClass())
                 .isEqualTo(c.getAsJsonArray("architectures").get(0).getAsString());
 
-        Qwen2TextConfig t = config.text();
+        Qwen2TextConfig t = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text();
         assertThat(t.hiddenSize()).isEqualTo(c.get("hidden_size").getAsInt());
         assertThat(t.intermediateSize()).isEqualTo(c.get("intermediate_size").getAsInt());
         assertThat(t.numLayers()).isEqualTo(c.get("num_hidden_layers").getAsInt());
@@ -79,7 +79,7 @@ class ModelConfigTest {
         assertThat(t.visionStartTokenId()).isEqualTo(c.get("vision_start_token_id").getAsInt());
         assertThat(t.visionEndTokenId()).isEqualTo(c.get("vision_end_token_id").getAsInt());
 
-        Qwen2VisionConfig vis = config.vision();
+        Qwen2VisionConfig vis = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).vision();
         assertThat(vis.qwen25()).isEqualTo(qwen25);
         assertThat(vis.depth()).isEqualTo(v.get("depth").getAsInt());
         assertThat(vis.numHeads()).isEqualTo(v.get("num_heads").getAsInt());
@@ -137,8 +137,8 @@ class ModelConfigTest {
 
     @Test
     void tiedEmbeddingsDifferBetweenTheFixtures() {
-        assertThat(ModelConfig.load(model("qwen2-vl-tiny")).text().tieWordEmbeddings()).isTrue();
-        assertThat(ModelConfig.load(model("qwen2_5-vl-tiny")).text().tieWordEmbeddings()).isFalse();
+        assertThat(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(ModelConfig.load(model("qwen2-vl-tiny"))).text().tieWordEmbeddings()).isTrue();
+        assertThat(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(ModelConfig.load(model("qwen2_5-vl-tiny"))).text().tieWordEmbeddings()).isFalse();
     }
 
     // ---- temp-dir configs ----
@@ -210,7 +210,7 @@ class ModelConfigTest {
         JsonObject c = fixtureConfig("qwen2_5-vl-tiny");
         c.addProperty("model_type", "qwen2_vl");
         writeConfig(c);
-        assertThat(ModelConfig.load(dir).architecture()).isEqualTo(ModelArchitecture.QWEN2_5_VL);
+        assertThat(ModelConfig.load(dir).architecture()).isEqualTo(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL);
     }
 
     /** config.json of /work/shared/fixtures/qwen-vl-tiny (original Qwen-VL), copied verbatim. */
@@ -285,10 +285,8 @@ class ModelConfigTest {
         Files.writeString(dir.resolve("config.json"), QWEN_VL_CONFIG);
         Files.writeString(dir.resolve("generation_config.json"), QWEN_VL_GENERATION);
         ModelConfig config = ModelConfig.load(dir);
-        assertThat(config.architecture()).isEqualTo(ModelArchitecture.QWEN_VL);
-        assertThat(config.architecture().isQwen2Family()).isFalse();
-        assertThat(config.text()).isNull();
-        assertThat(config.vision()).isNull();
+        assertThat(config.architecture()).isEqualTo(io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL);
+        assertThat(config.specific()).isInstanceOf(io.github.qwenvl.qwenvl.QwenVlConfig.class);
         assertThat(config.raw().getAsJsonObject("visual").get("image_size").getAsInt()).isEqualTo(448);
         assertThat(config.generation().eosTokenIds()).containsExactly(4096);
         assertThat(config.generation().maxNewTokens()).isEqualTo(512);
@@ -297,7 +295,7 @@ class ModelConfigTest {
         JsonObject byType = JsonParser.parseString(QWEN_VL_CONFIG).getAsJsonObject();
         byType.remove("architectures");
         writeConfig(byType);
-        assertThat(ModelConfig.load(dir).architecture()).isEqualTo(ModelArchitecture.QWEN_VL);
+        assertThat(ModelConfig.load(dir).architecture()).isEqualTo(io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL);
     }
 
     @Test

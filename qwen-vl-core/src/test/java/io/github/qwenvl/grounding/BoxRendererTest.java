@@ -42,7 +42,7 @@ class BoxRendererTest {
     void drawsBoxBorderLabelAndLeavesTheRestAlone() throws IOException {
         // box 250..500 × 500..750 of 1000 → pixels x 100..200, y 150..225
         List<GroundingBox> boxes = new GroundingParser().parse(
-                "<ref>狗 dog</ref><box>(250,500),(500,750)</box>", ModelArchitecture.QWEN_VL, List.of(IMAGE)).boxes();
+                "<ref>狗 dog</ref><box>(250,500),(500,750)</box>", io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL, List.of(IMAGE)).boxes();
         BufferedImage source = grey();
 
         byte[] png = new BoxRenderer().renderPng(source, boxes);
@@ -65,7 +65,7 @@ class BoxRendererTest {
     void drawsQuadsPointsAndEdgeBoxesWithDistinctColours() {
         List<GroundingBox> boxes = new GroundingParser().parse(
                 "<ref>a</ref><box>(0,0),(1000,1000)</box><ref>b</ref><quad>(500,100),(900,100),(900,200),(500,200)</quad>"
-                        + "{\"point_2d\": [196, 154], \"label\": \"c\"}", ModelArchitecture.QWEN2_5_VL, List.of(IMAGE))
+                        + "{\"point_2d\": [196, 154], \"label\": \"c\"}", io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL, List.of(IMAGE))
                 .boxes();
         assertThat(boxes).hasSize(3);
 
@@ -84,7 +84,7 @@ class BoxRendererTest {
     void keepsAlphaAndSkipsBoxesWithoutCoordinates() {
         BufferedImage transparent = new BufferedImage(10, 10, BufferedImage.TYPE_INT_ARGB);
         List<GroundingBox> unknownImage = new GroundingParser().parse("[{\"bbox_2d\": [1, 2, 3, 4]}]",
-                ModelArchitecture.QWEN2_5_VL, List.of()).boxes();
+                io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL, List.of()).boxes();
 
         BufferedImage out = new BoxRenderer().render(transparent, unknownImage);
 

@@ -19,7 +19,7 @@ class GroundingMarkupTest {
     static final ImageInfo TALL = new ImageInfo(0, 333, 999, 336, 1008, 432);
 
     static Stream<Arguments> regions() {
-        return Stream.of(ModelArchitecture.values()).flatMap(arch -> Stream.of(
+        return ModelArchitecture.values().stream().flatMap(arch -> Stream.of(
                 Arguments.of(arch, PHOTO, new double[] {76.8, 163.2, 358.4, 422.4}, "the dog"),
                 Arguments.of(arch, PHOTO, new double[] {0, 0, 640, 480}, null),
                 Arguments.of(arch, TALL, new double[] {300, 10, 12.5, 990}, "红色的\"门\""),
@@ -52,17 +52,17 @@ class GroundingMarkupTest {
 
     @Test
     void writesEachModelsOwnMarkup() {
-        assertThat(GroundingMarkup.region(ModelArchitecture.QWEN_VL, PHOTO, 76.8, 163.2, 358.4, 422.4, "the dog"))
+        assertThat(GroundingMarkup.region(io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL, PHOTO, 76.8, 163.2, 358.4, 422.4, "the dog"))
                 .isEqualTo("<ref>the dog</ref><box>(120,340),(560,880)</box>");
-        assertThat(GroundingMarkup.region(ModelArchitecture.QWEN2_VL, PHOTO, 0, 0, 320, 240, null))
+        assertThat(GroundingMarkup.region(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_VL, PHOTO, 0, 0, 320, 240, null))
                 .isEqualTo("<|box_start|>(0,0),(500,500)<|box_end|>");
-        assertThat(GroundingMarkup.region(ModelArchitecture.QWEN2_5_VL, PHOTO, 0, 0, 320, 240, "cat"))
+        assertThat(GroundingMarkup.region(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL, PHOTO, 0, 0, 320, 240, "cat"))
                 .isEqualTo("{\"bbox_2d\": [0, 0, 322, 238], \"label\": \"cat\"}");
     }
 
     @Test
     void labelsCannotSmuggleSpecialTokens() {
-        String markup = GroundingMarkup.region(ModelArchitecture.QWEN2_VL, PHOTO, 0, 0, 10, 10,
+        String markup = GroundingMarkup.region(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_VL, PHOTO, 0, 0, 10, 10,
                 "a<|box_end|>b</ref><|im_end|>c");
 
         assertThat(markup).startsWith("<|object_ref_start|>abc<|object_ref_end|>");

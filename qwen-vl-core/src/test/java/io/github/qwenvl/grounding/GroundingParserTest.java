@@ -12,9 +12,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static io.github.qwenvl.config.ModelArchitecture.QWEN2_5_VL;
-import static io.github.qwenvl.config.ModelArchitecture.QWEN2_VL;
-import static io.github.qwenvl.config.ModelArchitecture.QWEN_VL;
+import static io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL;
+import static io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_VL;
+import static io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL;
 import static io.github.qwenvl.grounding.GroundingBox.Kind.BOX;
 import static io.github.qwenvl.grounding.GroundingBox.Kind.POINT;
 import static io.github.qwenvl.grounding.GroundingBox.Kind.QUAD;

@@ -64,7 +64,7 @@ class QwenVlBoxGoldenTest {
     }
 
     private static void check(JsonObject golden, String response, ImageInfo image) {
-        List<GroundingBox> boxes = new GroundingParser().parse(response, ModelArchitecture.QWEN_VL, List.of(image))
+        List<GroundingBox> boxes = new GroundingParser().parse(response, io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL, List.of(image))
                 .boxes();
         JsonArray expected = golden.getAsJsonArray("fetch_all_box_with_ref");
         assertThat(boxes).hasSize(expected.size());
@@ -108,9 +108,9 @@ class QwenVlBoxGoldenTest {
 
     private static void checkPrefixes(String response, ImageInfo image) {
         GroundingParser parser = new GroundingParser();
-        List<GroundingBox> all = parser.parse(response, ModelArchitecture.QWEN_VL, List.of(image)).boxes();
+        List<GroundingBox> all = parser.parse(response, io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL, List.of(image)).boxes();
         for (int end = 0; end <= response.length(); end++) {
-            List<GroundingBox> found = parser.parse(response.substring(0, end), ModelArchitecture.QWEN_VL,
+            List<GroundingBox> found = parser.parse(response.substring(0, end), io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL,
                     List.of(image)).boxes();
             assertThat(found).isEqualTo(all.subList(0, found.size()));
         }

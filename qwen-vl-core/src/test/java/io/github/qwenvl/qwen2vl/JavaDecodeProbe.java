@@ -33,7 +33,7 @@ public final class JavaDecodeProbe {
         String contexts = args.length > 3 ? args[3] : "1,128,1024";
         boolean int8 = args.length > 4 && args[4].equals("int8");
         ModelConfig config = ModelConfig.load(dir);
-        Qwen2TextConfig text = config.text();
+        Qwen2TextConfig text = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             WeightLoader weights = new WeightLoader(ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32);

@@ -23,7 +23,7 @@ class JavaDecoderHandOverTest {
         Qwen2VlNetwork net = LoadedNetworks.of(set);
         Qwen2JavaDecoder decoder = net.javaDecoder();
         assertThat(decoder).isNotNull();
-        var text = net.config().text();
+        var text = net.text().config();
         int heads = text.numKeyValueHeads();
         int hd = text.headDim();
         int tokens = 5;
@@ -69,7 +69,7 @@ class JavaDecoderHandOverTest {
     void pagedCacheEqualsOnePage() {
         FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         Qwen2JavaDecoder decoder = LoadedNetworks.of(set).javaDecoder();
-        var text = LoadedNetworks.of(set).config().text();
+        var text = LoadedNetworks.of(set).text().config();
         int heads = text.numKeyValueHeads();
         int hd = text.headDim();
         int tokens = 5;

@@ -167,7 +167,7 @@ class LogitsGoldenTest {
                 ? Goldens.longs(ropeFile, "padded_batch.image_grid_thw") : null);
         List<String> prompts = new ArrayList<>();
         padded.getAsJsonArray("prompts").forEach(p -> prompts.add(p.getAsString()));
-        int imageToken = net.config().text().imageTokenId();
+        int imageToken = net.text().config().imageTokenId();
 
         long[][] idRows = new long[batch][seq];
         int[][] mask = new int[batch][];
@@ -206,7 +206,7 @@ class LogitsGoldenTest {
             }
             NDArray hidden = net.text().forward(net.embedPrompt(scope, idRows, imageEmbeds), positions, mask, cache, Trace.NONE);
             float[] logits = net.text().logits(hidden).toFloatArray();
-            int vocab = net.config().text().vocabSize();
+            int vocab = net.text().config().vocabSize();
             for (int r = 0; r < batch; r++) {
                 JsonObject single = set.cases().getAsJsonObject("logits_" + prompts.get(r));
                 Path singleFile = set.resolve(single.get("file").getAsString());

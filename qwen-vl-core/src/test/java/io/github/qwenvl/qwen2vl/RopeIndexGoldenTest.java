@@ -40,7 +40,7 @@ class RopeIndexGoldenTest {
 
     private void check(FixtureSet set, Path file, String name) {
         ModelConfig config = ModelConfig.load(set.modelDir());
-        int imageToken = config.text().imageTokenId();
+        int imageToken = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text().imageTokenId();
         long[] idsShape = Goldens.shape(file, name + ".input_ids");
         int batch = (int) idsShape[0];
         int seq = (int) idsShape[1];
@@ -61,9 +61,9 @@ class RopeIndexGoldenTest {
             // attention_mask): there the mask lands in second_per_grid_ts and the reference treats every
             // token as real. Reproduce that call; the masked behaviour of Qwen2.5-VL (what forward() uses)
             // is proven by the padded-batch logits test.
-            boolean maskPassed = config.architecture() != io.github.qwenvl.config.ModelArchitecture.QWEN2_5_VL;
+            boolean maskPassed = config.architecture() != io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL;
             RopeIndex index = RopeIndex.compute(rowIds, maskPassed ? GoldenGrids.row(mask, r, seq) : null, rowGrids,
-                    imageToken, config.vision().spatialMergeSize());
+                    imageToken, io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).vision().spatialMergeSize());
             for (int a = 0; a < 3; a++) {
                 long[] expected = new long[seq];
                 System.arraycopy(expectedPositions, (a * batch + r) * seq, expected, 0, seq);

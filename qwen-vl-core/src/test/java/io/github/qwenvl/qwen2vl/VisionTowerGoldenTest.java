@@ -71,11 +71,11 @@ class VisionTowerGoldenTest {
         ModelConfig config = ModelConfig.load(set.modelDir());
         try (NDManager manager = NDManager.newBaseManager(io.github.qwenvl.testing.TestDevice.device());
              SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
-            Qwen2VisionTower tower = new Qwen2VisionTower(config.vision(), new WeightLoader(checkpoint, manager,
+            Qwen2VisionTower tower = new Qwen2VisionTower(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).vision(), new WeightLoader(checkpoint, manager,
                     io.github.qwenvl.testing.TestDevice.matrixType()));
             Map<String, float[]> traced = new HashMap<>();
             try (NDManager scope = manager.newSubManager()) {
-                NDArray input = scope.create(pixels, new Shape(pixels.length / config.vision().patchDim(), config.vision().patchDim()));
+                NDArray input = scope.create(pixels, new Shape(pixels.length / io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).vision().patchDim(), io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).vision().patchDim()));
                 NDArray out = tower.forward(scope, input, grids, (name, value) ->
                         traced.put(name, value.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray()));
                 traced.put("output", out.toFloatArray());

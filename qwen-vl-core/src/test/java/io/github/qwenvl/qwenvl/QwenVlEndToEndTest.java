@@ -80,7 +80,7 @@ class QwenVlEndToEndTest {
 
     private static void run(FixtureSet set, JsonObject c) {
         QwenVlModel model = model(set);
-        assertThat(model.architecture()).isEqualTo(ModelArchitecture.QWEN_VL);
+        assertThat(model.architecture()).isEqualTo(io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL);
         List<ChatMessage> messages = new ArrayList<>();
         for (ChatMessage m : QwenVlSets.messages(c.getAsJsonObject("prompt"))) {
             List<Content> parts = new ArrayList<>();

@@ -57,7 +57,7 @@ final class QwenVlSets {
                 continue;
             }
             try {
-                if (ModelConfig.load(dir).architecture() == ModelArchitecture.QWEN_VL) {
+                if (ModelConfig.load(dir).architecture() == io.github.qwenvl.qwenvl.QwenVlSupport.QWEN_VL) {
                     out.add(set);
                 }
             } catch (RuntimeException e) {

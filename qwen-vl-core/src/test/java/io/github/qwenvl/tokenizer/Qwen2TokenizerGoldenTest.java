@@ -82,9 +82,9 @@ class Qwen2TokenizerGoldenTest {
 
     private static void checkAgainstConfig(FixtureSet set, SpecialTokens s) {
         ModelConfig config = ModelConfig.load(set.modelDir());
-        assertThat(s.imagePad()).isEqualTo(config.text().imageTokenId());
-        assertThat(s.videoPad()).isEqualTo(config.text().videoTokenId());
-        assertThat(s.visionStart()).isEqualTo(config.text().visionStartTokenId());
-        assertThat(s.visionEnd()).isEqualTo(config.text().visionEndTokenId());
+        assertThat(s.imagePad()).isEqualTo(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text().imageTokenId());
+        assertThat(s.videoPad()).isEqualTo(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text().videoTokenId());
+        assertThat(s.visionStart()).isEqualTo(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text().visionStartTokenId());
+        assertThat(s.visionEnd()).isEqualTo(io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text().visionEndTokenId());
     }
 }

@@ -26,7 +26,7 @@ public class PageController {
         model.addAttribute("randomWeights", properties.isRandomWeights());
         model.addAttribute("maxImages", properties.getMaxImages());
         model.addAttribute("maxImageBytes", properties.getMaxImageSize().toBytes());
-        String arch = vision.architectureIfLoaded().map(Enum::name).orElse("");
+        String arch = vision.architectureIfLoaded().map(io.github.qwenvl.config.ModelArchitecture::name).orElse("");
         model.addAttribute("architecture", arch);
         model.addAttribute("presets", vision.architectureIfLoaded().map(GroundingPresets::forArchitecture)
                 .orElse(java.util.List.of()));

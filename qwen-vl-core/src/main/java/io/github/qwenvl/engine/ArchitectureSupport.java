@@ -1,0 +1,32 @@
+package io.github.qwenvl.engine;
+
+import com.google.gson.JsonObject;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.config.ArchitectureConfig;
+import io.github.qwenvl.config.ModelArchitecture;
+import io.github.qwenvl.config.ModelConfig;
+import ai.djl.ndarray.NDManager;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What an architecture package registers (a {@link java.util.ServiceLoader} provider listed in
+ * {@code META-INF/services/io.github.qwenvl.engine.ArchitectureSupport}): the architectures it runs, its own parsing
+ * of {@code config.json}, and its backend. Nothing outside the package names the architecture.
+ */
+public interface ArchitectureSupport {
+
+    /** The architectures this package runs (most packages: one). */
+    List<ModelArchitecture> architectures();
+
+    /**
+     * Parses the architecture-specific parts of {@code config.json} (text and vision sections).
+     *
+     * @param configFile for messages
+     */
+    ArchitectureConfig parseConfig(ModelArchitecture architecture, JsonObject config, Path configFile);
+
+    /** Loads the weights of {@code config.directory()} under {@code manager}. */
+    ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options);
+}
