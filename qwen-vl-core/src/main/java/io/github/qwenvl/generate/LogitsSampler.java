@@ -38,6 +38,19 @@ public final class LogitsSampler {
         if (!params.doSample() || params.topK() == 1 || params.temperature() == 0) {
             return argmax(logits);
         }
+        float[] scores = warp(logits, params);
+        return draw(softmax(scores));
+    }
+
+    /**
+     * The sampling warpers of transformers, in its order and float32 arithmetic: temperature ({@code scores / t}),
+     * top-k (scores below the k-th largest become -inf), top-p (in ascending order of score, the tokens whose
+     * cumulative softmax probability is at most {@code 1 - top_p} become -inf; the most likely token always stays).
+     * The result is what {@code generate(output_scores=True)} reports as the processed scores.
+     *
+     * @param logits raw logits (after any repetition penalty); changed in place and returned
+     */
+    public static float[] warp(float[] logits, SamplingParams params) {
         if (params.temperature() != 1.0) {
             float t = (float) params.temperature();
             for (int i = 0; i < logits.length; i++) {
@@ -54,11 +67,10 @@ public final class LogitsSampler {
                 }
             }
         }
-        double[] probabilities = softmax(logits);
         if (params.topP() < 1.0) {
-            applyTopP(probabilities, params.topP());
+            applyTopP(logits, params.topP());
         }
-        return draw(probabilities);
+        return logits;
     }
 
     /** CTRL penalty: positive logits divided, negative multiplied, once per distinct id. */
@@ -102,29 +114,34 @@ public final class LogitsSampler {
         return p;
     }
 
-    /** Keeps the smallest set of most likely tokens whose mass reaches topP (at least one). */
-    private static void applyTopP(double[] p, double topP) {
-        Integer[] order = new Integer[p.length];
-        for (int i = 0; i < order.length; i++) {
+    /**
+     * TopPLogitsWarper: sorts the scores ascending, takes the float32 softmax's cumulative sum, and sets to -inf
+     * every score whose cumulative probability is {@code <= 1 - topP} (the last, most likely one always stays).
+     */
+    private static void applyTopP(float[] scores, double topP) {
+        int n = scores.length;
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
-        double cumulative = 0;
-        int keep = 0;
-        while (keep < order.length && (keep == 0 || cumulative < topP)) {
-            cumulative += p[order[keep]];
-            keep++;
+        Arrays.sort(order, (a, b) -> Float.compare(scores[a], scores[b]));
+        float max = scores[order[n - 1]];
+        float[] e = new float[n];
+        float sum = 0f;
+        for (int r = 0; r < n; r++) {
+            float v = scores[order[r]];
+            e[r] = v == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(v - max);
+            sum += e[r];
         }
-        double kept = 0;
-        for (int i = 0; i < order.length; i++) {
-            if (i >= keep) {
-                p[order[i]] = 0;
+        float threshold = (float) (1 - topP);
+        float cumulative = 0f;
+        for (int r = 0; r < n - 1; r++) {
+            cumulative += e[r] / sum;
+            if (cumulative <= threshold) {
+                scores[order[r]] = Float.NEGATIVE_INFINITY;
             } else {
-                kept += p[order[i]];
+                break; // cumulative sums only grow
             }
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] /= kept;
         }
     }
 

@@ -68,7 +68,7 @@ public final class Qwen2VlNetwork {
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may
         // the caller close the manager that owns the tensors being filled
         try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
-            String decoderReason = javaDecoderReason(config, weights, manager, dataType, this.decodeMode);
+            String decoderReason = javaDecoderReason(Qwen2VlConfig.of(config).text(), weights, manager, dataType, this.decodeMode);
             String perLayerReason = decoderReason != null
                     ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
                     : float32Cache != null ? "a float32 weight cache is configured" : null;
@@ -122,8 +122,8 @@ public final class Qwen2VlNetwork {
     }
 
     /** Why this network gets no Java decoder (null: it gets one); throws where decodeMode demands one that cannot be. */
-    private static String javaDecoderReason(ModelConfig config, WeightLoader weights, NDManager manager,
-                                            DataType dataType, QwenVlOptions.DecodeMode mode) {
+    public static String javaDecoderReason(io.github.qwenvl.config.Qwen2TextConfig text, WeightLoader weights,
+                                           NDManager manager, DataType dataType, QwenVlOptions.DecodeMode mode) {
         if (mode == QwenVlOptions.DecodeMode.ENGINE) {
             return "decodeMode ENGINE";
         }
@@ -133,7 +133,7 @@ public final class Qwen2VlNetwork {
         } else if (dataType != DataType.FLOAT32) {
             reason = "matrices are held as " + dataType;
         } else {
-            reason = Qwen2JavaDecoder.unsupportedReason(Qwen2VlConfig.of(config).text(), weights);
+            reason = Qwen2JavaDecoder.unsupportedReason(text, weights);
         }
         if (reason == null && mode == QwenVlOptions.DecodeMode.AUTO && !Kernels.vectorized()) {
             reason = "the Vector API is not enabled (add --add-modules jdk.incubator.vector to the JVM options);"

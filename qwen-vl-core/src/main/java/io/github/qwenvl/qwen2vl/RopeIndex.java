@@ -3,7 +3,8 @@ package io.github.qwenvl.qwen2vl;
 import java.util.List;
 
 /**
- * M-RoPE position ids of a prompt ({@code get_rope_index} of transformers 4.50): text tokens advance
+ * M-RoPE position ids of a prompt ({@code get_rope_index} of transformers 4.50 for Qwen2-VL / Qwen2.5-VL images, and
+ * of transformers 5 for Qwen3-VL images, which differs only in the padding positions): text tokens advance
  * all three axes (temporal, height, width) together; an image's merged tokens take
  * (t, row, column) offsets from the position after the preceding text; text resumes at max + 1.
  *
@@ -21,10 +22,19 @@ public record RopeIndex(long[][] positions, long ropeDelta) {
      */
     public static RopeIndex compute(int[] inputIds, int[] attentionMask, List<ImageGrid> grids,
                                     int imageTokenId, int mergeSize) {
+        return compute(inputIds, attentionMask, grids, imageTokenId, mergeSize, 1);
+    }
+
+    /**
+     * As {@link #compute(int[], int[], List, int, int)}, with padding positions holding {@code padPosition}
+     * (Qwen2-VL and Qwen2.5-VL: 1; Qwen3-VL: 0).
+     */
+    public static RopeIndex compute(int[] inputIds, int[] attentionMask, List<ImageGrid> grids,
+                                    int imageTokenId, int mergeSize, long padPosition) {
         int n = inputIds.length;
         long[][] positions = new long[3][n];
         for (long[] axis : positions) {
-            java.util.Arrays.fill(axis, 1);
+            java.util.Arrays.fill(axis, padPosition);
         }
         // the real tokens of the row, and where they sit
         int[] realIndex = new int[n];

@@ -1,0 +1,247 @@
+package io.github.qwenvl.qwen3vl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.qwenvl.QwenVlException;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.config.Qwen2TextConfig;
+import io.github.qwenvl.nn.LayerMatrices;
+import io.github.qwenvl.nn.WeightLoader;
+import io.github.qwenvl.nn.cpu.DecodeThreads;
+import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MappedMatrices;
+import io.github.qwenvl.qwen2vl.ImageGrid;
+import io.github.qwenvl.qwen2vl.Qwen2JavaDecoder;
+import io.github.qwenvl.qwen2vl.Qwen2TextModel;
+import io.github.qwenvl.qwen2vl.Qwen2VlNetwork;
+import io.github.qwenvl.qwen2vl.RopeIndex;
+import io.github.qwenvl.qwen2vl.RotaryTables;
+
+import java.util.List;
+
+/**
+ * The Qwen3-VL network: the Qwen3 decoder (the shared {@link Qwen2TextModel} with no attention biases, per-head q/k
+ * RMSNorm and interleaved M-RoPE; the {@link Qwen2JavaDecoder} for decode steps) and the glue to the vision tower's
+ * output: image embeddings scattered into the {@code <|image_pad|>} positions, the rope index, and DeepStack (the
+ * tower's deepstack features added to the hidden states at the image positions after decoder layers 0, 1, ...).
+ * Holds weights only; per-request state lives in the session.
+ */
+public final class Qwen3VlNetwork {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen3VlNetwork.class);
+
+    private final ModelConfig config;
+    private final Qwen3VlConfig qwen3;
+    private final Qwen2TextModel text;
+    private final Qwen2JavaDecoder javaDecoder;
+    private final QwenVlOptions.DecodeMode decodeMode;
+    private final QwenVlOptions.WeightMode weightMode;
+    private final DecodeThreads widenThreads;
+    private final long parameterCount;
+    private final long weightBytes;
+
+    /**
+     * @param float32Cache float32 copies of the checkpoint's 16-bit tensors to map instead of widening (or null)
+     * @param decodeMode   where decode steps run by default (see {@link QwenVlOptions#decodeMode()})
+     * @param threads      threads of the Java decoder and the widening (null = available processors)
+     * @param weightMode   how the engine's float32 weights are held (see {@link QwenVlOptions#weightMode()})
+     */
+    public Qwen3VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
+                          NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
+                          QwenVlOptions.WeightMode weightMode) {
+        this.config = config;
+        this.qwen3 = Qwen3VlConfig.of(config);
+        Qwen2TextConfig textConfig = qwen3.text();
+        int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
+        QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
+        Qwen2JavaDecoder decoder = null;
+        DecodeThreads widening = null;
+        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
+            String decoderReason = Qwen2VlNetwork.javaDecoderReason(textConfig, weights, manager, dataType,
+                    this.decodeMode);
+            String perLayerReason = decoderReason != null
+                    ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
+                    : float32Cache != null ? "a float32 weight cache is configured" : null;
+            if (requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER && perLayerReason != null) {
+                throw new QwenVlException("weightMode WIDEN_PER_LAYER is not possible: " + perLayerReason);
+            }
+            boolean perLayer = requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
+            this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
+            Kernels kernels = Kernels.get();
+            MappedMatrices mapped = new MappedMatrices(checkpoint);
+            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, textConfig.headDim(),
+                    textConfig.ropeTheta());
+            decoder = decoderReason == null ? Qwen2JavaDecoder.create(textConfig, weights, inverseFrequencies,
+                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped) : null;
+            this.javaDecoder = decoder;
+            widening = perLayer ? new DecodeThreads(count) : null;
+            this.widenThreads = widening;
+            LayerMatrices textMatrices = perLayer
+                    ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
+                    : LayerMatrices.copies(weights, "model.layers.");
+            this.text = new Qwen2TextModel(textConfig, weights, textMatrices, perLayer ? javaDecoder : null,
+                    inverseFrequencies);
+            weights.countHeld(textMatrices.slotBytes());
+            weights.finish();
+            this.parameterCount = weights.parameterCount();
+            this.weightBytes = weights.loadedBytes() + (javaDecoder != null
+                    && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                    ? javaDecoder.bytesPerToken() : 0);
+            LOG.info("Weights: {}", perLayer ? "layer matrices widened per layer from the mapped checkpoint"
+                    : "float32 copies (" + (perLayerReason != null ? perLayerReason : "weightMode " + requested) + ")");
+        } catch (RuntimeException e) {
+            if (decoder != null) {
+                decoder.close();
+            }
+            if (widening != null) {
+                widening.close();
+            }
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Qwen3VlConfig qwen3() {
+        return qwen3;
+    }
+
+    public Qwen2TextModel text() {
+        return text;
+    }
+
+    /** The Java decoder, or null when decode runs on the engine only. */
+    public Qwen2JavaDecoder javaDecoder() {
+        return javaDecoder;
+    }
+
+    public QwenVlOptions.DecodeMode decodeMode() {
+        return decodeMode;
+    }
+
+    public QwenVlOptions.WeightMode weightMode() {
+        return weightMode;
+    }
+
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Stops the Java decoder's and the widening's threads. */
+    public void close() {
+        if (javaDecoder != null) {
+            javaDecoder.close();
+        }
+        if (widenThreads != null) {
+            widenThreads.close();
+        }
+    }
+
+    /**
+     * Token embeddings with image embeddings in place of the image pads.
+     *
+     * @param ids         (B, S) token ids
+     * @param imageEmbeds (N, H) merged image tokens of all images of the batch in order, or null; N must equal the
+     *                    number of {@code <|image_pad|>} ids
+     * @return (B, S, H)
+     */
+    public NDArray embedPrompt(NDManager scope, long[][] ids, NDArray imageEmbeds) {
+        NDArray embeds = text.embed(scope, ids);
+        int imageToken = qwen3.text().imageTokenId();
+        int b = ids.length;
+        int s = ids[0].length;
+        long[] source = new long[b * s];
+        int next = 0;
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < s; i++) {
+                source[r * s + i] = ids[r][i] == imageToken ? (long) b * s + next++ : (long) r * s + i;
+            }
+        }
+        long available = imageEmbeds == null ? 0 : imageEmbeds.getShape().get(0);
+        if (next != available) {
+            throw new IllegalArgumentException("Image features and image tokens do not match: tokens " + next
+                    + ", features " + available);
+        }
+        if (next == 0) {
+            return embeds;
+        }
+        long h = embeds.getShape().get(2);
+        NDArray rows = NDArrays.concat(new NDList(embeds.reshape(-1, h),
+                imageEmbeds.toType(embeds.getDataType(), false)), 0);
+        return rows.get(scope.create(source)).reshape(b, s, h);
+    }
+
+    /**
+     * Interleaved M-RoPE positions for one row of ids, as Qwen3-VL's get_rope_index: padding positions hold 0, and the
+     * rope delta is max position + 1 − the number of real (unpadded) tokens.
+     */
+    public RopeIndex ropeIndex(int[] ids, int[] attentionMask, List<ImageGrid> grids) {
+        RopeIndex index = RopeIndex.compute(ids, attentionMask, grids, qwen3.text().imageTokenId(),
+                qwen3.spatialMergeSize(), 0);
+        int padding = 0;
+        if (attentionMask != null) {
+            for (int m : attentionMask) {
+                padding += m == 0 ? 1 : 0;
+            }
+        }
+        return padding == 0 ? index : new RopeIndex(index.positions(), index.ropeDelta() + padding);
+    }
+
+    /**
+     * DeepStack: after decoder layer j (j &lt; {@code deepstack.size()}), adds level j's features (N, H) to the hidden
+     * states at the image-token positions of {@code ids}, in order ({@code hidden[visual_pos_masks] += embeds}).
+     *
+     * @param deepstack the vision tower's deepstack features, one (N, H) tensor per level; empty: no hook
+     */
+    public Qwen2TextModel.LayerHook deepstackHook(long[][] ids, List<NDArray> deepstack) {
+        if (deepstack == null || deepstack.isEmpty()) {
+            return Qwen2TextModel.LayerHook.NONE;
+        }
+        int imageToken = qwen3.text().imageTokenId();
+        return (layer, hidden) -> {
+            if (layer >= deepstack.size()) {
+                return;
+            }
+            NDArray features = deepstack.get(layer);
+            long next = 0;
+            for (int r = 0; r < ids.length; r++) {
+                int i = 0;
+                while (i < ids[r].length) {
+                    if (ids[r][i] != imageToken) {
+                        i++;
+                        continue;
+                    }
+                    int from = i;
+                    while (i < ids[r].length && ids[r][i] == imageToken) {
+                        i++;
+                    }
+                    long rows = i - from;
+                    try (NDManager run = hidden.getManager().newSubManager()) {
+                        NDArray target = hidden.get("{}, {}:{}", r, from, i); // a view: written through
+                        target.attach(run);
+                        NDArray add = features.get("{}:{}", next, next + rows);
+                        add.attach(run);
+                        target.addi(add.toType(target.getDataType(), false));
+                    }
+                    next += rows;
+                }
+            }
+            if (next != features.getShape().get(0)) {
+                throw new IllegalArgumentException("DeepStack level " + layer + " has " + features.getShape().get(0)
+                        + " rows for " + next + " image tokens");
+            }
+        };
+    }
+}

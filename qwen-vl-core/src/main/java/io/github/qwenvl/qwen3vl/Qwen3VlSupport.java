@@ -1,0 +1,50 @@
+package io.github.qwenvl.qwen3vl;
+
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonObject;
+import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.config.ArchitectureConfig;
+import io.github.qwenvl.config.ModelArchitecture;
+import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.engine.ArchitectureSupport;
+import io.github.qwenvl.engine.ModelBackend;
+import io.github.qwenvl.grounding.CoordinateSpace;
+import io.github.qwenvl.grounding.GroundingConvention;
+import io.github.qwenvl.grounding.GroundingConvention.Prompt;
+import io.github.qwenvl.grounding.GroundingSyntax;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Registers Qwen3-VL (see {@link io.github.qwenvl.engine.Architectures}). */
+public final class Qwen3VlSupport implements ArchitectureSupport {
+
+    /**
+     * Qwen3-VL (2025): ViT with a learned, interpolated position table and DeepStack features, Qwen3 decoder with
+     * interleaved M-RoPE; answers boxes as JSON {@code bbox_2d} and points as {@code point_2d} on the 0–1000 grid.
+     */
+    public static final ModelArchitecture QWEN3_VL = new ModelArchitecture("QWEN3_VL", "Qwen3-VL",
+            "Qwen3VLForConditionalGeneration", "qwen3_vl",
+            GroundingConvention.of(GroundingSyntax.JSON, CoordinateSpace.RELATIVE_1000, List.of(
+                    new Prompt("Find all …", "en",
+                            "Locate every {object} in the image and output the bbox coordinates in JSON format."),
+                    new Prompt("Point to …", "en",
+                            "Point to every {object} in the image and output the point coordinates in JSON format."),
+                    new Prompt("框出 …", "zh", "框出图中所有的{object}，以JSON格式输出其bbox坐标。"))));
+
+    @Override
+    public List<ModelArchitecture> architectures() {
+        return List.of(QWEN3_VL);
+    }
+
+    @Override
+    public ArchitectureConfig parseConfig(ModelArchitecture architecture, JsonObject config, Path configFile) {
+        return Qwen3VlConfig.from(config, configFile.toString());
+    }
+
+    @Override
+    public ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options) {
+        throw new io.github.qwenvl.QwenVlException("Qwen3-VL checkpoints are recognised, but this build has no"
+                + " Qwen3-VL backend yet: " + config.directory());
+    }
+}
