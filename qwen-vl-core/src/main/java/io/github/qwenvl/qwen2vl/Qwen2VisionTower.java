@@ -205,9 +205,8 @@ public final class Qwen2VisionTower {
     /**
      * One ViT block, {@code h = x + attention(norm1(x)); h + mlp(norm2(h))}, with both sums made in place in x: the
      * attention's output projection is added into x's rows block of query rows by block, the MLP row block by row
-     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. At 1344×1008 (6912 patches,
-     * 2B) a block had held qkv (106 MB) beside the attention's concatenated output, its projection and the sum
-     * (35 MB each), and qkv through the MLP too.
+     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used, so that few whole-image tensors
+     * are alive at once.
      *
      * @param x the block's input (P, D), owned by the block: it becomes the output
      */
