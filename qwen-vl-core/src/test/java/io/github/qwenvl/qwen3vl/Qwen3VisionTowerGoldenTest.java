@@ -12,7 +12,11 @@ import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.ProcessedImage;
 import io.github.qwenvl.image.Qwen2VlImageProcessor;
 import io.github.qwenvl.config.ImageProcessorConfig;
+import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.RowBlocks;
+import io.github.qwenvl.nn.cpu.DecodeThreads;
+import io.github.qwenvl.nn.cpu.Kernels;
+import io.github.qwenvl.nn.cpu.MappedMatrices;
 import io.github.qwenvl.nn.VisionAttention;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.qwen2vl.ImageGrid;
@@ -35,8 +39,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Goldens (b) of every Qwen3-VL set: every vision case (a case with {@code inputs} and an {@code output} key) —
  * the merger output, every DeepStack level and every stored intermediate (patch embedding, interpolated position
- * embedding, rotary positions and angles, each block, cu_seqlens). Each case also runs in small row blocks (what
- * large images use), and from the image files through the processor and the engine-tensor input path.
+ * embedding, rotary positions and angles, each block, cu_seqlens). Each case also runs with the blocks' matrices
+ * widened per block from the mapped checkpoint, in small row blocks (what large images use), and from the image files
+ * through the processor and the engine-tensor input path.
  */
 class Qwen3VisionTowerGoldenTest {
 
@@ -53,14 +58,15 @@ class Qwen3VisionTowerGoldenTest {
                     continue;
                 }
                 String name = set.name() + "/" + e.getKey();
-                tests.add(DynamicTest.dynamicTest(name, () -> runCase(set, c)));
+                tests.add(DynamicTest.dynamicTest(name, () -> runCase(set, c, false)));
+                tests.add(DynamicTest.dynamicTest(name + "/widened_per_layer", () -> runCase(set, c, true)));
                 tests.add(DynamicTest.dynamicTest(name + "/row_blocks", () -> {
                     long savedScores = VisionAttention.scoreBlockElements;
                     long savedIntermediates = RowBlocks.intermediateElements;
                     VisionAttention.scoreBlockElements = 1;
                     RowBlocks.intermediateElements = 1;
                     try {
-                        runCase(set, c);
+                        runCase(set, c, false);
                     } finally {
                         VisionAttention.scoreBlockElements = savedScores;
                         RowBlocks.intermediateElements = savedIntermediates;
@@ -89,15 +95,22 @@ class Qwen3VisionTowerGoldenTest {
         return grids;
     }
 
-    private void runCase(FixtureSet set, JsonObject c) {
+    /** @param widened the blocks' matrices widened per block from the mapped BF16 checkpoint (the CPU default) */
+    private void runCase(FixtureSet set, JsonObject c, boolean widened) {
         Path golden = set.resolve(c.get("file").getAsString());
         float[] pixels = Qwen3Sets.concat(set, c.getAsJsonObject("inputs").getAsJsonObject("pixel_values"));
         List<ImageGrid> grids = grids(golden);
         Qwen3VisionConfig config = visionConfig(set);
         try (NDManager manager = NDManager.newBaseManager(TestDevice.device());
-             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
-            Qwen3VisionTower tower = new Qwen3VisionTower(config,
-                    new WeightLoader(checkpoint, manager, TestDevice.matrixType()));
+             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir());
+             DecodeThreads threads = new DecodeThreads(2)) {
+            WeightLoader weights = new WeightLoader(checkpoint, manager, TestDevice.matrixType());
+            LayerMatrices matrices = widened
+                    ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", new MappedMatrices(checkpoint),
+                            Kernels.get(), threads)
+                    : LayerMatrices.copies(weights, "visual.blocks.");
+            Qwen3VisionTower tower = new Qwen3VisionTower(config, weights, matrices);
+            assertThat(matrices.widenedPerLayer()).isEqualTo(widened);
             Map<String, float[]> traced = new HashMap<>();
             try (NDManager scope = manager.newSubManager()) {
                 NDArray input = scope.create(pixels, new Shape(pixels.length / config.patchDim(), config.patchDim()));
