@@ -1,7 +1,10 @@
 package io.github.qwenvl.platforms;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -27,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * imitated this way (Maven's console library then loads Windows-only native code); for it the test resolves the
  * classifier through the documented override instead.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PlatformDependenciesTest {
 
     private static final String NATIVE = "ai.djl.pytorch:pytorch-native-cpu";
@@ -74,8 +78,13 @@ class PlatformDependenciesTest {
                 """.formatted(userRepoUrl));
     }
 
-    /** Every classifier the profiles choose is served by Maven Central for the pinned libtorch version. */
+    /**
+     * Every classifier the profiles choose is served by Maven Central for the pinned libtorch version. Runs first:
+     * it also brings the dependency plugin into the build's local repository, which the other checks read (a Maven
+     * that believes it runs on another operating system cannot open network connections).
+     */
     @Test
+    @Order(1)
     void everyPlatformsLibtorchResolves() throws Exception {
         StringBuilder deps = new StringBuilder();
         for (String classifier : CLASSIFIERS) {
