@@ -98,6 +98,7 @@ public final class Qwen3VisionTower {
                 .reshape(d, config.patchDim());
         this.patchEmbedBias = weights.loadLinear("visual.patch_embed.proj.bias", d);
         try (NDArray table = weights.load("visual.pos_embed.weight", config.numPositionEmbeddings(), d)) {
+            weights.finish(); // a loader with fill threads fills the table after load() returns
             this.positionTable = table.toFloatArray();
         }
         List<Block> list = new ArrayList<>();

@@ -31,6 +31,11 @@ public record Qwen3VlConfig(Qwen2TextConfig text, JsonObject visionConfig, int s
         return deepstackVisualIndexes.clone();
     }
 
+    /** The vision tower's config. */
+    public Qwen3VisionConfig vision() {
+        return Qwen3VisionConfig.from(visionConfig);
+    }
+
     /** The Qwen3-VL config of a loaded checkpoint config. */
     public static Qwen3VlConfig of(ModelConfig config) {
         return config.specific(Qwen3VlConfig.class);
@@ -91,7 +96,9 @@ public record Qwen3VlConfig(Qwen2TextConfig text, JsonObject visionConfig, int s
                 true,
                 interleaved ? RotaryLayout.MROPE_INTERLEAVED : RotaryLayout.MROPE_CHUNKED);
         text.rotaryAxes(); // checks mrope_section against head_dim
-        return new Qwen3VlConfig(text, v, Json.getInt(v, "spatial_merge_size", 2),
+        Qwen3VlConfig parsed = new Qwen3VlConfig(text, v, Json.getInt(v, "spatial_merge_size", 2),
                 Json.getIntArray(v, "deepstack_visual_indexes", new int[0]));
+        parsed.vision(); // checks vision_config
+        return parsed;
     }
 }

@@ -25,7 +25,8 @@ import io.github.qwenvl.qwen2vl.RotaryTables;
 import java.util.List;
 
 /**
- * The Qwen3-VL network: the Qwen3 decoder (the shared {@link Qwen2TextModel} with no attention biases, per-head q/k
+ * The Qwen3-VL network: the vision tower ({@link Qwen3VisionTower}, image embeddings and DeepStack features), the
+ * Qwen3 decoder (the shared {@link Qwen2TextModel} with no attention biases, per-head q/k
  * RMSNorm and interleaved M-RoPE; the {@link Qwen2JavaDecoder} for decode steps) and the glue to the vision tower's
  * output: image embeddings scattered into the {@code <|image_pad|>} positions, the rope index, and DeepStack (the
  * tower's deepstack features added to the hidden states at the image positions after decoder layers 0, 1, ...).
@@ -38,6 +39,7 @@ public final class Qwen3VlNetwork {
     private final ModelConfig config;
     private final Qwen3VlConfig qwen3;
     private final Qwen2TextModel text;
+    private final Qwen3VisionTower vision;
     private final Qwen2JavaDecoder javaDecoder;
     private final QwenVlOptions.DecodeMode decodeMode;
     private final QwenVlOptions.WeightMode weightMode;
@@ -82,12 +84,16 @@ public final class Qwen3VlNetwork {
             this.javaDecoder = decoder;
             widening = perLayer ? new DecodeThreads(count) : null;
             this.widenThreads = widening;
+            LayerMatrices visionMatrices = perLayer
+                    ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
+                    : LayerMatrices.copies(weights, "visual.blocks.");
+            this.vision = new Qwen3VisionTower(qwen3.vision(), weights, visionMatrices);
             LayerMatrices textMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "model.layers.");
             this.text = new Qwen2TextModel(textConfig, weights, textMatrices, perLayer ? javaDecoder : null,
                     inverseFrequencies);
-            weights.countHeld(textMatrices.slotBytes());
+            weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();
             this.weightBytes = weights.loadedBytes() + (javaDecoder != null
@@ -116,6 +122,10 @@ public final class Qwen3VlNetwork {
 
     public Qwen2TextModel text() {
         return text;
+    }
+
+    public Qwen3VisionTower vision() {
+        return vision;
     }
 
     /** The Java decoder, or null when decode runs on the engine only. */

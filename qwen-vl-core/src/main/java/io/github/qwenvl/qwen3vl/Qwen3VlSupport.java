@@ -44,7 +44,6 @@ public final class Qwen3VlSupport implements ArchitectureSupport {
 
     @Override
     public ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options) {
-        throw new io.github.qwenvl.QwenVlException("Qwen3-VL checkpoints are recognised, but this build has no"
-                + " Qwen3-VL backend yet: " + config.directory());
+        return new Qwen3VlBackend(config, manager, options);
     }
 }

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Goldens (d) of every Qwen3-VL set: the decoder from the reference's image embeddings and DeepStack features
- * (so the text side is checked on its own): rope positions and deltas, inputs embeddings, each layer's raw output,
+ * (so the text side is checked on its own), and again from the stored pixel values through this vision tower: rope positions and deltas, inputs embeddings, each layer's raw output,
  * each hidden state after its DeepStack addition, final hidden, logits (all stored columns), argmax, top-10,
  * logsumexp; and the left-padded batch against the single prompts.
  */
@@ -38,7 +38,12 @@ class Qwen3LogitsGoldenTest {
             for (Map.Entry<String, JsonElement> e : set.cases().entrySet()) {
                 JsonObject c = e.getValue().getAsJsonObject();
                 if (c.has("keys") && c.getAsJsonObject("keys").has("final_hidden")) {
-                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
+                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c, false)));
+                    if (c.has("pixel_values") && c.get("pixel_values").isJsonObject()) {
+                        // the whole network: image embeddings and DeepStack features from this vision tower
+                        tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/vision_tower",
+                                () -> check(set, c, true)));
+                    }
                 }
             }
             if (set.cases().has("rope_index")
@@ -71,10 +76,27 @@ class Qwen3LogitsGoldenTest {
         return levels;
     }
 
-    private void check(FixtureSet set, JsonObject c) {
+    /** The stored pixel values of a case ({@code concat_of} "file#key" parts), in order. */
+    static float[] pixelValues(FixtureSet set, JsonObject spec) {
+        List<float[]> parts = new ArrayList<>();
+        for (JsonElement ref : spec.getAsJsonArray("concat_of")) {
+            String[] fileAndKey = ref.getAsString().split("#", 2);
+            parts.add(Goldens.floats(set.resolve(fileAndKey[0]), fileAndKey[1]));
+        }
+        int total = parts.stream().mapToInt(p -> p.length).sum();
+        float[] out = new float[total];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private void check(FixtureSet set, JsonObject c, boolean visionTower) {
         Qwen3VlNetwork net = Qwen3Networks.of(set);
         Path file = set.resolve(c.get("file").getAsString());
-        String tag = set.name() + "/" + file.getFileName();
+        String tag = set.name() + "/" + file.getFileName() + (visionTower ? " (vision tower)" : "");
         long[] ids = Goldens.longs(file, "input_ids");
         int seq = ids.length;
         int[] idRow = new int[seq];
@@ -88,11 +110,28 @@ class Qwen3LogitsGoldenTest {
              KvCache cache = new KvCache(scope, config.numLayers(), 1, config.numKeyValueHeads(), config.headDim(),
                      seq, DataType.FLOAT32)) {
             NDArray imageEmbeds = null;
-            if (Goldens.file(file).contains("image_embeds")) {
-                float[] rows = Goldens.floats(file, "image_embeds");
-                imageEmbeds = scope.create(rows, new Shape(rows.length / hiddenSize, hiddenSize));
+            List<NDArray> deepstack;
+            if (visionTower) {
+                float[] pixels = pixelValues(set, c.getAsJsonObject("pixel_values"));
+                int patchDim = net.vision().config().patchDim();
+                Qwen3VisionTower.Output out = net.vision().forward(scope,
+                        scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)), grids,
+                        io.github.qwenvl.qwen2vl.Trace.NONE);
+                imageEmbeds = out.embeddings();
+                deepstack = out.deepstack();
+                Goldens.assertClose("qwen3 image_embeds: " + tag, Goldens.floats(file, "image_embeds"),
+                        imageEmbeds.toFloatArray(), 1e-4);
+                for (int j = 0; j < deepstack.size(); j++) {
+                    Goldens.assertClose("qwen3 deepstack_embeds: " + tag + " level " + j,
+                            Goldens.floats(file, "deepstack_embeds_" + j), deepstack.get(j).toFloatArray(), 1e-4);
+                }
+            } else {
+                if (Goldens.file(file).contains("image_embeds")) {
+                    float[] rows = Goldens.floats(file, "image_embeds");
+                    imageEmbeds = scope.create(rows, new Shape(rows.length / hiddenSize, hiddenSize));
+                }
+                deepstack = deepstack(scope, file, hiddenSize);
             }
-            List<NDArray> deepstack = deepstack(scope, file, hiddenSize);
             assertThat(deepstack.size()).as("%s deepstack levels", tag)
                     .isEqualTo(imageEmbeds == null ? 0 : net.qwen3().deepstackVisualIndexes().length);
             NDArray embeds = net.embedPrompt(scope, new long[][] {ids}, imageEmbeds);

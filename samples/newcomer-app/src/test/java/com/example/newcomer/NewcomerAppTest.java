@@ -93,7 +93,7 @@ class NewcomerAppTest {
                         new FileSystemResource(IMAGES.resolve("photo_640x480.jpg")))))
                 .build()));
         QwenVlResponseMetadata meta = QwenVlResponseMetadata.of(response);
-        assertThat(meta.architecture()).contains(ModelArchitecture.QWEN2_VL);
+        assertThat(meta.architecture()).contains(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_VL);
         assertThat(meta.images()).singleElement().satisfies(image -> {
             assertThat(image.originalWidth()).isEqualTo(640);
             assertThat(image.originalHeight()).isEqualTo(480);
