@@ -58,6 +58,12 @@ class GroundingMarkupTest {
                 .isEqualTo("<|box_start|>(0,0),(500,500)<|box_end|>");
         assertThat(GroundingMarkup.region(io.github.qwenvl.qwen2vl.Qwen2VlSupport.QWEN2_5_VL, PHOTO, 0, 0, 320, 240, "cat"))
                 .isEqualTo("{\"bbox_2d\": [0, 0, 322, 238], \"label\": \"cat\"}");
+        // Qwen3-VL: the same JSON on the 0–1000 grid
+        assertThat(GroundingMarkup.region(io.github.qwenvl.qwen3vl.Qwen3VlSupport.QWEN3_VL, PHOTO, 0, 0, 320, 240, "cat"))
+                .isEqualTo("{\"bbox_2d\": [0, 0, 500, 500], \"label\": \"cat\"}");
+        assertThat(GroundingParser.coordinateSpace(GroundingSyntax.JSON, io.github.qwenvl.qwen3vl.Qwen3VlSupport.QWEN3_VL))
+                .isEqualTo(CoordinateSpace.RELATIVE_1000);
+        assertThat(GroundingParser.coordinateSpace(GroundingSyntax.JSON, null)).isEqualTo(CoordinateSpace.RESIZED_PIXELS);
     }
 
     @Test
