@@ -45,6 +45,8 @@ class Qwen3GenerationGoldenTest {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + name + "/" + mode,
                             () -> greedy(set, file, name, prompt, mode)));
                 }
+                tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + name + "/JAVA_INT8_teacher_forced",
+                        () -> int8(set, file, name, prompt)));
                 if (prompt.has("with_checkpoint_generation_config")
                         && Goldens.file(file).contains(name + ".sampled_step_top20_scores")) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/generation/" + name + "/sampling_warpers",
@@ -104,6 +106,38 @@ class Qwen3GenerationGoldenTest {
                 }
             }
             assertThat(ids).as(tag).containsExactly(expected);
+        }
+    }
+
+    /**
+     * The opt-in int8 decode, teacher-forced along the greedy ids: approximate logits, so the error is bounded (15 %
+     * of the step's largest golden logit, as for the Qwen2 family) rather than required exact; printed per step kind.
+     */
+    private void int8(FixtureSet set, Path file, String name, JsonObject prompt) {
+        Qwen3VlNetwork net = Qwen3Networks.of(set, QwenVlOptions.DecodeMode.JAVA_INT8);
+        long[] expected = Goldens.longs(file, name + ".new_ids");
+        long[] cols = Goldens.longs(file, "logits_cols_ids");
+        float[] stepCols = Goldens.floats(file, name + ".step_logits_cols");
+        try (NDManager scope = Qwen3Networks.manager().newSubManager();
+             Qwen3VlDecodingSession session = open(set, net, scope, prompt,
+                     prompt.get("prompt_len").getAsInt() + expected.length, QwenVlOptions.DecodeMode.JAVA_INT8)) {
+            float[] logits = session.prefill();
+            double worst = 0;
+            for (int step = 0; step < expected.length; step++) {
+                double max = 0;
+                double diff = 0;
+                for (int j = 0; j < cols.length; j++) {
+                    float want = stepCols[step * cols.length + j];
+                    max = Math.max(max, Math.abs(want));
+                    diff = Math.max(diff, Math.abs(want - logits[(int) cols[j]]));
+                }
+                assertThat(diff / Math.max(1, max)).as("%s/%s int8 step %d", set.name(), name, step).isLessThan(0.15);
+                worst = Math.max(worst, diff / Math.max(1, max));
+                if (step + 1 < expected.length) {
+                    logits = session.next((int) expected[step]);
+                }
+            }
+            io.github.qwenvl.testing.MaxDiffLog.record("qwen3 int8 decode step logits (relative)", worst, worst);
         }
     }
 
