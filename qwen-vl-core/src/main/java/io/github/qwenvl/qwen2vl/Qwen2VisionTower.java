@@ -1,6 +1,8 @@
 package io.github.qwenvl.qwen2vl;
 
 import io.github.qwenvl.nn.Tensors;
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -186,6 +188,7 @@ public final class Qwen2VisionTower {
         try (LayerMatrices.Pass pass = matrices.begin()) {
             for (int b = 0; b < blocks.size(); b++) {
                 int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_BLOCK, b);
                 pass.prepare(b);
                 Block weights = blocks.get(b);
                 // the block's input and intermediates are freed when it is done (the input is always ours: the
@@ -281,6 +284,7 @@ public final class Qwen2VisionTower {
             for (int first = 0; first < heads; first += group) {
                 long c0 = (long) first * headDim;
                 long c1 = c0 + (long) group * headDim;
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_ATTENTION, first);
                 try (NDManager groupScope = scope.newSubManager()) {
                     groupScope.tempAttachAll(normed);
                     NDArray q = groupProjection(normed, w, c0, c1, group, headDim);
@@ -349,6 +353,7 @@ public final class Qwen2VisionTower {
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
                 int rowTo = Math.min(to, rowFrom + rowsPerBlock);
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_ATTENTION, rowFrom);
                 try (NDManager blockScope = q.getManager().newSubManager()) {
                     NDArray qs = q.get("{}:{}", rowFrom, rowTo);
                     NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (heads, hd, L)
