@@ -54,6 +54,7 @@ public final class QwenVlModel implements AutoCloseable {
     static volatile long heapGrowthToCollect = 64L << 20;
 
     private final boolean collectGarbage;
+    private final ServingLimits serving;
     /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectGarbage()}). */
     private final java.util.concurrent.atomic.AtomicBoolean collectAfterFirstRequest;
     private final java.util.concurrent.atomic.AtomicInteger requestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -66,7 +67,9 @@ public final class QwenVlModel implements AutoCloseable {
     /** Heap committed after the last collection (bytes). */
     private volatile long committedAfterCollection;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage,
+                        ServingLimits serving) {
+        this.serving = serving;
         this.backend = backend;
         this.manager = manager;
         this.info = info;
@@ -110,7 +113,7 @@ public final class QwenVlModel implements AutoCloseable {
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info, options.collectGarbage());
+        return new QwenVlModel(backend, manager, info, options.collectGarbage(), options.serving());
     }
 
     /**
@@ -147,9 +150,20 @@ public final class QwenVlModel implements AutoCloseable {
         return backend.tokenizer();
     }
 
+    /** The limits on what one request may cost and contain, as loaded ({@link QwenVlOptions#serving()}). */
+    public ServingLimits servingLimits() {
+        return serving;
+    }
+
+    /** Most tokens one image may take on this model's device (null: the checkpoint's bounds only). */
+    public Integer maxImageTokens() {
+        return serving.imageTokensOn(info.device().startsWith("gpu"));
+    }
+
     /**
-     * How the model would see an image (resized size, tokens) with these options: what grounding
-     * helpers need to turn pixel rectangles into the model's box markup before asking.
+     * How the model would see an image (resized size, tokens) with these options and the image-token limit: what
+     * grounding helpers need to turn pixel rectangles into the model's box markup before asking, and what the image
+     * will cost (its {@code tokens}) before it is sent. Reads only the image's header.
      *
      * @param index the image's position in the conversation (0 = "Picture 1")
      */
@@ -222,6 +236,10 @@ public final class QwenVlModel implements AutoCloseable {
         token.throwIfCancelled();
         PreparedPrompt prompt = backend.prepare(request.messages(), options);
         int promptLength = prompt.inputIds().length;
+        if (serving.maxPromptTokens() != null && promptLength > serving.maxPromptTokens()) {
+            throw new RequestTooLargeException("prompt tokens (image tokens included)", serving.maxPromptTokens(),
+                    promptLength, ServingLimits.MAX_PROMPT_TOKENS_PROPERTY);
+        }
         int context = backend.contextLength();
         if (promptLength >= context) {
             throw new PromptTooLongException(promptLength, context);
