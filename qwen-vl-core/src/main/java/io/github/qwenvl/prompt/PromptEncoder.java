@@ -8,7 +8,7 @@ import io.github.qwenvl.tokenizer.SpecialTokens;
 import java.util.List;
 
 /**
- * Renders a conversation with the Qwen2-VL chat template, tokenizes it and expands each image's single
+ * Renders a conversation with a chat template (Qwen2-VL's unless given another), tokenizes it and expands each image's single
  * {@code <|image_pad|>} into as many pads as the vision tower yields tokens for that image
  * (t·h·w / merge², see {@link #imageTokenCount}), as {@code Qwen2VLProcessor} does.
  */
@@ -24,10 +24,10 @@ public final class PromptEncoder {
             SpecialTokens.IMAGE_PAD, SpecialTokens.VIDEO_PAD);
 
     private final QwenTokenizer tokenizer;
-    private final Qwen2ChatTemplate template;
+    private final ChatTemplate template;
     private final TextSpecials textSpecials; // null: message text may write every special token
 
-    public PromptEncoder(QwenTokenizer tokenizer, Qwen2ChatTemplate template) {
+    public PromptEncoder(QwenTokenizer tokenizer, ChatTemplate template) {
         this(tokenizer, template, false);
     }
 
@@ -35,7 +35,7 @@ public final class PromptEncoder {
      * @param specialTokensInText true: special tokens written in message text are read as those tokens (trusted
      *                            callers); false (default): the {@link #STRUCTURE_TOKENS} in text are plain text
      */
-    public PromptEncoder(QwenTokenizer tokenizer, Qwen2ChatTemplate template, boolean specialTokensInText) {
+    public PromptEncoder(QwenTokenizer tokenizer, ChatTemplate template, boolean specialTokensInText) {
         this.tokenizer = tokenizer;
         this.template = template;
         this.textSpecials = specialTokensInText ? null : new TextSpecials(STRUCTURE_TOKENS);
