@@ -35,10 +35,10 @@ import java.util.function.Consumer;
  * WeightLoader, LayerMatrices)}; weight names {@code visual.*}, also found under {@code model.visual.*}), then per
  * request call {@link #forward(NDManager, List, Runnable)} with the request's {@link ProcessedImage}s (their pixel
  * rows written straight into the engine tensor), {@link #forward(NDManager, List, Consumer)} with a writer of the
- * rows, or {@link #forward(NDManager, NDArray, List, Trace)} with a pixel tensor. The {@link Output} holds the image embeddings (P/4, O), image
- * after image, 2×2 blocks in raster order — the rows that replace the prompt's image-pad tokens in order — and one
- * (P/4, O) DeepStack tensor per level, to be added at the same image-token positions to the decoder's hidden states
- * after decoder layer j (j = 0, 1, …) during prefill. All are attached to the given scope.
+ * rows, or {@link #forward(NDManager, NDArray, List, Trace)} with a pixel tensor. The {@link Output} holds the image
+ * embeddings (P/4, O), image after image, 2×2 blocks in raster order — the rows that replace the prompt's image-pad
+ * tokens in order — and one (P/4, O) DeepStack tensor per level, to be added at the same image-token positions to the
+ * decoder's hidden states after decoder layer j (j = 0, 1, …) during prefill. All are attached to the given scope.
  *
  * <p>Thread-safe after construction: weights are read-only, every call owns its tensors. The blocks run one after
  * the other in a loop ({@link #blockCount()}); {@link #forward(NDManager, List, Consumer, Runnable)} runs the caller's
