@@ -41,13 +41,15 @@ class Qwen3EndToEndGoldenTest {
                 QwenVlOptions.defaults().withDecodeMode(mode)));
     }
 
+    /** The sets this suite runs: the dense Qwen3-VL sets with generation goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return Qwen3Networks.withCase(sets, "generation");
+    }
+
     @TestFactory
     Stream<DynamicTest> generations() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : Qwen3Networks.sets()) {
-            if (!set.cases().has("generation")) {
-                continue;
-            }
+        for (FixtureSet set : goldenSets(io.github.qwenvl.testing.FixtureRoot.sets())) {
             JsonObject prompts = set.cases().getAsJsonObject("generation").getAsJsonObject("prompts");
             for (String name : prompts.keySet()) {
                 for (QwenVlOptions.DecodeMode mode : new QwenVlOptions.DecodeMode[] {

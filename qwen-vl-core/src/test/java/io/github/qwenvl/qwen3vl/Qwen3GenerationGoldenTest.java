@@ -29,13 +29,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class Qwen3GenerationGoldenTest {
 
+    /** The sets this suite runs: the dense Qwen3-VL sets with generation goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return Qwen3Networks.withCase(sets, "generation");
+    }
+
     @TestFactory
     Stream<DynamicTest> generations() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : Qwen3Networks.sets()) {
-            if (!set.cases().has("generation")) {
-                continue;
-            }
+        for (FixtureSet set : goldenSets(io.github.qwenvl.testing.FixtureRoot.sets())) {
             JsonObject gen = set.cases().getAsJsonObject("generation");
             Path file = set.resolve(gen.get("file").getAsString());
             for (String name : gen.getAsJsonObject("prompts").keySet()) {

@@ -23,9 +23,19 @@ final class Qwen3Networks {
     private Qwen3Networks() {
     }
 
-    /** Sets whose manifest summarises a {@code qwen3_vl} checkpoint. */
+    /** Sets of the fixture root whose manifest summarises a (dense) {@code qwen3_vl} checkpoint. */
     static List<FixtureSet> sets() {
-        return FixtureRoot.sets().stream().filter(Qwen3Networks::isQwen3Vl).toList();
+        return sets(FixtureRoot.sets());
+    }
+
+    /** The dense Qwen3-VL sets among {@code sets} (a {@code qwen3_vl_moe} set is not run: MoE is not supported). */
+    static List<FixtureSet> sets(List<FixtureSet> sets) {
+        return sets.stream().filter(Qwen3Networks::isQwen3Vl).toList();
+    }
+
+    /** The dense Qwen3-VL sets among {@code sets} with a case named {@code caseName}. */
+    static List<FixtureSet> withCase(List<FixtureSet> sets, String caseName) {
+        return sets(sets).stream().filter(s -> s.cases().has(caseName)).toList();
     }
 
     static boolean isQwen3Vl(FixtureSet set) {

@@ -21,13 +21,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class Qwen3RopeIndexGoldenTest {
 
+    /** The sets this suite runs: the dense Qwen3-VL sets with rope-index goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return Qwen3Networks.withCase(sets, "rope_index");
+    }
+
     @TestFactory
     Stream<DynamicTest> ropeIndexCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : Qwen3Networks.sets()) {
-            if (!set.cases().has("rope_index")) {
-                continue;
-            }
+        for (FixtureSet set : goldenSets(io.github.qwenvl.testing.FixtureRoot.sets())) {
             JsonObject rope = set.cases().getAsJsonObject("rope_index");
             Path file = set.resolve(rope.get("file").getAsString());
             for (String name : rope.getAsJsonObject("cases").keySet()) {
