@@ -109,7 +109,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
                     }
                     if (result.finishReason() == FinishReason.CANCELLED) {
                         throw new RequestTimeoutException("The request exceeded " + requestTimeout
-                                + " (spring.ai.qwen-vl.request-timeout); generation was stopped");
+                                + " (spring.ai.qwen-vl.serving.request-timeout); generation was stopped");
                     }
                     ChatResponse response = finalResponse(result, result.text(), request);
                     context.setResponse(response);
@@ -185,7 +185,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
             }
             if (result.finishReason() == FinishReason.CANCELLED) {
                 sink.error(new RequestTimeoutException("The request exceeded " + requestTimeout
-                        + " (spring.ai.qwen-vl.request-timeout); generation was stopped"));
+                        + " (spring.ai.qwen-vl.serving.request-timeout); generation was stopped"));
                 return;
             }
             // a last, empty chunk carries finish reason, usage, timings and grounding of the whole answer

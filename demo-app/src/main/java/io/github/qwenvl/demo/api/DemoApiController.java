@@ -176,8 +176,8 @@ public class DemoApiController {
         limits.put("maxImages", properties.getMaxImages());
         limits.put("maxImageBytes", properties.getMaxImageSize().toBytes());
         limits.put("maxRequestBytes", properties.getMaxRequestSize().toBytes());
-        limits.put("maxImagePixels", qwenProperties.getMaxImagePixels());
-        limits.put("maxConcurrentRequests", qwenProperties.getMaxConcurrentRequests());
+        limits.put("maxImagePixels", qwenProperties.getServing().getMaxImagePixels());
+        limits.put("maxConcurrentRequests", qwenProperties.getServing().getMaxConcurrentRequests());
         s.put("limits", limits);
         return s;
     }

@@ -36,7 +36,7 @@ public final class ErrorMapping {
         if (e instanceof ImageInputException i) {
             return switch (i.reason()) {
                 case TOO_MANY_PIXELS -> new Mapped(HttpStatus.CONTENT_TOO_LARGE, "too_large",
-                        i.getMessage() + " (limit: spring.ai.qwen-vl.max-image-pixels)");
+                        i.getMessage() + " (limit: spring.ai.qwen-vl.serving.max-image-pixels)");
                 case UNSUPPORTED_FORMAT -> new Mapped(HttpStatus.BAD_REQUEST, "unsupported_content", i.getMessage());
                 default -> new Mapped(HttpStatus.BAD_REQUEST, "invalid_image", i.getMessage());
             };

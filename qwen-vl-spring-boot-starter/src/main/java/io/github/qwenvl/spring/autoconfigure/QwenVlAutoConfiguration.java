@@ -38,18 +38,19 @@ public class QwenVlAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public ModelResolver qwenVlModelResolver(QwenVlProperties properties) {
-        ModelResolver.Builder b = ModelResolver.builder().revision(properties.getRevision());
-        if (properties.getCacheDir() != null && !properties.getCacheDir().isBlank()) {
-            b.cacheDir(java.nio.file.Path.of(properties.getCacheDir()));
+        QwenVlProperties.Hub hub = properties.getHub();
+        ModelResolver.Builder b = ModelResolver.builder().revision(hub.getRevision());
+        if (hub.getCacheDir() != null && !hub.getCacheDir().isBlank()) {
+            b.cacheDir(java.nio.file.Path.of(hub.getCacheDir()));
         }
-        if (properties.getEndpoint() != null && !properties.getEndpoint().isBlank()) {
-            b.endpoint(properties.getEndpoint());
+        if (hub.getEndpoint() != null && !hub.getEndpoint().isBlank()) {
+            b.endpoint(hub.getEndpoint());
         }
-        if (properties.getToken() != null && !properties.getToken().isBlank()) {
-            b.token(properties.getToken());
+        if (hub.getToken() != null && !hub.getToken().isBlank()) {
+            b.token(hub.getToken());
         }
-        if (properties.getOffline() != null) {
-            b.offline(properties.getOffline());
+        if (hub.getOffline() != null) {
+            b.offline(hub.getOffline());
         }
         return b.build();
     }
@@ -64,7 +65,7 @@ public class QwenVlAutoConfiguration {
     @ConditionalOnMissingBean
     public QwenVlModelHolder qwenVlModelHolder(QwenVlProperties properties, QwenVlModelSource source) {
         return new QwenVlModelHolder(source.modelId(),
-                () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.isLazyLoad());
+                () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.getRuntime().isLazyLoad());
     }
 
     @Bean
@@ -81,14 +82,15 @@ public class QwenVlAutoConfiguration {
                                            MediaResolver mediaResolver,
                                            ObjectProvider<ObservationRegistry> observationRegistry,
                                            ObjectProvider<ChatModelObservationConvention> observationConvention) {
+        QwenVlProperties.Serving serving = properties.getServing();
         QwenVlChatModel chatModel = QwenVlChatModel.builder()
                 .model(holder)
                 .defaultOptions(properties.getChat().getOptions().copy())
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
                 .mediaResolver(mediaResolver)
-                .requestGate(new RequestGate(properties.getMaxConcurrentRequests(), properties.getMaxQueuedRequests(),
-                        properties.getQueueTimeout()))
-                .requestTimeout(properties.getRequestTimeout())
+                .requestGate(new RequestGate(serving.getMaxConcurrentRequests(), serving.getMaxQueuedRequests(),
+                        serving.getQueueTimeout()))
+                .requestTimeout(serving.getRequestTimeout())
                 .build();
         observationConvention.ifAvailable(chatModel::setObservationConvention);
         return chatModel;
