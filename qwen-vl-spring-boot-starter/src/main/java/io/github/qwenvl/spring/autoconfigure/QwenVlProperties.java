@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * {@code spring.ai.qwen-vl.*}, grouped by concern: the model and the backend at the top, then {@code hub.*} (download
  * and cache), {@code runtime.*} (how the engine computes), {@code serving.*} (admission, queue and limits),
- * {@code media.*} (where images may come from) and {@code chat.options.*} (the default options of every request).
+ * {@code media.*} (where images may come from), {@code remote.*} (the OpenAI-compatible server of the remote backend)
+ * and {@code chat.options.*} (the default options of every request).
  */
 @ConfigurationProperties(QwenVlProperties.PREFIX)
 public class QwenVlProperties {
@@ -24,13 +25,22 @@ public class QwenVlProperties {
     /** Where generations run. */
     public enum Backend {
         /** In this JVM, on DJL's engine. */
-        LOCAL
+        LOCAL,
+        /** On an OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama), configured under remote.*. */
+        REMOTE
     }
 
-    /** A local checkpoint directory, or a Hugging Face repo id such as Qwen/Qwen2-VL-2B-Instruct. */
+    /**
+     * A local checkpoint directory, or a Hugging Face repo id such as Qwen/Qwen2-VL-2B-Instruct. With the remote
+     * backend it names the checkpoint whose config.json, tokenizer and preprocessor_config.json describe the served
+     * model; its weights are not loaded.
+     */
     private String model = DEFAULT_MODEL;
 
-    /** Where generations run: local (in this JVM, on DJL's engine). */
+    /**
+     * Where generations run: local (in this JVM, on DJL's engine) or remote (an OpenAI-compatible server at
+     * remote.base-url).
+     */
     private Backend backend = Backend.LOCAL;
 
     @NestedConfigurationProperty
@@ -44,6 +54,9 @@ public class QwenVlProperties {
 
     @NestedConfigurationProperty
     private final Media media = new Media();
+
+    @NestedConfigurationProperty
+    private final Remote remote = new Remote();
 
     @NestedConfigurationProperty
     private final Chat chat = new Chat();
@@ -320,6 +333,135 @@ public class QwenVlProperties {
         }
     }
 
+    /** The OpenAI-compatible server(s) of the remote backend ({@code backend=remote}). */
+    public static class Remote {
+        /**
+         * Server root(s): requests go to {base-url}/v1/chat/completions. Several (comma-separated) are used in turn
+         * and fail over to each other.
+         */
+        private List<String> baseUrl = new ArrayList<>();
+        /** API key, sent as "Authorization: Bearer ..." (vLLM --api-key, llama.cpp --api-key). */
+        private String apiKey;
+        /** The served model name (vLLM --served-model-name, an Ollama tag); default: the only entry of GET /v1/models. */
+        private String model;
+        /** Connection timeout. */
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        /** Longest wait for a non-streamed answer, or between two chunks of a streamed one. */
+        private Duration readTimeout = Duration.ofMinutes(5);
+        /**
+         * Further attempts after a connection error or HTTP 429, 502, 503 or 504 before the answer starts, each on
+         * the next base URL.
+         */
+        private int maxRetries = 2;
+        /** Wait before retrying a base URL already tried; doubles per round, at most 10 s. */
+        private Duration retryBackoff = Duration.ofMillis(500);
+        /** round-robin: each request starts on the next base URL; fail-over: always on the first that answers. */
+        private LoadBalancing loadBalancing = LoadBalancing.ROUND_ROBIN;
+        /**
+         * The server's min_pixels when it overrides the checkpoint's preprocessor_config.json (vLLM
+         * --mm-processor-kwargs); default: the checkpoint's. Needed to map Qwen2.5-VL boxes back exactly.
+         */
+        private Integer minPixels;
+        /** The server's max_pixels when it overrides the checkpoint's preprocessor_config.json; default: the checkpoint's. */
+        private Integer maxPixels;
+        /**
+         * Send images already resized (PNG) to the size the server would resize them to, instead of their original
+         * bytes: less to upload, but resized here rather than by the server's own resampler.
+         */
+        private boolean downscaleImages;
+
+        /** How requests are spread over several base URLs. */
+        public enum LoadBalancing { ROUND_ROBIN, FAIL_OVER }
+
+        public List<String> getBaseUrl() {
+            return baseUrl;
+        }
+
+        public void setBaseUrl(List<String> baseUrl) {
+            this.baseUrl = baseUrl;
+        }
+
+        public String getApiKey() {
+            return apiKey;
+        }
+
+        public void setApiKey(String apiKey) {
+            this.apiKey = apiKey;
+        }
+
+        public String getModel() {
+            return model;
+        }
+
+        public void setModel(String model) {
+            this.model = model;
+        }
+
+        public Duration getConnectTimeout() {
+            return connectTimeout;
+        }
+
+        public void setConnectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+        }
+
+        public Duration getReadTimeout() {
+            return readTimeout;
+        }
+
+        public void setReadTimeout(Duration readTimeout) {
+            this.readTimeout = readTimeout;
+        }
+
+        public int getMaxRetries() {
+            return maxRetries;
+        }
+
+        public void setMaxRetries(int maxRetries) {
+            this.maxRetries = maxRetries;
+        }
+
+        public Duration getRetryBackoff() {
+            return retryBackoff;
+        }
+
+        public void setRetryBackoff(Duration retryBackoff) {
+            this.retryBackoff = retryBackoff;
+        }
+
+        public LoadBalancing getLoadBalancing() {
+            return loadBalancing;
+        }
+
+        public void setLoadBalancing(LoadBalancing loadBalancing) {
+            this.loadBalancing = loadBalancing;
+        }
+
+        public Integer getMinPixels() {
+            return minPixels;
+        }
+
+        public void setMinPixels(Integer minPixels) {
+            this.minPixels = minPixels;
+        }
+
+        public Integer getMaxPixels() {
+            return maxPixels;
+        }
+
+        public void setMaxPixels(Integer maxPixels) {
+            this.maxPixels = maxPixels;
+        }
+
+        public boolean isDownscaleImages() {
+            return downscaleImages;
+        }
+
+        public void setDownscaleImages(boolean downscaleImages) {
+            this.downscaleImages = downscaleImages;
+        }
+    }
+
     /** Chat defaults. */
     public static class Chat {
         /** Default options of every request; per-request options override them field by field. */
@@ -365,6 +507,10 @@ public class QwenVlProperties {
 
     public Media getMedia() {
         return media;
+    }
+
+    public Remote getRemote() {
+        return remote;
     }
 
     public Chat getChat() {
