@@ -54,6 +54,10 @@ public final class ErrorMapping {
             return new Mapped(HttpStatus.TOO_MANY_REQUESTS, "model_busy",
                     "The model is busy with other requests; try again in a moment. (" + e.getMessage() + ")");
         }
+        if (e instanceof io.github.qwenvl.RemoteServerException r) {
+            return r.busy() ? new Mapped(HttpStatus.SERVICE_UNAVAILABLE, "model_busy", r.getMessage())
+                    : new Mapped(HttpStatus.BAD_GATEWAY, "upstream_unavailable", r.getMessage());
+        }
         if (e instanceof RequestTimeoutException) {
             return new Mapped(HttpStatus.GATEWAY_TIMEOUT, "timeout", e.getMessage());
         }

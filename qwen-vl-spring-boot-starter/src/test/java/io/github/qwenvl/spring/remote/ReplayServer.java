@@ -42,6 +42,8 @@ final class ReplayServer implements AutoCloseable {
     private final HttpServer server;
     private final Map<String, Deque<Answer>> answers = new ConcurrentHashMap<>();
     final List<String> requests = new CopyOnWriteArrayList<>();
+    /** The Authorization header of every request ("" when absent). */
+    final List<String> authorizations = new CopyOnWriteArrayList<>();
 
     ReplayServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -70,6 +72,8 @@ final class ReplayServer implements AutoCloseable {
         String path = exchange.getRequestURI().getPath();
         if (!body.isEmpty()) {
             requests.add(body);
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            authorizations.add(auth == null ? "" : auth);
         }
         Deque<Answer> queue = answers.get(path);
         Answer answer;
