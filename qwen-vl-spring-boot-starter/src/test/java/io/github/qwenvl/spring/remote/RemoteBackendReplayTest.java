@@ -211,6 +211,29 @@ class RemoteBackendReplayTest {
         }
     }
 
+    /** Qwen-VL (the original): a fixed 448 x 448 view, 256 image tokens, {@code <ref>/<box>} in 0–1000 units. */
+    @Test
+    void qwenVlBoxesInThousandthsMapToOriginalPixels() throws Exception {
+        try (ReplayServer vllm = new ReplayServer().serving("Qwen/Qwen-VL-Chat")) {
+            vllm.on("/v1/chat/completions", ReplayServer.Answer.json(200, """
+                    {"id":"chatcmpl-3","object":"chat.completion","created":1733000000,"model":"Qwen/Qwen-VL-Chat",                    "choices":[{"index":0,"message":{"role":"assistant","content":"<ref>the bird</ref><box>(250,100),(750,900)</box>"},                    "logprobs":null,"finish_reason":"stop","stop_reason":null}],                    "usage":{"prompt_tokens":300,"total_tokens":318,"completion_tokens":18}}"""));
+            QwenVlChatModel chat = chatModel(settings(List.of(vllm.baseUrl()), null, false, 0, Duration.ofSeconds(10)),
+                    TinyModels.root().resolve("qwen-vl-tiny/model"));
+            ChatResponse response = chat.call(imagePrompt(png(640, 480), "Where is the bird?"));
+            @SuppressWarnings("unchecked")
+            List<ImageInfo> images = (List<ImageInfo>) response.getMetadata().get(QwenVlMetadata.IMAGES);
+            assertThat(images.get(0).resizedWidth()).isEqualTo(448);
+            assertThat(images.get(0).resizedHeight()).isEqualTo(448);
+            List<GroundingBox> boxes = QwenVlGrounding.boxes(response);
+            assertThat(boxes).hasSize(1);
+            assertThat(boxes.get(0).label()).isEqualTo("the bird");
+            assertThat(boxes.get(0).pixels().x1()).isCloseTo(160.0, within(0.01));
+            assertThat(boxes.get(0).pixels().y1()).isCloseTo(48.0, within(0.01));
+            assertThat(boxes.get(0).pixels().x2()).isCloseTo(480.0, within(0.01));
+            assertThat(boxes.get(0).pixels().y2()).isCloseTo(432.0, within(0.01));
+        }
+    }
+
     /** 4xx answers fail at once with the server's own message: vLLM's ErrorResponse and Ollama's error object. */
     @Test
     void errorBodiesOfVllmAndOllamaBecomeTypedErrors() throws Exception {
