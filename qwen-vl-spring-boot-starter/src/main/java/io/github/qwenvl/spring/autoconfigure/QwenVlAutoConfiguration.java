@@ -90,7 +90,7 @@ public class QwenVlAutoConfiguration {
                     r.getLoadBalancing() == QwenVlProperties.Remote.LoadBalancing.ROUND_ROBIN, r.getMinPixels(),
                     r.getMaxPixels(), r.isDownscaleImages(), serving.getMaxImages(), serving.getMaxImagePixels());
             String modelId = r.getModel() != null && !r.getModel().isBlank() ? r.getModel() : source.modelId();
-            RemoteQwenVlBackend remote = new RemoteQwenVlBackend(settings, modelId, source::resolve);
+            RemoteQwenVlBackend remote = new RemoteQwenVlBackend(settings, modelId, source::resolveDescription);
             return properties.getRuntime().isLazyLoad() ? remote : remote.load();
         }
         return new LocalQwenVlBackend(holder.getObject());

@@ -19,6 +19,28 @@ class HubResolutionTest {
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(QwenVlAutoConfiguration.class));
 
+    /** The remote backend needs only the files that describe the model: a repo id brings no weights. */
+    @Test
+    void remoteBackendFetchesTheCheckpointWithoutItsWeights(@TempDir Path cache) throws Exception {
+        try (FakeHub hub = new FakeHub("acme/tiny-vl", FakeHub.fixtureModel())) {
+            runner.withPropertyValues("spring.ai.qwen-vl.model=acme/tiny-vl",
+                            "spring.ai.qwen-vl.backend=remote",
+                            "spring.ai.qwen-vl.remote.base-url=http://127.0.0.1:9",
+                            "spring.ai.qwen-vl.hub.endpoint=" + hub.endpoint(),
+                            "spring.ai.qwen-vl.hub.cache-dir=" + cache,
+                            "spring.ai.qwen-vl.hub.offline=false")
+                    .run(context -> {
+                        assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
+                        assertThat(context.getBean(QwenVlChatModel.class).backend().architecture().name())
+                                .isEqualTo("QWEN2_VL");
+                    });
+        }
+        try (var files = Files.walk(cache)) {
+            assertThat(files.map(f -> f.getFileName().toString())).contains("config.json")
+                    .noneMatch(name -> name.endsWith(".safetensors"));
+        }
+    }
+
     @Test
     void downloadsIntoTheHuggingFaceCacheThenStartsOfflineFromIt(@TempDir Path cache) throws Exception {
         try (FakeHub hub = new FakeHub("acme/tiny-vl", FakeHub.fixtureModel())) {
