@@ -1,5 +1,6 @@
 package io.github.qwenvl.spring;
 
+import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.GenerationListener;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.GenerationRequest;
@@ -48,13 +49,13 @@ public final class LocalQwenVlBackend implements QwenVlBackend {
     }
 
     @Override
-    public GenerationResult call(GenerationRequest request, GenerationListener listener) {
-        return holder.get().stream(request, listener);
+    public GenerationResult call(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        return holder.get().stream(request, listener, token);
     }
 
     @Override
-    public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
-        return holder.get().stream(request, listener);
+    public GenerationResult stream(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        return holder.get().stream(request, listener, token);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.qwenvl.spring;
 
+import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.GenerationListener;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.GenerationRequest;
@@ -32,13 +33,17 @@ public interface QwenVlBackend extends AutoCloseable {
     ImageInfo describeImage(ImageSource source, GenerationOptions options, int index);
 
     /**
-     * Runs a request to completion for a blocking call. {@code listener} gets the text (all at once or in pieces) and
-     * is polled for cancellation. Blocks the calling thread.
+     * Runs a request to completion for a blocking call. {@code listener} gets the text (all at once or in pieces);
+     * a cancelled {@code token} ends the request with {@link io.github.qwenvl.RequestCancelledException}. Blocks the
+     * calling thread.
      */
-    GenerationResult call(GenerationRequest request, GenerationListener listener);
+    GenerationResult call(GenerationRequest request, GenerationListener listener, CancellationToken token);
 
-    /** Runs a request, handing text deltas to {@code listener} as they are produced. Blocks the calling thread. */
-    GenerationResult stream(GenerationRequest request, GenerationListener listener);
+    /**
+     * Runs a request, handing text deltas to {@code listener} as they are produced; a cancelled {@code token} ends it
+     * with {@link io.github.qwenvl.RequestCancelledException}. Blocks the calling thread.
+     */
+    GenerationResult stream(GenerationRequest request, GenerationListener listener, CancellationToken token);
 
     /** True once the backend can answer without loading anything first. */
     boolean isReady();

@@ -233,7 +233,10 @@ public class QwenVlProperties {
         private int maxQueuedRequests = 16;
         /** Longest wait for a generation slot. */
         private Duration queueTimeout = Duration.ofMinutes(2);
-        /** Longest generation; a request past it is stopped and fails. */
+        /**
+         * Longest request, its wait for a slot included; a request past it is stopped within one block of the vision
+         * tower or the prefill, or one token, and fails with RequestTimeoutException.
+         */
         private Duration requestTimeout = Duration.ofMinutes(10);
         /** Images per request. */
         private int maxImages = QwenVlOptions.DEFAULT_MAX_IMAGES;

@@ -1,5 +1,6 @@
 package io.github.qwenvl.spring.remote;
 
+import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.GenerationListener;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.GenerationRequest;
@@ -153,16 +154,33 @@ public final class RemoteQwenVlBackend implements QwenVlBackend {
     }
 
     @Override
-    public GenerationResult call(GenerationRequest request, GenerationListener listener) {
-        return run(request, listener, false);
+    public GenerationResult call(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        return run(request, cancellable(listener, token), false, token);
     }
 
     @Override
-    public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
-        return run(request, listener, true);
+    public GenerationResult stream(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        return run(request, cancellable(listener, token), true, token);
     }
 
-    private GenerationResult run(GenerationRequest request, GenerationListener listener, boolean stream) {
+    /** The listener, also cancelled when the token is. */
+    private static GenerationListener cancellable(GenerationListener listener, CancellationToken token) {
+        return new GenerationListener() {
+            @Override
+            public void onText(String delta) {
+                listener.onText(delta);
+            }
+
+            @Override
+            public boolean isCancelled() {
+                return token.isCancelled() || listener.isCancelled();
+            }
+        };
+    }
+
+    private GenerationResult run(GenerationRequest request, GenerationListener listener, boolean stream,
+                                 CancellationToken token) {
+        token.throwIfCancelled();
         long start = System.nanoTime();
         ModelConfig c = config();
         GenerationOptions o = request.options();
@@ -191,6 +209,8 @@ public final class RemoteQwenVlBackend implements QwenVlBackend {
                 OpenAiWire.request(servedModel(), request.messages(), urls, o, maxTokens, stream));
         long prepared = System.nanoTime();
         Answer answer = stream ? streamed(body, listener) : whole(body, listener);
+        // a cancelled token ends the request as the engine ends it: the connection is closed, the reason thrown
+        token.throwIfCancelled();
         long end = System.nanoTime();
         String text = stripEndMarkers(answer.text.toString());
         if (!stream && !text.isEmpty()) {
