@@ -49,7 +49,7 @@ public class QwenVlAutoConfiguration {
             b.token(properties.getToken());
         }
         if (properties.getOffline() != null) {
-            b.offline(properties.getOffline());
+            b.offline(properties.getOffline(), QwenVlProperties.PREFIX + ".hub.offline=" + properties.getOffline());
         }
         return b.build();
     }
@@ -63,6 +63,9 @@ public class QwenVlAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     public QwenVlModelHolder qwenVlModelHolder(QwenVlProperties properties, QwenVlModelSource source) {
+        if (properties.isLazyLoad()) {
+            source.validate(); // lazy loading defers the weights, not finding out that the model is wrong
+        }
         return new QwenVlModelHolder(source.modelId(),
                 () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.isLazyLoad());
     }

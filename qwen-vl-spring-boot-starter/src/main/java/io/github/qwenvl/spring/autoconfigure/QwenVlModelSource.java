@@ -1,10 +1,13 @@
 package io.github.qwenvl.spring.autoconfigure;
 
 import io.github.qwenvl.checkpoint.CheckpointException;
+import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.hub.ModelResolver;
+import io.github.qwenvl.hub.RepoId;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Turns {@code spring.ai.qwen-vl.model} into a checkpoint directory: a local directory as it is, a
@@ -31,6 +34,30 @@ public class QwenVlModelSource {
         return Files.isDirectory(local) && local.getFileName() != null ? local.getFileName().toString() : model;
     }
 
+    /**
+     * Checks at startup what can be checked without downloading or loading weights, so that a lazily loaded model
+     * still fails the start when it is misconfigured: a local directory must exist, hold {@code config.json}
+     * of a supported architecture and the weight files; a repo id must be well-formed and, in offline mode, be
+     * complete in the Hugging Face cache. A repo id that may still be downloaded is not checked.
+     */
+    public void validate() {
+        String model = properties.getModel();
+        if (model == null || model.isBlank()) {
+            resolve(); // the same message as a load
+        }
+        boolean localOrCacheOnly = !RepoId.isValid(model) || isDirectory(model) || resolver.isOffline();
+        if (!localOrCacheOnly) {
+            return;
+        }
+        Path dir = resolver.resolve(model); // no network: a directory, an invalid id, or the cache alone
+        List<String> missing = ModelResolver.missingFiles(dir);
+        if (!missing.isEmpty()) {
+            throw new CheckpointException("Model directory " + dir + " is incomplete: missing " + String.join(", ",
+                    missing));
+        }
+        ModelConfig.load(dir); // config.json, the architecture, the preprocessor and generation configs
+    }
+
     public Path resolve() {
         String model = properties.getModel();
         if (model == null || model.isBlank()) {
@@ -38,5 +65,13 @@ public class QwenVlModelSource {
                     + " Hugging Face repo id such as " + QwenVlProperties.DEFAULT_MODEL);
         }
         return resolver.resolve(model);
+    }
+
+    private static boolean isDirectory(String model) {
+        try {
+            return Files.isDirectory(Path.of(model));
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 }
