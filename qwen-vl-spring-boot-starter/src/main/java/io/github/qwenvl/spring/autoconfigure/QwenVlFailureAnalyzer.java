@@ -77,8 +77,8 @@ public class QwenVlFailureAnalyzer extends AbstractFailureAnalyzer<QwenVlExcepti
                     : "The checkpoint of '" + model + "' (" + MODEL + ") cannot be used: a file is missing, incomplete"
                     + " or corrupt.";
             if (architecture) {
-                actions.add("choose a Qwen2-VL, Qwen2.5-VL or Qwen-VL checkpoint (see docs/model-support.md): --"
-                        + MODEL + "=Qwen/Qwen2-VL-2B-Instruct");
+                actions.add("choose a checkpoint of a supported architecture (the cause lists them; docs/model-support.md):"
+                        + " --" + MODEL + "=" + QwenVlProperties.DEFAULT_MODEL);
             } else {
                 actions.add("download the checkpoint again (a Hub model: delete its folder in the Hugging Face cache"
                         + " and start online), or point " + MODEL + " at a complete checkpoint directory");
