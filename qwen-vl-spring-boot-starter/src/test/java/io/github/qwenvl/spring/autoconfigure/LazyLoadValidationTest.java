@@ -32,6 +32,13 @@ class LazyLoadValidationTest {
     }
 
     @Test
+    void aClasspathFolderWithoutACheckpointFailsTheStart() {
+        runner.withPropertyValues("spring.ai.qwen-vl.model=classpath:no/such/checkpoint")
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+                        .isInstanceOf(ModelNotFoundException.class).hasMessageContaining("no/such/checkpoint"));
+    }
+
+    @Test
     void aDirectoryWithoutWeightsFailsTheStart(@TempDir Path dir) throws IOException {
         Path copy = copyOfTinyModel(dir);
         Files.delete(copy.resolve("model.safetensors"));
