@@ -18,9 +18,10 @@ class StartupFailureReportTest {
 
     @Test
     void aMissingModelTellsWhatToDo(CapturedOutput output, @TempDir Path dir) {
+        // as command-line arguments: they override the demo's application.properties
         assertThatThrownBy(() -> new SpringApplicationBuilder(DemoApplication.class)
-                .properties("server.port=0", "spring.ai.qwen-vl.model=" + dir.resolve("no-checkpoint"))
-                .run().close()).isNotNull();
+                .run("--server.port=0", "--spring.ai.qwen-vl.model=" + dir.resolve("no-checkpoint")).close())
+                .isNotNull();
         assertThat(output).contains("APPLICATION FAILED TO START")
                 .contains("(spring.ai.qwen-vl.model) was not found")
                 .contains("--spring.ai.qwen-vl.model=/path/to/checkpoint")
