@@ -49,7 +49,7 @@ public class QwenVlAutoConfiguration {
             b.token(properties.getToken());
         }
         if (properties.getOffline() != null) {
-            b.offline(properties.getOffline(), QwenVlProperties.PREFIX + ".hub.offline=" + properties.getOffline());
+            b.offline(properties.getOffline(), QwenVlProperties.PREFIX + ".offline=" + properties.getOffline());
         }
         return b.build();
     }
