@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * Defaults of the starter that must be in place before logging starts, at the lowest precedence (any property
  * source of the application overrides them):
- * {@code logging.level.ai.djl.util.cuda.CudaUtils=ERROR} unless {@code spring.ai.qwen-vl.device=gpu}. DJL
+ * {@code logging.level.ai.djl.util.cuda.CudaUtils=ERROR} unless {@code spring.ai.qwen-vl.runtime.device=gpu}. DJL
  * probes for CUDA whenever its PyTorch engine starts; on a machine with a CUDA runtime but no usable driver each
  * probe logs "Failed to detect GPU count" as a warning, although the model then runs on the CPU as asked.
  */
@@ -19,7 +19,7 @@ public class QwenVlEnvironmentPostProcessor implements EnvironmentPostProcessor,
 
     static final String SOURCE = "qwenVlDefaults";
     static final String CUDA_LOG_LEVEL = "logging.level.ai.djl.util.cuda.CudaUtils";
-    static final String DEVICE = QwenVlProperties.PREFIX + ".device";
+    static final String DEVICE = QwenVlProperties.PREFIX + ".runtime.device";
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {

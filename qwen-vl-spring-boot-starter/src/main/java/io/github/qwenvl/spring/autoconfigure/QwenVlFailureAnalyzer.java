@@ -25,9 +25,9 @@ import java.util.List;
 public class QwenVlFailureAnalyzer extends AbstractFailureAnalyzer<QwenVlException> {
 
     static final String MODEL = QwenVlProperties.PREFIX + ".model";
-    static final String OFFLINE = QwenVlProperties.PREFIX + ".offline";
-    static final String TOKEN = QwenVlProperties.PREFIX + ".token";
-    static final String ENDPOINT = QwenVlProperties.PREFIX + ".endpoint";
+    static final String OFFLINE = QwenVlProperties.PREFIX + ".hub.offline";
+    static final String TOKEN = QwenVlProperties.PREFIX + ".hub.token";
+    static final String ENDPOINT = QwenVlProperties.PREFIX + ".hub.endpoint";
 
     private final Environment environment;
 

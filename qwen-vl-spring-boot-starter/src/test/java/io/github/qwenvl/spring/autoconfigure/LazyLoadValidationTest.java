@@ -17,12 +17,12 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code lazy-load} defers loading the weights, not checking the configuration. */
+/** {@code runtime.lazy-load} defers loading the weights, not checking the configuration. */
 class LazyLoadValidationTest {
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(QwenVlAutoConfiguration.class))
-            .withPropertyValues("spring.ai.qwen-vl.lazy-load=true");
+            .withPropertyValues("spring.ai.qwen-vl.runtime.lazy-load=true");
 
     @Test
     void aMissingLocalDirectoryFailsTheStart(@TempDir Path dir) {
@@ -60,11 +60,11 @@ class LazyLoadValidationTest {
 
     @Test
     void offlineWithoutACachedCopyFailsTheStartNamingTheProperty(@TempDir Path cache) {
-        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.offline=true",
-                        "spring.ai.qwen-vl.cache-dir=" + cache)
+        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.hub.offline=true",
+                        "spring.ai.qwen-vl.hub.cache-dir=" + cache)
                 .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
                         .isInstanceOf(ModelOfflineException.class)
-                        .hasMessageContaining("spring.ai.qwen-vl.offline=true")
+                        .hasMessageContaining("spring.ai.qwen-vl.hub.offline=true")
                         .hasMessageNotContaining("HF_HUB_OFFLINE"));
     }
 
@@ -80,8 +80,8 @@ class LazyLoadValidationTest {
     @Test
     void aRepoIdThatMayStillBeDownloadedIsNotFetchedAtStartup(@TempDir Path cache) {
         // an endpoint nothing listens on: any request at startup would fail the start
-        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.offline=false",
-                        "spring.ai.qwen-vl.endpoint=http://127.0.0.1:1", "spring.ai.qwen-vl.cache-dir=" + cache)
+        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.hub.offline=false",
+                        "spring.ai.qwen-vl.hub.endpoint=http://127.0.0.1:1", "spring.ai.qwen-vl.hub.cache-dir=" + cache)
                 .run(context -> {
                     assertThat(context).hasNotFailed();
                     assertThat(context.getBean(QwenVlModelHolder.class).isLoaded()).isFalse();

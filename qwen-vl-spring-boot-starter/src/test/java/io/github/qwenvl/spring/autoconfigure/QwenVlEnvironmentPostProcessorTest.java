@@ -44,7 +44,7 @@ class QwenVlEnvironmentPostProcessorTest {
     void deviceGpuKeepsTheWarnings() {
         StandardEnvironment env = new StandardEnvironment();
         env.getPropertySources().addFirst(new MapPropertySource("app",
-                Map.<String, Object>of("spring.ai.qwen-vl.device", "gpu")));
+                Map.<String, Object>of("spring.ai.qwen-vl.runtime.device", "gpu")));
         processor.postProcessEnvironment(env, new SpringApplication());
         assertThat(env.getProperty(QwenVlEnvironmentPostProcessor.CUDA_LOG_LEVEL)).isNull();
     }

@@ -48,13 +48,13 @@ class QwenVlFailureAnalyzerTest {
 
     @Test
     void offlineAndNotCached(CapturedOutput output, @TempDir Path cache) {
-        start("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.offline=true",
-                "spring.ai.qwen-vl.cache-dir=" + cache);
+        start("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.hub.offline=true",
+                "spring.ai.qwen-vl.hub.cache-dir=" + cache);
         assertThat(output).contains("APPLICATION FAILED TO START")
                 .contains("The model 'acme/not-cached' (spring.ai.qwen-vl.model) is not in the local Hugging Face"
                         + " cache and offline mode is on")
                 .contains("--spring.ai.qwen-vl.model=/path/to/checkpoint")
-                .contains("start once online (spring.ai.qwen-vl.offline=false")
+                .contains("start once online (spring.ai.qwen-vl.hub.offline=false")
                 .contains("huggingface-cli download acme/not-cached")
                 .doesNotContain("\tat io.github.qwenvl");
     }
@@ -62,8 +62,8 @@ class QwenVlFailureAnalyzerTest {
     @Test
     void hubUnreachableAndNotCached(CapturedOutput output, @TempDir Path cache) {
         // nothing listens on port 1 of the loopback: the connection is refused at once
-        start("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.offline=false",
-                "spring.ai.qwen-vl.endpoint=http://127.0.0.1:1", "spring.ai.qwen-vl.cache-dir=" + cache);
+        start("spring.ai.qwen-vl.model=acme/not-cached", "spring.ai.qwen-vl.hub.offline=false",
+                "spring.ai.qwen-vl.hub.endpoint=http://127.0.0.1:1", "spring.ai.qwen-vl.hub.cache-dir=" + cache);
         assertThat(output).contains("APPLICATION FAILED TO START")
                 .contains("must be downloaded from the Hugging Face Hub, which cannot be reached")
                 .contains("start once with access to the Hub (http://127.0.0.1:1)")
