@@ -82,7 +82,11 @@ public final class ApiTypes {
                              Timings timings) {
     }
 
-    /** An error body: {@code {"status":413,"error":"too_large","message":"..."}}. */
-    public record Error(int status, String error, String message) {
+    /**
+     * An error body: {@code {"status":400,"error":"invalid_value","message":"...","param":"options.maxTokens"}}.
+     *
+     * @param param the request field at fault (or the property of a limit that was hit), or {@code null}
+     */
+    public record Error(int status, String error, String message, String param) {
     }
 }
