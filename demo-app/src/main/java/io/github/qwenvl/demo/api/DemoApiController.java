@@ -144,6 +144,36 @@ public class DemoApiController {
         return new ApiTypes.RegionResponse(markup, vision.architecture().name(), ApiTypes.ImageDto.of(info));
     }
 
+    /**
+     * The image tokens each image will cost, before it is sent: decoded and resized exactly as a request would
+     * (the model's pixel and token limits included), without running the model. An image that a request would
+     * refuse gets its reason instead.
+     */
+    @PostMapping(path = "/images/cost", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ApiTypes.ImageCostResponse imageCost(@RequestBody ApiTypes.ImageCostRequest request) {
+        if (request == null || request.images() == null) {
+            throw ApiException.invalidField("images", "must be an array of data: URLs");
+        }
+        if (request.images().size() > properties.getMaxImages()) {
+            throw new ApiException(org.springframework.http.HttpStatus.CONTENT_TOO_LARGE, "too_large",
+                    "Too many images; the limit is " + properties.getMaxImages() + " per request (demo.max-images)",
+                    "images");
+        }
+        List<ApiTypes.ImageCost> costs = new ArrayList<>();
+        int total = 0;
+        for (int i = 0; i < request.images().size(); i++) {
+            try {
+                ImageInfo info = vision.describe(uploads.fromDataUrl(request.images().get(i)), i);
+                costs.add(new ApiTypes.ImageCost(i, info.originalWidth(), info.originalHeight(), info.resizedWidth(),
+                        info.resizedHeight(), info.tokens(), null));
+                total += info.tokens();
+            } catch (RuntimeException e) {
+                costs.add(new ApiTypes.ImageCost(i, 0, 0, 0, 0, 0, ErrorMapping.map(e).message()));
+            }
+        }
+        return new ApiTypes.ImageCostResponse(costs, total);
+    }
+
     @GetMapping("/presets")
     public Map<String, Object> presets() {
         return Map.of("architecture", vision.architecture().name(),
