@@ -43,14 +43,14 @@ class VisionTowerGoldenTest {
                 // the same case with attention in 64-query-row blocks and the MLPs in 16-row blocks (what large
                 // images use)
                 tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/row_blocks", () -> {
-                    long savedScores = Qwen2VisionTower.scoreBlockElements;
+                    long savedScores = io.github.qwenvl.nn.VisionAttention.scoreBlockElements;
                     long savedIntermediates = RowBlocks.intermediateElements;
-                    Qwen2VisionTower.scoreBlockElements = 1;
+                    io.github.qwenvl.nn.VisionAttention.scoreBlockElements = 1;
                     RowBlocks.intermediateElements = 1;
                     try {
                         runCase(set, c);
                     } finally {
-                        Qwen2VisionTower.scoreBlockElements = savedScores;
+                        io.github.qwenvl.nn.VisionAttention.scoreBlockElements = savedScores;
                         RowBlocks.intermediateElements = savedIntermediates;
                     }
                 }));
