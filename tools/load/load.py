@@ -248,7 +248,7 @@ def main():
     print("mix: " + ", ".join(f"{name} x{w}" for name, w, _ in mix.kinds))
     header = (f"{'conc':>4} {'reqs':>5} {'secs':>7} {'req/s':>6} {'p50 ms':>8} {'p99 ms':>8}  "
               f"{'RSS MiB start/end/max':>22}  statuses")
-    print("(RSS end: --settle seconds after the phase's last answer; max: highest seen during the phase)")
+    print("RSS end: --settle seconds after the phase's last answer; max: the highest seen during the phase")
     print(header)
     report = []
     for i, (concurrency, count) in enumerate(plan):

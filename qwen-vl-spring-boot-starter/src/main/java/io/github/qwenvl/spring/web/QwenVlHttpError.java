@@ -3,6 +3,8 @@ package io.github.qwenvl.spring.web;
 import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.PromptTooLongException;
 import io.github.qwenvl.QwenVlException;
+import io.github.qwenvl.RequestCancelledException;
+import io.github.qwenvl.RequestTooLargeException;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.hub.ModelResolutionException;
 import io.github.qwenvl.image.ImageInputException;
@@ -24,12 +26,15 @@ import java.util.Optional;
  *   <tr><td>{@code ImageInputException} (too many pixels)</td><td>413</td><td>{@code image_too_large}</td></tr>
  *   <tr><td>{@code ImageInputException} (unsupported format)</td><td>400</td><td>{@code unsupported_image}</td></tr>
  *   <tr><td>{@code ImageInputException} (other: unreadable, empty, shape)</td><td>400</td><td>{@code invalid_image}</td></tr>
+ *   <tr><td>{@code RequestTooLargeException} (prompt or image tokens over a limit)</td><td>413</td><td>{@code request_too_large}</td></tr>
  *   <tr><td>{@code PromptTooLongException}</td><td>400</td><td>{@code context_length_exceeded}</td></tr>
  *   <tr><td>{@code UnsupportedContentException}</td><td>400</td><td>{@code unsupported_content}</td></tr>
  *   <tr><td>{@code InvalidRequestException} (other)</td><td>400</td><td>{@code invalid_request}</td></tr>
  *   <tr><td>{@code ModelBusyException}</td><td>429 + {@code Retry-After}</td><td>{@code model_busy}</td></tr>
  *   <tr><td>{@code CheckpointException}, {@code ModelResolutionException}</td><td>503</td><td>{@code model_unavailable}</td></tr>
- *   <tr><td>{@code RequestTimeoutException}</td><td>504</td><td>{@code timeout}</td></tr>
+ *   <tr><td>{@code RequestTimeoutException}, {@code RequestCancelledException} (timeout)</td><td>504</td><td>{@code timeout}</td></tr>
+ *   <tr><td>{@code RequestCancelledException} (shutdown)</td><td>503 + {@code Retry-After}</td><td>{@code shutting_down}</td></tr>
+ *   <tr><td>{@code RequestCancelledException} (the client's own cancel)</td><td>503</td><td>{@code cancelled}</td></tr>
  *   <tr><td>any other {@code QwenVlException}</td><td>500</td><td>{@code internal_error}</td></tr>
  * </table>
  *
@@ -73,6 +78,9 @@ public record QwenVlHttpError(int status, String code, String message, String pa
                 default -> new QwenVlHttpError(400, "invalid_image", message, null, null);
             };
         }
+        if (e instanceof RequestTooLargeException t) {
+            return new QwenVlHttpError(413, "request_too_large", message, t.property(), null);
+        }
         if (e instanceof PromptTooLongException) {
             return new QwenVlHttpError(400, "context_length_exceeded", message, "spring.ai.qwen-vl.context-length", null);
         }
@@ -85,6 +93,13 @@ public record QwenVlHttpError(int status, String code, String message, String pa
         if (e instanceof ModelBusyException) {
             return new QwenVlHttpError(429, "model_busy", "The model is busy with other requests; try again in a moment ("
                     + message + ")", "spring.ai.qwen-vl.max-queued-requests", BUSY_RETRY_AFTER);
+        }
+        if (e instanceof RequestCancelledException c) {
+            return switch (c.reason()) {
+                case TIMEOUT -> new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.request-timeout", null);
+                case SHUTDOWN -> new QwenVlHttpError(503, "shutting_down", message, null, BUSY_RETRY_AFTER);
+                case CLIENT -> new QwenVlHttpError(503, "cancelled", message, null, null);
+            };
         }
         if (e instanceof RequestTimeoutException) {
             return new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.request-timeout", null);

@@ -3,6 +3,8 @@ package io.github.qwenvl.spring.web;
 import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.PromptTooLongException;
 import io.github.qwenvl.QwenVlException;
+import io.github.qwenvl.RequestCancelledException;
+import io.github.qwenvl.RequestTooLargeException;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.hub.ModelResolutionException;
 import io.github.qwenvl.image.ImageInputException;
@@ -55,6 +57,13 @@ final class ErrorCases {
                 "model_unavailable", null));
         CASES.put("model-resolution", new Case(() -> new ModelResolutionException("Qwen/none is not in the cache"), 503,
                 "model_unavailable", null));
+        CASES.put("image-tokens-over-limit", new Case(() -> new RequestTooLargeException("image tokens", 1024, 4096,
+                "spring.ai.qwen-vl.serving.max-image-tokens"), 413, "request_too_large",
+                "spring.ai.qwen-vl.serving.max-image-tokens"));
+        CASES.put("cancelled-timeout", new Case(() -> new RequestCancelledException(RequestCancelledException.Reason.TIMEOUT,
+                "The request ran past its deadline"), 504, "timeout", "spring.ai.qwen-vl.request-timeout"));
+        CASES.put("cancelled-shutdown", new Case(() -> new RequestCancelledException(RequestCancelledException.Reason.SHUTDOWN,
+                "The model is shutting down"), 503, "shutting_down", null));
         CASES.put("other", new Case(() -> new QwenVlException("Something inside failed"), 500, "internal_error", null));
     }
 
