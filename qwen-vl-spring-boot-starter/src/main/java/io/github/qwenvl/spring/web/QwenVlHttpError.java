@@ -3,6 +3,7 @@ package io.github.qwenvl.spring.web;
 import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.PromptTooLongException;
 import io.github.qwenvl.QwenVlException;
+import io.github.qwenvl.RemoteServerException;
 import io.github.qwenvl.RequestCancelledException;
 import io.github.qwenvl.RequestTooLargeException;
 import io.github.qwenvl.checkpoint.CheckpointException;
@@ -35,6 +36,8 @@ import java.util.Optional;
  *   <tr><td>{@code RequestTimeoutException}, {@code RequestCancelledException} (timeout)</td><td>504</td><td>{@code timeout}</td></tr>
  *   <tr><td>{@code RequestCancelledException} (shutdown)</td><td>503 + {@code Retry-After}</td><td>{@code shutting_down}</td></tr>
  *   <tr><td>{@code RequestCancelledException} (the client's own cancel)</td><td>503</td><td>{@code cancelled}</td></tr>
+ *   <tr><td>{@code RemoteServerException} (remote backend: busy through the retries)</td><td>503 + {@code Retry-After}</td><td>{@code model_busy}</td></tr>
+ *   <tr><td>{@code RemoteServerException} (remote backend: unreachable or failing)</td><td>502</td><td>{@code upstream_unavailable}</td></tr>
  *   <tr><td>any other {@code QwenVlException}</td><td>500</td><td>{@code internal_error}</td></tr>
  * </table>
  *
@@ -73,7 +76,7 @@ public record QwenVlHttpError(int status, String code, String message, String pa
         if (e instanceof ImageInputException i) {
             return switch (i.reason()) {
                 case TOO_MANY_PIXELS -> new QwenVlHttpError(413, "image_too_large", message,
-                        "spring.ai.qwen-vl.max-image-pixels", null);
+                        "spring.ai.qwen-vl.serving.max-image-pixels", null);
                 case UNSUPPORTED_FORMAT -> new QwenVlHttpError(400, "unsupported_image", message, null, null);
                 default -> new QwenVlHttpError(400, "invalid_image", message, null, null);
             };
@@ -82,7 +85,7 @@ public record QwenVlHttpError(int status, String code, String message, String pa
             return new QwenVlHttpError(413, "request_too_large", message, t.property(), null);
         }
         if (e instanceof PromptTooLongException) {
-            return new QwenVlHttpError(400, "context_length_exceeded", message, "spring.ai.qwen-vl.context-length", null);
+            return new QwenVlHttpError(400, "context_length_exceeded", message, "spring.ai.qwen-vl.runtime.context-length", null);
         }
         if (e instanceof UnsupportedContentException) {
             return new QwenVlHttpError(400, "unsupported_content", message, null, null);
@@ -92,17 +95,21 @@ public record QwenVlHttpError(int status, String code, String message, String pa
         }
         if (e instanceof ModelBusyException) {
             return new QwenVlHttpError(429, "model_busy", "The model is busy with other requests; try again in a moment ("
-                    + message + ")", "spring.ai.qwen-vl.max-queued-requests", BUSY_RETRY_AFTER);
+                    + message + ")", "spring.ai.qwen-vl.serving.max-queued-requests", BUSY_RETRY_AFTER);
         }
         if (e instanceof RequestCancelledException c) {
             return switch (c.reason()) {
-                case TIMEOUT -> new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.request-timeout", null);
+                case TIMEOUT -> new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.serving.request-timeout", null);
                 case SHUTDOWN -> new QwenVlHttpError(503, "shutting_down", message, null, BUSY_RETRY_AFTER);
                 case CLIENT -> new QwenVlHttpError(503, "cancelled", message, null, null);
             };
         }
         if (e instanceof RequestTimeoutException) {
-            return new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.request-timeout", null);
+            return new QwenVlHttpError(504, "timeout", message, "spring.ai.qwen-vl.serving.request-timeout", null);
+        }
+        if (e instanceof RemoteServerException r) {
+            return r.busy() ? new QwenVlHttpError(503, "model_busy", message, null, BUSY_RETRY_AFTER)
+                    : new QwenVlHttpError(502, "upstream_unavailable", message, null, null);
         }
         if (e instanceof CheckpointException || e instanceof ModelResolutionException) {
             return new QwenVlHttpError(503, "model_unavailable", "The model is not available: " + message, null, null);

@@ -46,7 +46,7 @@ class QwenVlErrorHandlerMvcTest {
             } else {
                 r.andExpect(jsonPath("$.param").doesNotExist());
             }
-            if (c.status() == 429 || c.code().equals("shutting_down")) {
+            if (c.status() == 429 || c.status() == 503 && !c.code().equals("model_unavailable") && !c.code().equals("cancelled")) {
                 r.andExpect(header().string("Retry-After", "5"));
             } else {
                 r.andExpect(header().doesNotExist("Retry-After"));
