@@ -34,7 +34,7 @@ class QwenVlModelBehaviourTest {
 
     @BeforeAll
     static void load() {
-        set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         model = QwenVlModel.load(set.modelDir());
         JsonObject entry = set.cases().getAsJsonObject("preprocess").getAsJsonArray("entries").get(0).getAsJsonObject();
         image = set.resolve(entry.get("image").getAsString());

@@ -19,7 +19,7 @@ class JavaDecoderHandOverTest {
 
     @Test
     void stridedHandOverEqualsPackedCopy() {
-        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        FixtureSet set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         Qwen2VlNetwork net = LoadedNetworks.of(set);
         Qwen2JavaDecoder decoder = net.javaDecoder();
         assertThat(decoder).isNotNull();
@@ -67,7 +67,7 @@ class JavaDecoderHandOverTest {
      */
     @Test
     void pagedCacheEqualsOnePage() {
-        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        FixtureSet set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         Qwen2JavaDecoder decoder = LoadedNetworks.of(set).javaDecoder();
         var text = LoadedNetworks.of(set).config().text();
         int heads = text.numKeyValueHeads();

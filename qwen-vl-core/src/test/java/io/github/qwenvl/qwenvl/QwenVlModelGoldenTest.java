@@ -60,10 +60,16 @@ class QwenVlModelGoldenTest {
         record(what, Goldens.maxAbsDiff(expected, actual));
     }
 
+    /** The Qwen-VL checkpoint sets. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return QwenVlSets.modelSets(sets);
+    }
+
     @TestFactory
     Stream<DynamicTest> qwenVlGoldens() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : QwenVlSets.modelSets()) {
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             JsonObject m = set.manifest();
             if (m.has("preprocess")) {
                 for (String key : m.getAsJsonObject("preprocess").getAsJsonObject("tensors").keySet()) {
@@ -117,6 +123,7 @@ class QwenVlModelGoldenTest {
                 }
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("QwenVlModelGoldenTest", sets, tests);
         return tests.stream();
     }
 

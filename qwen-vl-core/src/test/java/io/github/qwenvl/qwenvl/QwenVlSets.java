@@ -43,10 +43,15 @@ final class QwenVlSets {
         return MANAGER;
     }
 
-    /** Sets whose manifest names a Qwen-VL checkpoint directory. */
+    /** Sets of the golden root whose manifest names a Qwen-VL checkpoint directory. */
     static List<FixtureSet> modelSets() {
+        return modelSets(FixtureRoot.sets());
+    }
+
+    /** Sets among {@code sets} whose manifest names a Qwen-VL checkpoint directory. */
+    static List<FixtureSet> modelSets(List<FixtureSet> sets) {
         List<FixtureSet> out = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
+        for (FixtureSet set : sets) {
             JsonObject m = set.manifest();
             if (!m.has("model") || !m.get("model").isJsonObject() || !m.getAsJsonObject("model").has("dir")) {
                 continue;
