@@ -47,8 +47,8 @@ public final class QwenVlModel implements AutoCloseable {
     private final ModelInfo info;
     /**
      * Heap growth since the last collection after which a request that leaves the model idle is followed by one:
-     * a 1753-token Qwen2-VL-2B prompt's Java KV cache (117 MB) makes G1 grow the heap by ~0.16 GiB, which it would
-     * otherwise keep committed and resident through the next request's vision pass. Tests lower it.
+     * a long prompt's Java KV cache makes G1 grow the heap, which it would otherwise keep committed and resident
+     * through the next request's vision pass. Tests lower it.
      */
     static volatile long heapGrowthToCollect = 64L << 20;
 
@@ -111,9 +111,8 @@ public final class QwenVlModel implements AutoCloseable {
      * after a request that grew the heap by {@link #heapGrowthToCollect} or more (see
      * {@link QwenVlOptions#collectGarbage()}): G1 grows the heap while the load allocates, during the first request,
      * while the JIT has not yet compiled the Java kernels (interpreted Vector API code allocates an object per vector
-     * operation: ~1.8 GB in a second for the first pass's widening), and for a long prompt's Java KV cache; only a
-     * whole-heap collection lets it shrink again, so without these the process keeps 0.2–1 GiB of committed heap that
-     * later requests touch, while the live heap is ~30 MB.
+     * operation), and for a long prompt's Java KV cache; only a whole-heap collection lets it shrink again, so without
+     * these the process keeps committed heap far above the live heap, and later requests touch it.
      */
     private static long collect(String after) {
         long start = System.nanoTime();

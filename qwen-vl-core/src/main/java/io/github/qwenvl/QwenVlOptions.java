@@ -27,17 +27,14 @@ package io.github.qwenvl;
  *                         cache), else FLOAT32_COPIES; FLOAT32_COPIES = every matrix widened to float32 once at load
  *                         (4 more bytes per parameter held, the fastest prefill); WIDEN_PER_LAYER = the layers' matrices
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
- *                         each layer runs (exact; loads in about a second and holds about half the memory: the widening
- *                         costs ~2 % of a vision pass and ~5 % of a short prefill; see docs/performance.md)
+ *                         each layer runs (exact; loads in about a second and holds about half the memory, for the cost
+ *                         of widening at every pass; see docs/performance.md)
  * @param collectGarbage   whole-heap garbage collections (default true, 30–60 ms each) when the load is done, when the
  *                         first request is, and when the model falls idle after a request that grew the heap by
- *                         64 MiB or more: the load's burst of short-lived heap objects (tokenizer tables, JSON,
- *                         scratch) makes G1 grow the Java heap to ~1 GiB committed, the first request, during which
- *                         the JIT compiles the Java kernels, to 0.2–0.5 GiB again, and a long prompt's Java KV cache
- *                         (117 MB for 1753 tokens of Qwen2-VL-2B) by ~0.16 GiB; a whole-heap collection gives it back,
- *                         so that the next request does not run over it — 0.3–0.4 GiB less resident memory after the
- *                         load, 0.1–0.25 GiB after the first request, 0.15 GiB after a 1344×1008 image request,
- *                         measured on Qwen2-VL-2B (docs/performance.md); a no-op under {@code -XX:+DisableExplicitGC}
+ *                         64 MiB or more, so that G1 gives back the heap that the load's short-lived objects, the
+ *                         first request (while the JIT compiles the Java kernels) and a long prompt's Java KV cache
+ *                         made it commit, and the next request does not run over it (docs/performance.md); a no-op
+ *                         under {@code -XX:+DisableExplicitGC}
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -102,7 +99,7 @@ public record QwenVlOptions(
         this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, null);
     }
 
-    /** Without a decode mode (AUTO): the constructor of earlier versions. */
+    /** Without a decode mode (AUTO). */
     public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
                          Integer contextLength) {
         this(device, precision, threads, maxImagePixels, maxImages, contextLength, DecodeMode.AUTO);

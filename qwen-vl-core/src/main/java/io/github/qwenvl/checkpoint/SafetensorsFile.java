@@ -319,14 +319,14 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * Bulk 16/32-bit float → float32 through small heap arrays (JIT-vectorised loops instead of one
-     * buffer call per element: loading a 2B checkpoint went from ~115 MB/s to disk speed).
+     * buffer call per element, which would be far slower than the disk).
      */
     private void widenBulk(TensorInfo info, java.nio.FloatBuffer out, long fromElement, long elementCount) {
         int width = info.dtype().byteSize();
         // Positional reads into a small heap block rather than a mapping: a mapped region stays resident, and
         // counts in the process's RSS, until its buffer is garbage-collected — for every tensor of a load.
         // scratch sized to the range: a load fills hundreds of norm and bias vectors of a few thousand elements, and
-        // full-size blocks for each (0.5 MB) were ~190 MB of garbage per 2B load, enough to make G1 grow the heap
+        // full-size blocks for each would make enough garbage to make G1 grow the heap
         int scratch = (int) Math.min(BLOCK, elementCount);
         ByteBuffer block = ByteBuffer.allocate(scratch * width).order(ByteOrder.LITTLE_ENDIAN);
         short[] halves = new short[scratch];

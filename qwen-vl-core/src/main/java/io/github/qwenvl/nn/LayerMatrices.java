@@ -27,8 +27,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code mlp.up_proj.weight}), filled from the memory-mapped BF16 checkpoint just before each layer runs
  * ({@link Pass#prepare}). BF16 widens exactly, so the results are the copies' bit for bit; the process holds the
  * checkpoint's 2 bytes per parameter (shared with the page cache and the Java decoder) plus one layer of float32
- * instead of 4 more bytes per parameter, and loading does not write them. The price is the widening at every pass:
- * 5.2 GB of float32 for Qwen2-VL-2B's 28 layers in ~0.35 s on two cores (15 GB/s), against a prefill of ~5 s.
+ * instead of 4 more bytes per parameter, and loading does not write them. The price is the widening at every pass,
+ * small against the pass's matrix products (figures: docs/performance.md).
  * </ul>
  * Matrices stored other than BF16 are loaded as in the copies mode (a float32-stored one is mapped, not copied).
  *

@@ -38,8 +38,8 @@ public final class Ops {
 
     /**
      * Qwen2RMSNorm: {@code weight * (x * rsqrt(mean(x², -1) + eps))}, in float32. One tensor of x's size is returned
-     * and one (x²) lives briefly: the weight is applied in place and the per-row factors are freed at once (a
-     * 1753-token prefill's layer made three 10.8 MB tensors per norm, all alive until the layer ended).
+     * and one (x²) lives briefly: the weight is applied in place and the per-row factors are freed at once, so a long
+     * prompt's layer does not keep three tensors of x's size per norm until it ends.
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         NDArray squares = x.square();

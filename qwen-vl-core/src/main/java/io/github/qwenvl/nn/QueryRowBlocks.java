@@ -17,8 +17,7 @@ public final class QueryRowBlocks {
 
     /**
      * On a GPU the blocks are this many times larger (256 MB of scores by default): memory is plentiful there, and
-     * every block costs a handful of kernel launches (measured on an H100: a 1344×1008 image's vision tower in
-     * 16 MB blocks took 3× as long as transformers' one-pass attention).
+     * every block costs a handful of kernel launches.
      */
     public static final int GPU_BLOCK_FACTOR = 16;
 

@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
  * block to block instead of being faulted in fresh for every one.
  *
  * <p>Each row's result is that of one pass over all rows (the layer is position-wise); sequences that fit in one
- * block run exactly as before.
+ * block run as one pass.
  */
 public final class RowBlocks {
 
@@ -73,7 +73,7 @@ public final class RowBlocks {
     /**
      * Rotates {@code x} in place, {@code x·cos + rotate_half(x)·sin} element by element as {@link Ops#applyRotary}
      * computes it, in blocks of rows: no second tensor of x's size, and the rotation's temporaries (the rotated halves
-     * and their product) are one block's. Used for q and k, whose rotated copies were, with those temporaries, the
+     * and their product) are one block's. Used for q and k, whose rotated copies would, with those temporaries, be the
      * largest tensors of a long prompt's attention.
      *
      * @param x   (N, …, hd) with the rows on axis 0; may be a view (the rotation writes through it)

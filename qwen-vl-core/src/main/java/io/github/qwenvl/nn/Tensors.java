@@ -17,8 +17,8 @@ import java.util.function.Consumer;
  *
  * <p>Why not {@code NDManager.create(float[], Shape)}: on the CPU, DJL's PyTorch engine copies the array into a fresh
  * direct {@code ByteBuffer} and wraps that memory ({@code torch.from_blob}); closing the tensor leaves the buffer to
- * the garbage collector, which may not run for a whole request. A 1344×1008 Qwen2-VL-2B request created 55 MB that
- * way (32.5 MB of pixels, the 1753-token prompt's embeddings and mask), all of it resident until a later collection.
+ * the garbage collector, which may not run for a whole request: a large image's pixels and a long prompt's
+ * embeddings and mask would stay resident until a later collection.
  * Here the engine allocates the tensor ({@code torch.empty}) and the array is copied into its memory.
  */
 public final class Tensors {

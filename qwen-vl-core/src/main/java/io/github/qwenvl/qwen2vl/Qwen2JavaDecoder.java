@@ -195,8 +195,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     /**
      * Q8 copies of checkpoint matrices, in int8 and float32 tensors of {@code owner} (native memory, freed with it).
-     * The values come by positional reads, not through the mapped tensors: pages of a mapping that were read stay
-     * resident, and count in the process's RSS, while it is mapped (2.9 GiB for Qwen2-VL-2B, never read again).
+     * The values come by positional reads, not through the mapped tensors: pages of a mapping that have been read stay
+     * resident, and count in the process's RSS, while it is mapped, although the decoder never reads them again.
      */
     private static final class Quantizer {
         private static final int ROWS_PER_TASK = 64;
@@ -310,9 +310,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     /**
      * Float32 elements of one KV-cache page (read when a state is created): 256 KB, below half the smallest G1 region
-     * (1 MB), so a page is never a humongous object. Whole-sequence arrays were: a 1753-token prompt's (2191 × 128)
-     * rows of one head are 1.1 MB, and with the 2 MB regions of a 3 GiB heap each took a region of its own, 224 MB of
-     * heap for 125 MB of cache.
+     * (1 MB), so a page is never a humongous object, which G1 would give a region of its own.
      */
     public static volatile int pageElements = 64 << 10; // tests lower it: pages of one token
 
@@ -408,9 +406,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
         /**
          * Makes room for {@code tokens} tokens in layer {@code layer}: adds pages (the filled ones stay where they
-         * are). Per layer, so that a prefill's hand-over allocates each layer's pages as that layer arrives (4 MB
-         * per layer for a 1753-token 2B prompt) rather than the whole cache at once: a burst of 112 MB of live
-         * arrays made G1 grow the heap by 0.3 GiB.
+         * are). Per layer, so that a prefill's hand-over allocates each layer's pages as that layer arrives rather
+         * than the whole cache at once, a burst of live arrays for which G1 would grow the heap.
          */
         private void grow(int layer, int tokens) {
             int needed = (Math.min(capacity, tokens) + pageTokens - 1) / pageTokens;

@@ -170,8 +170,8 @@ public final class Qwen2TextModel {
     /**
      * One decoder layer, {@code h = in + attention(norm(in)); h + mlp(norm(h))}, with the sums made in place: the
      * attention's output projection is added into the residual block by block of query rows, the MLP row block by row
-     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. A 1753-token
-     * Qwen2-VL-2B prefill held ~25 tensors of (S, H) or larger per layer before (~325 MB at the MLP).
+     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used, so a long prompt's layer holds
+     * few tensors of (S, H) or larger at once.
      *
      * @param ownsInput true when {@code in} may be overwritten (it is the previous layer's output); false for the
      *                  caller's embeddings, which are copied first

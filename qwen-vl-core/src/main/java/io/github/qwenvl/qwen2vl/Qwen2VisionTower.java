@@ -50,8 +50,7 @@ public final class Qwen2VisionTower {
     private static final double NORM_EPS = 1e-6;
     /**
      * Attention scores computed at once: 4M floats = 16 MB per score tensor (tests lower it). Below glibc's
-     * 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh pages each time
-     * (measured: 256 query rows at a time ran 10-25 % faster than 1024 for a 448×448 image).
+     * 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh pages each time.
      */
     static volatile long scoreBlockElements = 4L << 20;
 
@@ -209,9 +208,8 @@ public final class Qwen2VisionTower {
     /**
      * One ViT block, {@code h = x + attention(norm1(x)); h + mlp(norm2(h))}, with both sums made in place in x: the
      * attention's output projection is added into x's rows block of query rows by block, the MLP row block by row
-     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used. At 1344×1008 (6912 patches,
-     * 2B) a block had held qkv (106 MB) beside the attention's concatenated output, its projection and the sum
-     * (35 MB each), and qkv through the MLP too.
+     * block ({@link RowBlocks}), and intermediates are freed as soon as they are used, so that few whole-image tensors
+     * are alive at once.
      *
      * @param x the block's input (P, D), owned by the block: it becomes the output
      */
@@ -250,9 +248,8 @@ public final class Qwen2VisionTower {
      *
      * <p>Large images run the heads in groups ({@link #headsPerGroup}): each group's q, k and v are computed, used and
      * freed before the next group's, and the heads' outputs are gathered in one (P, D) tensor for the output
-     * projection. At 1344×1008 (6912 patches, 2B) that holds 26 MB of q/k/v and 35 MB of outputs instead of the
-     * whole (P, 3, H, hd) qkv (106 MB) beside a query block's scores. Images whose qkv fits the budget take one group:
-     * the fused qkv product, and each query block's projection added into the residual at once.
+     * projection, instead of the whole (P, 3, H, hd) qkv beside a query block's scores. Images whose qkv fits the
+     * budget take one group: the fused qkv product, and each query block's projection added into the residual at once.
      *
      * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
      */
@@ -369,7 +366,7 @@ public final class Qwen2VisionTower {
     /**
      * Rotates q and k (index 0 and 1 of the (P, 3, H, hd) {@code qkv}) where they are, in blocks of rows: no second
      * (P, 2, H, hd) tensor, and the rotation's temporaries (products, rotated halves) are one block's, not the whole
-     * image's (at 1344×1008, 2B: ~5 × 71 MB at once before). Each element is computed as in
+     * image's. Each element is computed as in
      * {@link Ops#applyRotary}: {@code x·cos + rotate_half(x)·sin}; the q tables carry 1/√headDim, so the (H, rows, L)
      * scores need no separate scaling pass (the reference scales the scores; the difference is float32 rounding).
      *

@@ -59,10 +59,13 @@ import java.util.function.Supplier;
  * Prints a plain-text table and appends one JSON line to {@code target/bench-results.jsonl}
  * ({@code -Dqwenvl.bench.results}). Settings (system properties): {@code qwenvl.bench.threads} (default: available
  * processors), {@code qwenvl.bench.dir} (checkpoint cache), {@code qwenvl.bench.decodeTokens} (32),
- * {@code qwenvl.bench.decodeRuns} (3), {@code qwenvl.bench.images} ("448x448,1024x768"),
- * {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim} (1024), {@code qwenvl.bench.decodeContexts}
- * ("1,128,1024") and {@code qwenvl.bench.sweepTokens} (16) for the decode-mode sweep ({@link #decodeSweep}: ENGINE
- * vs JAVA decode steps at each context).
+ * {@code qwenvl.bench.decodeRuns} (3), {@code qwenvl.bench.images} ("448x448,1344x1008"; "none"),
+ * {@code qwenvl.bench.imageRuns} (3), {@code qwenvl.bench.bandwidthDim} (8192), {@code qwenvl.bench.matmulDim}
+ * (1024), {@code qwenvl.bench.decodeContexts} ("1,128,1024"; empty skips it) and {@code qwenvl.bench.sweepTokens} (16)
+ * for the decode-mode sweep ({@link #decodeSweep}: ENGINE, JAVA and JAVA_INT8 decode steps at each context),
+ * {@code qwenvl.bench.copies} (true), {@code qwenvl.bench.weightCacheDir} ("target/weight-cache"; "none"),
+ * {@code qwenvl.bench.device} and {@code qwenvl.bench.precision} (cpu, float32). docs/performance.md describes them
+ * and the figures.
  */
 public final class EngineBenchmark {
 
@@ -177,9 +180,9 @@ public final class EngineBenchmark {
     }
 
     /**
-     * The same model held as float32 copies of every weight ({@code WeightMode.FLOAT32_COPIES}, the design before the
-     * per-layer widening became the default), loaded after the default model's phases and the sweep: its load, RSS
-     * after it and peak over 448×448 requests, and those requests.
+     * The same model held as float32 copies of every weight ({@code WeightMode.FLOAT32_COPIES}, the alternative to the
+     * default per-layer widening), loaded after the default model's phases and the sweep: its load, RSS after it and
+     * peak over 448×448 requests, and those requests.
      */
     public record CopiesRun(double loadSeconds, double rssAfterLoadGiB, double peakRssGiB, List<ImageRun> images) {
     }
@@ -342,7 +345,7 @@ public final class EngineBenchmark {
         double peakRss = phases.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
         // The decode-mode sweep loads its own network, after the model above is closed: the load and the requests
         // above are then those of a fresh process (a service's first load, no other network's allocation history
-        // in glibc's heap or the JVM's), as for a user. (It used to run first.)
+        // in glibc's heap or the JVM's), as for a user.
         resetPeakRss();
         List<SweepRun> sweep = spec.qwen2Family()
                 ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), device,

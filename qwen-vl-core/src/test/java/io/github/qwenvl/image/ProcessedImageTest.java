@@ -56,8 +56,8 @@ class ProcessedImageTest {
         long allocated = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(image.numPatches()).isEqualTo(6912);
         assertThat(image.resized().rgb()).hasSize(1344 * 1008 * 3);
-        // the resized bytes (4 MB: 4.06 MB measured), but neither the 32.5 MB of patch rows nor the 16 MB planar
-        // float32 copy of the image that the processor made before
+        // the resized bytes (4 MB), but neither the 32.5 MB of patch rows nor a 16 MB planar float32 copy of the
+        // image
         assertThat(allocated).isLessThan(12L * MB);
     }
 

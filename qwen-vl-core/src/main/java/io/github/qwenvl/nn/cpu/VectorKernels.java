@@ -47,7 +47,7 @@ final class VectorKernels implements Kernels {
     public void widenBf16(ByteBuffer src, int srcOffset, ByteBuffer dst, int dstOffset, int count) {
         int i = 0;
         // sign-extending shorts to ints (one vpmovsxwd) then shifting left 16 leaves exactly the BF16 bits on top:
-        // 14-15 GB/s of float32 written on two cores here, 3x the block-wise heap-array loop of the loaders
+        // no lane shuffles, so the loop runs at memory speed
         for (; i + L <= count; i += L) {
             ShortVector s = ShortVector.fromByteBuffer(HALF_SHORTS, src, srcOffset + 2 * i, LE);
             ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
@@ -217,9 +217,9 @@ final class VectorKernels implements Kernels {
      * Q8 rows read as 32-bit words, four int8s each: byte k of a word is {@code (word << (24 - 8k)) >> 24}
      * (arithmetic shift: sign-extended), widened to float exactly and multiplied by the permuted x. A block of 64
      * values is 64 / (4L) int vectors (one with 512-bit vectors); its sum is scaled once. Long rows go four at a time,
-     * sharing each load of x (8192 × 16384: 21 against 12–14 GB/s one row at a time here: the widening arithmetic, not
-     * memory, is the limit); short rows one at a time (151936 × 1536: 16–17 against 11–13 GB/s four at a time). A
-     * row's arithmetic is the same either way, so its value never depends on the grouping.
+     * sharing each load of x (read one at a time, they would be limited by the widening arithmetic, not by memory);
+     * short rows one at a time (one sequential stream). A row's arithmetic is the same either way, so its value never
+     * depends on the grouping.
      */
     @Override
     public void q8Rows(ByteBuffer quants, ByteBuffer scales, int cols, int rowFrom, int rowTo, float[] x,
