@@ -114,7 +114,11 @@ public final class QwenVlModel implements AutoCloseable {
      * operation), and for a long prompt's Java KV cache; only a whole-heap collection lets it shrink again, so without
      * these the process keeps committed heap far above the live heap, and later requests touch it.
      */
+    /** Collections this class has asked for ({@code System.gc()} calls), whatever the collector does with them. */
+    static final java.util.concurrent.atomic.AtomicLong COLLECTIONS_REQUESTED = new java.util.concurrent.atomic.AtomicLong();
+
     private static long collect(String after) {
+        COLLECTIONS_REQUESTED.incrementAndGet();
         long start = System.nanoTime();
         long committed = heapCommitted();
         System.gc();

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.KvCache;
 import io.github.qwenvl.nn.LayerMatrices;
 import ai.djl.ndarray.NDArray;

@@ -23,7 +23,7 @@ import io.github.qwenvl.generate.DecodingSession;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.RgbImage;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.tokenizer.QwenTiktokenTokenizer;
 import io.github.qwenvl.tokenizer.QwenTokenizer;
 import io.github.qwenvl.tokenizer.SpecialTokens;

@@ -11,7 +11,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 import java.util.ArrayList;
 import java.util.List;

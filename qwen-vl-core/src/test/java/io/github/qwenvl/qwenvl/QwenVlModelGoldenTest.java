@@ -12,7 +12,7 @@ import io.github.qwenvl.checkpoint.TensorStore;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.RgbImage;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
