@@ -46,11 +46,11 @@ public final class QwenVlModel implements AutoCloseable {
     private final NDManager manager;
     private final ModelInfo info;
     /**
-     * Heap growth since the last collection after which a request that leaves the model idle is followed by one:
-     * a long prompt's Java KV cache makes G1 grow the heap, which it would otherwise keep committed and resident
-     * through the next request's vision pass. Tests lower it.
+     * Heap growth since the last collection after which a request that leaves the model idle is followed by one
+     * ({@link EngineTuning#heapGrowthToCollect}): a long prompt's Java KV cache makes G1 grow the heap, which it would
+     * otherwise keep committed and resident through the next request's vision pass.
      */
-    static volatile long heapGrowthToCollect = 64L << 20;
+    private final long heapGrowthToCollect;
 
     private final boolean collectGarbage;
     /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectGarbage()}). */
@@ -59,7 +59,9 @@ public final class QwenVlModel implements AutoCloseable {
     /** Heap committed after the last collection (bytes). */
     private volatile long committedAfterCollection;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage,
+                        long heapGrowthToCollect) {
+        this.heapGrowthToCollect = heapGrowthToCollect;
         this.backend = backend;
         this.manager = manager;
         this.info = info;
@@ -103,7 +105,7 @@ public final class QwenVlModel implements AutoCloseable {
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info, options.collectGarbage());
+        return new QwenVlModel(backend, manager, info, options.collectGarbage(), options.tuning().heapGrowthToCollect());
     }
 
     /**

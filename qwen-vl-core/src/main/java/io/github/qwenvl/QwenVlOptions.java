@@ -35,6 +35,7 @@ package io.github.qwenvl;
  *                         first request (while the JIT compiles the Java kernels) and a long prompt's Java KV cache
  *                         made it commit, and the next request does not run over it (docs/performance.md); a no-op
  *                         under {@code -XX:+DisableExplicitGC}
+ * @param tuning           block sizes and thresholds of the engine ({@link EngineTuning#DEFAULTS} when null)
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -46,7 +47,8 @@ public record QwenVlOptions(
         DecodeMode decodeMode,
         java.nio.file.Path weightCacheDir,
         WeightMode weightMode,
-        boolean collectGarbage) {
+        boolean collectGarbage,
+        EngineTuning tuning) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -75,6 +77,7 @@ public record QwenVlOptions(
         precision = precision == null ? Precision.FLOAT32 : precision;
         decodeMode = decodeMode == null ? DecodeMode.AUTO : decodeMode;
         weightMode = weightMode == null ? WeightMode.AUTO : weightMode;
+        tuning = tuning == null ? EngineTuning.DEFAULTS : tuning;
         if (maxImagePixels <= 0) {
             throw new IllegalArgumentException("maxImagePixels must be positive");
         }
@@ -84,6 +87,14 @@ public record QwenVlOptions(
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1");
         }
+    }
+
+    /** With the default tuning. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
+                         WeightMode weightMode, boolean collectGarbage) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode,
+                collectGarbage, EngineTuning.DEFAULTS);
     }
 
     /** With the AUTO weight mode and a collection after the load. */
@@ -110,44 +121,49 @@ public record QwenVlOptions(
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage, tuning);
     }
 
     public QwenVlOptions withWeightMode(WeightMode m) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, m, collectGarbage);
+                weightCacheDir, m, collectGarbage, tuning);
     }
 
     public QwenVlOptions withCollectGarbage(boolean collect) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode, collect);
+                weightCacheDir, weightMode, collect, tuning);
+    }
+
+    public QwenVlOptions withTuning(EngineTuning t) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
+                weightCacheDir, weightMode, collectGarbage, t);
     }
 }

@@ -88,11 +88,12 @@ class QwenVlModelBehaviourTest {
      */
     @Test
     void aRequestThatGrewTheHeapIsCollectedWhenTheModelFallsIdle() throws Exception {
-        long threshold = QwenVlModel.heapGrowthToCollect;
         ExecutorService pool = Executors.newSingleThreadExecutor();
-        try (QwenVlModel fresh = QwenVlModel.load(set.modelDir())) {
+        // the threshold below any growth: every request that leaves the model idle is followed by a collection
+        QwenVlOptions options = QwenVlOptions.defaults()
+                .withTuning(io.github.qwenvl.EngineTuning.DEFAULTS.withHeapGrowthToCollect(Long.MIN_VALUE / 4));
+        try (QwenVlModel fresh = QwenVlModel.load(set.modelDir(), options)) {
             fresh.generate(request("Hi", false, greedy(2))); // the first request's own collection
-            QwenVlModel.heapGrowthToCollect = Long.MIN_VALUE / 4;
             long before = fullCollections();
             fresh.generate(request("Hi", false, greedy(2)));
             assertThat(fullCollections() - before).as("idle after the request").isEqualTo(1);
@@ -124,7 +125,6 @@ class QwenVlModelBehaviourTest {
             held.get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertThat(fullCollections() - before).as("the last request leaves the model idle").isEqualTo(1);
         } finally {
-            QwenVlModel.heapGrowthToCollect = threshold;
             pool.shutdownNow();
         }
     }

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.EngineTuning;
 import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
@@ -50,10 +51,11 @@ public final class Qwen2VisionTower {
 
     private static final double NORM_EPS = 1e-6;
     /**
-     * Attention scores computed at once: 4M floats = 16 MB per score tensor (tests lower it). Below glibc's
-     * 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh pages each time.
+     * Block sizes: attention scores computed at once ({@link EngineTuning#visionAttentionBlockElements}, 16 MB by
+     * default, below glibc's 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh
+     * pages each time) and MLP row blocks.
      */
-    static volatile long scoreBlockElements = 4L << 20;
+    private final EngineTuning tuning;
 
     private final Qwen2VisionConfig config;
     private final NDArray patchEmbedWeight; // (D, 3·2·14·14)
@@ -69,12 +71,16 @@ public final class Qwen2VisionTower {
 
     /** Float32 copies of every weight. */
     public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights) {
-        this(config, weights, LayerMatrices.copies(weights, "visual.blocks."));
+        this(config, weights, LayerMatrices.copies(weights, "visual.blocks."), EngineTuning.DEFAULTS);
     }
 
-    /** @param matrices how the blocks' matrices are held (float32 copies, or widened per block) */
-    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights, LayerMatrices matrices) {
+    /**
+     * @param matrices how the blocks' matrices are held (float32 copies, or widened per block)
+     * @param tuning   block sizes
+     */
+    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights, LayerMatrices matrices, EngineTuning tuning) {
         this.config = config;
+        this.tuning = tuning;
         this.matrices = matrices;
         long d = config.hiddenSize();
         long i = config.intermediateSize();
@@ -234,7 +240,7 @@ public final class Qwen2VisionTower {
         NDArray normed2 = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
                 : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
         // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
-        return RowBlocks.addLayer(in, normed2, w.fc1Weight().getShape().get(0), rows -> {
+        return RowBlocks.addLayer(tuning.mlpBlockElements(), in, normed2, w.fc1Weight().getShape().get(0), rows -> {
             if (q25) {
                 return Ops.gatedSiluMlp(rows, w.fc1Weight(), w.fc1Bias(), w.upWeight(), w.upBias(), w.fc2Weight(),
                         w.fc2Bias());
@@ -258,11 +264,11 @@ public final class Qwen2VisionTower {
         long p = normed.getShape().get(0);
         int heads = config.numHeads();
         int headDim = config.headDim();
-        int group = headsPerGroup(p, heads, headDim, normed.getDevice());
+        int group = headsPerGroup(tuning.mlpBlockElements(), p, heads, headDim, normed.getDevice());
         if (group == heads) {
             NDArray qkv = Ops.linear(normed, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
             normed.close();
-            rotateQueriesAndKeysInPlace(qkv, cos, sin);
+            rotateQueriesAndKeysInPlace(tuning.mlpBlockElements(), qkv, cos, sin);
             // (P, H, hd) each, q already scaled
             attendHeads(qkv.get(":, 0"), qkv.get(":, 1"), qkv.get(":, 2"), segments, (rows, out) -> {
                 NDArray target = residual.get("{}:{}", rows[0], rows[1]); // a view: written through
@@ -284,8 +290,8 @@ public final class Qwen2VisionTower {
                     NDArray q = groupProjection(normed, w, c0, c1, group, headDim);
                     NDArray k = groupProjection(normed, w, d + c0, d + c1, group, headDim);
                     NDArray v = groupProjection(normed, w, 2 * d + c0, 2 * d + c1, group, headDim);
-                    RowBlocks.rotateInPlace(q, cosQ, sinQ);
-                    RowBlocks.rotateInPlace(k, cosK, sinK);
+                    RowBlocks.rotateInPlace(tuning.mlpBlockElements(), q, cosQ, sinQ);
+                    RowBlocks.rotateInPlace(tuning.mlpBlockElements(), k, cosK, sinK);
                     attendHeads(q, k, v, segments, (rows, out) -> {
                         NDArray target = attended.get("{}:{}, {}:{}", rows[0], rows[1], c0, c1); // written through
                         target.attach(out.getManager());
@@ -296,16 +302,16 @@ public final class Qwen2VisionTower {
         }
         normed.close();
         // the projection in row blocks, added into the residual's rows: no (P, D) product beside the outputs
-        RowBlocks.addLayer(residual, attended, d, outputs -> Ops.linear(outputs, w.projWeight(), w.projBias()));
+        RowBlocks.addLayer(tuning.mlpBlockElements(), residual, attended, d, outputs -> Ops.linear(outputs, w.projWeight(), w.projBias()));
         attended.close();
     }
 
     /**
      * Heads per group for {@code p} patches: all of them while the whole (P, 3, H, hd) qkv stays within twice
-     * {@link RowBlocks#intermediateElements} (32 MB; 16 times more on a GPU), else the largest divisor of H that fits.
+     * {@code mlpBlockElements} (32 MB by default; 16 times more on a GPU), else the largest divisor of H that fits.
      */
-    static int headsPerGroup(long p, int heads, int headDim, ai.djl.Device device) {
-        long budget = 2 * QueryRowBlocks.onDevice(RowBlocks.intermediateElements, device);
+    static int headsPerGroup(long mlpBlockElements, long p, int heads, int headDim, ai.djl.Device device) {
+        long budget = 2 * QueryRowBlocks.onDevice(mlpBlockElements, device);
         long perHead = 3 * p * headDim;
         for (int group = heads; group > 1; group--) {
             if (heads % group == 0 && group * perHead <= budget) {
@@ -342,7 +348,7 @@ public final class Qwen2VisionTower {
             if (to <= from) {
                 continue;
             }
-            long budget = QueryRowBlocks.onDevice(scoreBlockElements, q.getDevice());
+            long budget = QueryRowBlocks.onDevice(tuning.visionAttentionBlockElements(), q.getDevice());
             int rowsPerBlock = (int) Math.max(64, budget / (heads * (to - from)));
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
@@ -373,9 +379,9 @@ public final class Qwen2VisionTower {
      *
      * @param cos (P, 2, 1, hd) and {@code sin} the same: index 0 for q, 1 for k
      */
-    private static void rotateQueriesAndKeysInPlace(NDArray qkv, NDArray cos, NDArray sin) {
+    private static void rotateQueriesAndKeysInPlace(long budget, NDArray qkv, NDArray cos, NDArray sin) {
         try (NDArray queriesAndKeys = qkv.get(":, 0:2")) { // (P, 2, H, hd), a view
-            RowBlocks.rotateInPlace(queriesAndKeys, cos, sin);
+            RowBlocks.rotateInPlace(budget, queriesAndKeys, cos, sin);
         }
     }
 

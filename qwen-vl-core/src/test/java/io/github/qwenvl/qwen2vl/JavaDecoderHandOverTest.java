@@ -74,14 +74,11 @@ class JavaDecoderHandOverTest {
         int hd = text.headDim();
         int tokens = 5;
         Qwen2JavaDecoder.State onePage = decoder.newState(32);
-        int saved = Qwen2JavaDecoder.pageElements;
-        Qwen2JavaDecoder.State paged;
-        try {
-            Qwen2JavaDecoder.pageElements = 2 * hd;
-            paged = decoder.newState(32);
-        } finally {
-            Qwen2JavaDecoder.pageElements = saved;
-        }
+        Qwen2JavaDecoder.State[] pagedState = new Qwen2JavaDecoder.State[1];
+        // a network loaded with KV pages of two tokens
+        io.github.qwenvl.testing.SmallBlocks.run(io.github.qwenvl.EngineTuning.DEFAULTS.withKvPageElements(2 * hd),
+                () -> pagedState[0] = LoadedNetworks.of(set).javaDecoder().newState(32));
+        Qwen2JavaDecoder.State paged = pagedState[0];
         assertThat(paged.pageTokens()).isEqualTo(2);
         assertThat(onePage.pageTokens()).isGreaterThan(32);
         Random random = new Random(5);

@@ -1,8 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
 import ai.djl.Device;
-import io.github.qwenvl.nn.RowBlocks;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,21 +13,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class VisionHeadGroupsTest {
 
-    private final long defaultBudget = RowBlocks.intermediateElements;
-
-    @AfterEach
-    void restore() {
-        RowBlocks.intermediateElements = defaultBudget;
-    }
+    private final long defaultBudget = io.github.qwenvl.EngineTuning.DEFAULTS.mlpBlockElements();
 
     @Test
     void groupsFollowTheBudget() {
-        assertThat(Qwen2VisionTower.headsPerGroup(1024, 16, 80, Device.cpu())).isEqualTo(16);
-        assertThat(Qwen2VisionTower.headsPerGroup(6912, 16, 80, Device.cpu())).isEqualTo(4);
-        assertThat(Qwen2VisionTower.headsPerGroup(6912, 16, 80, Device.gpu())).isEqualTo(16);
-        assertThat(Qwen2VisionTower.headsPerGroup(100_000, 16, 80, Device.cpu())).isEqualTo(1);
-        assertThat(Qwen2VisionTower.headsPerGroup(6912, 12, 80, Device.cpu())).isEqualTo(4); // a divisor of 12
-        RowBlocks.intermediateElements = 1;
-        assertThat(Qwen2VisionTower.headsPerGroup(16, 16, 80, Device.cpu())).isEqualTo(1);
+        assertThat(Qwen2VisionTower.headsPerGroup(defaultBudget, 1024, 16, 80, Device.cpu())).isEqualTo(16);
+        assertThat(Qwen2VisionTower.headsPerGroup(defaultBudget, 6912, 16, 80, Device.cpu())).isEqualTo(4);
+        assertThat(Qwen2VisionTower.headsPerGroup(defaultBudget, 6912, 16, 80, Device.gpu())).isEqualTo(16);
+        assertThat(Qwen2VisionTower.headsPerGroup(defaultBudget, 100_000, 16, 80, Device.cpu())).isEqualTo(1);
+        assertThat(Qwen2VisionTower.headsPerGroup(defaultBudget, 6912, 12, 80, Device.cpu())).isEqualTo(4); // a divisor of 12
+        assertThat(Qwen2VisionTower.headsPerGroup(1, 16, 16, 80, Device.cpu())).isEqualTo(1);
     }
 }
