@@ -30,14 +30,25 @@ public final class DjlRuntime {
         }
     }
 
+    /**
+     * Unpacks the native libraries (libtorch, the Hugging Face tokenizers' library) into DJL's cache directory
+     * ({@code DJL_CACHE_DIR}, default {@code ~/.djl.ai}) and prints where they are: run it while building a container
+     * image, so that containers start without unpacking (and without a writable home directory).
+     */
+    public static void main(String[] args) {
+        Engine engine = start(null);
+        ai.djl.huggingface.tokenizers.jni.LibUtils.checkStatus();
+        System.out.println("DJL " + engine.getEngineName() + " " + engine.getVersion() + " ready; native libraries in "
+                + ai.djl.util.Utils.getEngineCacheDir() + " and " + ai.djl.util.Utils.getCacheDir());
+    }
+
     /** Resolves AUTO / CPU / GPU to a DJL device, with a clear error when no GPU is there. */
     public static Device device(Engine engine, QwenVlOptions.DeviceKind kind) {
-        int gpus = engine.getGpuCount();
         return switch (kind) {
-            case CPU -> Device.cpu();
-            case AUTO -> gpus > 0 ? Device.gpu() : Device.cpu();
+            case CPU -> Device.cpu(); // no GPU probe: it logs CUDA driver warnings on machines with a broken CUDA
+            case AUTO -> engine.getGpuCount() > 0 ? Device.gpu() : Device.cpu();
             case GPU -> {
-                if (gpus == 0) {
+                if (engine.getGpuCount() == 0) {
                     throw new QwenVlException("device=gpu was requested but DJL's PyTorch engine sees no CUDA GPU;"
                             + " put a CUDA build of libtorch (ai.djl.pytorch:pytorch-native-cu*) on the class path or use cpu");
                 }

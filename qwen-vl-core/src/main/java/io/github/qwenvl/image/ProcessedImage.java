@@ -12,7 +12,7 @@ import java.util.Objects;
  * <p>Patch layout: the [3, H, W] image repeated T times along time is viewed as
  * [1, T, 3, H/(P·M), M, P, W/(P·M), M, P] and permuted to (0, 3, 6, 4, 7, 2, 1, 5, 8): rows run over merge blocks
  * (row-major), then the M×M patches inside a block (row-major); each row holds channel, then time, then the P×P
- * pixels. P = patch (14), M = merge (2), T = temporal patch (2).
+ * pixels. P = patch (14 for Qwen2-VL, 16 for Qwen3-VL), M = merge (2), T = temporal patch (2).
  */
 public final class ProcessedImage {
 
@@ -27,7 +27,7 @@ public final class ProcessedImage {
     /**
      * @param resized           the image after smart_resize (both sides multiples of patch · merge)
      * @param normalization     [3][256]: the float32 value of each channel's uint8 level after rescale and normalise
-     * @param patchSize         P (14)
+     * @param patchSize         P (14 or 16)
      * @param temporalPatchSize T (2): an image is its own T frames
      * @param mergeSize         M (2): M² patches become one LLM token
      * @param originalHeight    decoded height
@@ -136,7 +136,7 @@ public final class ProcessedImage {
         return gridT() * gridH() * gridW();
     }
 
-    /** Values per patch row: 3 · temporalPatch · patch² (1176 for Qwen2-VL). */
+    /** Values per patch row: 3 · temporalPatch · patch² (1176 for Qwen2-VL, 1536 for Qwen3-VL). */
     public int patchDim() {
         return 3 * temporalPatchSize * patchSize * patchSize;
     }

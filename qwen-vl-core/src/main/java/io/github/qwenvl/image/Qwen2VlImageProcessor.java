@@ -3,10 +3,17 @@ package io.github.qwenvl.image;
 import io.github.qwenvl.config.ImageProcessorConfig;
 
 /**
- * transformers 4.50's slow {@code Qwen2VLImageProcessor} for one image: RGB conversion, smart_resize,
- * Pillow bicubic resize, rescale by 1/255 (float64, then float32), per-channel normalisation in float32,
- * then the temporal duplication and patch flattening (done by {@link ProcessedImage}, which writes the patch rows
- * when the vision tower needs them; the layout is described there).
+ * transformers' {@code Qwen2VLImageProcessor} for one image (Qwen2-VL, Qwen2.5-VL and Qwen3-VL): RGB conversion,
+ * smart_resize (factor patch × merge), bicubic resize, rescale and normalise, then the temporal duplication and
+ * patch flattening (done by {@link ProcessedImage}, which writes the patch rows when the vision tower needs them;
+ * the layout is described there).
+ *
+ * <p>Two implementations of resize and normalisation, as {@link ImageProcessorConfig#resize()} selects:
+ * {@link ImageProcessorConfig.Resize#PILLOW} is transformers 4.50's slow (PIL) processor — {@link PillowResize},
+ * rescale by 1/255 (float64, then float32), per-channel normalisation in float32;
+ * {@link ImageProcessorConfig.Resize#TORCHVISION} is the torchvision-backed processor of transformers 5.x —
+ * {@link TorchvisionResize} on the uint8 image, then {@code (v − 255 · mean) / (255 · std)} in float32 (the fast
+ * processors fold the rescale into the normalisation).
  *
  * <p>Thread-safe; holds only configuration.
  */
@@ -68,15 +75,28 @@ public final class Qwen2VlImageProcessor {
     /** Steps 2–3 only: the uint8 image the model sees (what the goldens store as resized/*.png). */
     public RgbImage resize(RgbImage image, long minPixels, long maxPixels) {
         SmartResize.Size size = targetSize(image.height(), image.width(), minPixels, maxPixels);
-        return PillowResize.bicubic(image, size.width(), size.height());
+        return config.resize() == ImageProcessorConfig.Resize.TORCHVISION
+                ? TorchvisionResize.bicubic(image, size.width(), size.height())
+                : PillowResize.bicubic(image, size.width(), size.height());
     }
 
     /**
-     * Rescale and normalise as a table: [channel][uint8 level] → the float32 the numpy pipeline produces
-     * ({@code (float32(v · (1/255)) − mean) / std}, in float32).
+     * Rescale and normalise as a table: [channel][uint8 level] → the float32 the reference pipeline produces
+     * (numpy: {@code (float32(v · (1/255)) − mean) / std}; torchvision: {@code (v − mean / (1/255)) / (std / (1/255))},
+     * each in float32).
      */
     private static float[][] normalizationTable(ImageProcessorConfig config) {
         float[][] lut = new float[3][256];
+        if (config.resize() == ImageProcessorConfig.Resize.TORCHVISION) {
+            for (int c = 0; c < 3; c++) {
+                float mean = (float) (config.imageMean()[c] * (1.0 / RESCALE_FACTOR));
+                float std = (float) (config.imageStd()[c] * (1.0 / RESCALE_FACTOR));
+                for (int v = 0; v < 256; v++) {
+                    lut[c][v] = ((float) v - mean) / std;
+                }
+            }
+            return lut;
+        }
         for (int c = 0; c < 3; c++) {
             float mean = (float) config.imageMean()[c];
             float std = (float) config.imageStd()[c];

@@ -8,16 +8,16 @@ import io.github.qwenvl.tokenizer.SpecialTokens;
 import java.util.List;
 
 /**
- * Renders a conversation with the Qwen2-VL chat template, tokenizes it and expands each image's single
+ * Renders a conversation with a chat template (Qwen2-VL's unless given another), tokenizes it and expands each image's single
  * {@code <|image_pad|>} into as many pads as the vision tower yields tokens for that image
  * (t·h·w / merge², see {@link #imageTokenCount}), as {@code Qwen2VLProcessor} does.
  */
 public final class PromptEncoder {
 
     private final QwenTokenizer tokenizer;
-    private final Qwen2ChatTemplate template;
+    private final ChatTemplate template;
 
-    public PromptEncoder(QwenTokenizer tokenizer, Qwen2ChatTemplate template) {
+    public PromptEncoder(QwenTokenizer tokenizer, ChatTemplate template) {
         this.tokenizer = tokenizer;
         this.template = template;
     }

@@ -35,7 +35,7 @@ import java.util.List;
  * not modelled by {@link Content}. Text is copied verbatim: control-token strings a user types (e.g.
  * {@code <|box_start|>} for grounding) become those tokens when the prompt is tokenized, as in the reference.
  */
-public final class Qwen2ChatTemplate {
+public final class Qwen2ChatTemplate implements ChatTemplate {
 
     /** System prompt the template inserts when the conversation does not start with a system message. */
     public static final String DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant.";
@@ -45,6 +45,7 @@ public final class Qwen2ChatTemplate {
             SpecialTokens.VISION_START + SpecialTokens.IMAGE_PAD + SpecialTokens.VISION_END;
 
     /** Renders {@code messages} into the prompt string (image parts as {@link #IMAGE_PLACEHOLDER}). */
+    @Override
     public String render(List<ChatMessage> messages, ChatTemplateOptions options) {
         StringBuilder out = new StringBuilder();
         int imageCount = 0;

@@ -10,9 +10,9 @@ import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.config.Qwen2VisionConfig;
 import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.Ops;
-import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.Scopes;
+import io.github.qwenvl.nn.VisionAttention;
 import io.github.qwenvl.nn.WeightLoader;
 
 import java.nio.FloatBuffer;
@@ -187,7 +187,9 @@ public final class Qwen2VisionTower {
             order.close();
             rotary = permuteRows(rotary, windowIndex, unit);
         }
-        NDArray[] cosSin = cosSin(scope, rotary, (float) (1.0 / Math.sqrt(config.headDim()))); // each (P, 2, 1, headDim)
+        // each (P, 2, 1, headDim); the q tables carry 1/sqrt(headDim)
+        NDArray[] cosSin = VisionAttention.cosSin(scope, flatten(rotary), totalPatches,
+                (float) (1.0 / Math.sqrt(config.headDim())));
 
         try (LayerMatrices.Pass pass = matrices.begin()) {
             for (int b = 0; b < blocks.size(); b++) {
@@ -251,138 +253,15 @@ public final class Qwen2VisionTower {
 
     /**
      * Adds {@code proj(attention(normed))} into {@code residual} (P, D), self-attention restricted to each
-     * [segments[k], segments[k+1]) range of rows.
-     *
-     * <p>Large images run the heads in groups ({@link #headsPerGroup}): each group's q, k and v are computed, used and
-     * freed before the next group's, and the heads' outputs are gathered in one (P, D) tensor for the output
-     * projection, instead of the whole (P, 3, H, hd) qkv beside a query block's scores. Images whose qkv fits the
-     * budget take one group: the fused qkv product, and each query block's projection added into the residual at once.
+     * [segments[k], segments[k+1]) range of rows ({@link VisionAttention}: heads in groups for large images, blocks
+     * of query rows).
      *
      * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
      */
     private void attendInto(NDArray residual, Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
-        long p = normed.getShape().get(0);
-        int heads = config.numHeads();
-        int headDim = config.headDim();
-        int group = headsPerGroup(tuning.mlpBlockElements(), p, heads, headDim, normed.getDevice());
-        if (group == heads) {
-            NDArray qkv = Ops.linear(normed, w.qkvWeight(), w.qkvBias()).reshape(p, 3, heads, headDim);
-            normed.close();
-            rotateQueriesAndKeysInPlace(tuning.mlpBlockElements(), qkv, cos, sin);
-            // (P, H, hd) each, q already scaled
-            attendHeads(qkv.get(":, 0"), qkv.get(":, 1"), qkv.get(":, 2"), segments, (rows, out) -> {
-                NDArray target = residual.get("{}:{}", rows[0], rows[1]); // a view: written through
-                target.attach(out.getManager());
-                target.addi(Ops.linear(out, w.projWeight(), w.projBias()));
-            });
-            return;
-        }
-        long d = (long) heads * headDim;
-        NDManager scope = normed.getManager();
-        NDArray attended = scope.zeros(new Shape(p, d)); // (P, D): the heads' outputs, group by group
-        try (NDArray cosQ = cos.get(":, 0"); NDArray sinQ = sin.get(":, 0"); // (P, 1, hd)
-             NDArray cosK = cos.get(":, 1"); NDArray sinK = sin.get(":, 1")) {
-            for (int first = 0; first < heads; first += group) {
-                long c0 = (long) first * headDim;
-                long c1 = c0 + (long) group * headDim;
-                try (NDManager groupScope = scope.newSubManager()) {
-                    groupScope.tempAttachAll(normed);
-                    NDArray q = groupProjection(normed, w, c0, c1, group, headDim);
-                    NDArray k = groupProjection(normed, w, d + c0, d + c1, group, headDim);
-                    NDArray v = groupProjection(normed, w, 2 * d + c0, 2 * d + c1, group, headDim);
-                    RowBlocks.rotateInPlace(tuning.mlpBlockElements(), q, cosQ, sinQ);
-                    RowBlocks.rotateInPlace(tuning.mlpBlockElements(), k, cosK, sinK);
-                    attendHeads(q, k, v, segments, (rows, out) -> {
-                        NDArray target = attended.get("{}:{}, {}:{}", rows[0], rows[1], c0, c1); // written through
-                        target.attach(out.getManager());
-                        target.addi(out);
-                    });
-                }
-            }
-        }
-        normed.close();
-        // the projection in row blocks, added into the residual's rows: no (P, D) product beside the outputs
-        RowBlocks.addLayer(tuning.mlpBlockElements(), residual, attended, d, outputs -> Ops.linear(outputs, w.projWeight(), w.projBias()));
-        attended.close();
-    }
-
-    /**
-     * Heads per group for {@code p} patches: all of them while the whole (P, 3, H, hd) qkv stays within twice
-     * {@code mlpBlockElements} (32 MB by default; 16 times more on a GPU), else the largest divisor of H that fits.
-     */
-    static int headsPerGroup(long mlpBlockElements, long p, int heads, int headDim, ai.djl.Device device) {
-        long budget = 2 * QueryRowBlocks.onDevice(mlpBlockElements, device);
-        long perHead = 3 * p * headDim;
-        for (int group = heads; group > 1; group--) {
-            if (heads % group == 0 && group * perHead <= budget) {
-                return group;
-            }
-        }
-        return 1;
-    }
-
-    /** Rows [r0, r1) of the fused qkv projection: (P, group, hd), a product with a view of the weight's rows. */
-    private static NDArray groupProjection(NDArray normed, Block w, long r0, long r1, int group, int headDim) {
-        try (NDArray weight = w.qkvWeight().get("{}:{}", r0, r1); NDArray bias = w.qkvBias().get("{}:{}", r0, r1)) {
-            return Ops.linear(normed, weight, bias).reshape(normed.getShape().get(0), group, headDim);
-        }
-    }
-
-    /** Receives one query block's attention output (rows, heads · hd) for rows [rows[0], rows[1]). */
-    @FunctionalInterface
-    private interface BlockOutput {
-        void accept(long[] rows, NDArray out);
-    }
-
-    /**
-     * Attention of (P, heads, hd) q / k / v within each segment, in blocks of query rows: each block's
-     * (heads, rows, L) scores are freed before the next, so a whole-image segment (L ≈ 4000 at 1024×768) never holds
-     * its full (heads, L, L) matrices. Softmax is row-wise, so the result is that of one pass.
-     */
-    private void attendHeads(NDArray q, NDArray k, NDArray v, int[] segments, BlockOutput output) {
-        long heads = q.getShape().get(1);
-        long headDim = q.getShape().get(2);
-        for (int s = 0; s + 1 < segments.length; s++) {
-            int from = segments[s];
-            int to = segments[s + 1];
-            if (to <= from) {
-                continue;
-            }
-            long budget = QueryRowBlocks.onDevice(tuning.visionAttentionBlockElements(), q.getDevice());
-            int rowsPerBlock = (int) Math.max(64, budget / (heads * (to - from)));
-            for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
-                int rowFrom = blockStart;
-                int rowTo = Math.min(to, rowFrom + rowsPerBlock);
-                try (NDManager blockScope = q.getManager().newSubManager()) {
-                    NDArray qs = q.get("{}:{}", rowFrom, rowTo);
-                    NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (heads, hd, L)
-                    NDArray vs = v.get("{}:{}", from, to).transpose(1, 0, 2); // (heads, L, hd)
-                    for (NDArray a : new NDArray[] {qs, ks, vs}) {
-                        a.attach(blockScope);
-                    }
-                    NDArray scores = qs.transpose(1, 0, 2).matMul(ks); // (heads, rows, L)
-                    NDArray weights = scores.softmax(-1);
-                    scores.close(); // before the next product: one (heads, rows, L) tensor at a time
-                    NDArray out = weights.matMul(vs).transpose(1, 0, 2).reshape(rowTo - rowFrom, heads * headDim);
-                    output.accept(new long[] {rowFrom, rowTo}, out);
-                }
-            }
-        }
-    }
-
-    /**
-     * Rotates q and k (index 0 and 1 of the (P, 3, H, hd) {@code qkv}) where they are, in blocks of rows: no second
-     * (P, 2, H, hd) tensor, and the rotation's temporaries (products, rotated halves) are one block's, not the whole
-     * image's. Each element is computed as in
-     * {@link Ops#applyRotary}: {@code x·cos + rotate_half(x)·sin}; the q tables carry 1/√headDim, so the (H, rows, L)
-     * scores need no separate scaling pass (the reference scales the scores; the difference is float32 rounding).
-     *
-     * @param cos (P, 2, 1, hd) and {@code sin} the same: index 0 for q, 1 for k
-     */
-    private static void rotateQueriesAndKeysInPlace(long budget, NDArray qkv, NDArray cos, NDArray sin) {
-        try (NDArray queriesAndKeys = qkv.get(":, 0:2")) { // (P, 2, H, hd), a view
-            RowBlocks.rotateInPlace(budget, queriesAndKeys, cos, sin);
-        }
+        VisionAttention.addInto(residual, normed, w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(),
+                config.numHeads(), config.headDim(), cos, sin, segments, tuning.mlpBlockElements(),
+                tuning.visionAttentionBlockElements());
     }
 
     /** Per-patch (h, w) rotary angles in the processor's patch order (2×2 blocks row-major). */
@@ -412,24 +291,6 @@ public final class Qwen2VisionTower {
             }
         }
         return rows.toArray(new float[0][]);
-    }
-
-    /**
-     * cos/sin of cat(angles, angles) for q and k together: (P, 2, 1, headDim) each, broadcasting over heads;
-     * index 0 (q) is multiplied by the attention scale {@code qScale}, index 1 (k) is not.
-     */
-    private static NDArray[] cosSin(NDManager scope, float[][] angles, float qScale) {
-        int p = angles.length;
-        int half = angles[0].length;
-        float[] doubled = new float[p * half * 2];
-        for (int r = 0; r < p; r++) {
-            System.arraycopy(angles[r], 0, doubled, r * half * 2, half);
-            System.arraycopy(angles[r], 0, doubled, r * half * 2 + half, half);
-        }
-        NDArray emb = Tensors.floats(scope, doubled, new Shape(p, 1, 1, half * 2L));
-        NDArray cos = emb.cos(); // torch's float32 cos/sin, as the reference computes them
-        NDArray sin = emb.sin();
-        return new NDArray[] {cos.mul(qScale).concat(cos, 1), sin.mul(qScale).concat(sin, 1)};
     }
 
     private static int[] imageSegments(List<ImageGrid> grids) {

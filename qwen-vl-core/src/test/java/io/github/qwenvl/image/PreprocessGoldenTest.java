@@ -4,7 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.config.ImageProcessorConfig;
-import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
@@ -22,7 +21,10 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
  * Goldens (a) of every fixture set whose manifest has {@code cases.preprocess}: one test per entry,
- * named {@code <set>/<entry>}. Sets and images come from the manifests only.
+ * named {@code <set>/<entry>}. Sets and images come from the manifests only. {@code entries} are the checkpoint's
+ * default processor, run as its {@code preprocessor_config.json} selects ({@link ImageProcessorConfig#resize()});
+ * {@code entries_pil} (named {@code <set>/pil/<entry>}) the Pillow-backed processor with the same settings. An entry's
+ * {@code processor_class}, where present, must name the implementation the configuration selected.
  *
  * <p>Bounds: PNG inputs (and a JPEG's companion {@code <stem>.decoded.png}, holding libjpeg-turbo's pixels)
  * must match to {@value #EXACT} — the resize is an exact port, so they are bit-equal in practice. A JPEG
@@ -53,9 +55,9 @@ class PreprocessGoldenTest {
         SUMMARY.merge(kind, diff, Math::max);
     }
 
-    /** The Qwen2-family sets with preprocess entries. */
+    /** The checkpoint sets (Qwen2-VL, Qwen2.5-VL, Qwen3-VL) with preprocess entries. */
     static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
-        return sets.stream().filter(s -> s.isQwen2Family() && preprocessCases(s) != null).toList();
+        return sets.stream().filter(s -> s.manifest().has("model_dir") && preprocessCases(s) != null).toList();
     }
 
     @TestFactory
@@ -64,11 +66,24 @@ class PreprocessGoldenTest {
         List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
         for (FixtureSet set : sets) {
             JsonObject pre = preprocessCases(set);
-            Qwen2VlImageProcessor processor = new Qwen2VlImageProcessor(configOf(set), decoder);
+            if (pre == null) {
+                continue;
+            }
+            ImageProcessorConfig config = configOf(set);
+            Qwen2VlImageProcessor processor = new Qwen2VlImageProcessor(config, decoder);
             for (JsonElement e : pre.getAsJsonArray("entries")) {
                 JsonObject entry = e.getAsJsonObject();
                 String name = set.name() + "/" + entry.get("name").getAsString();
                 tests.add(dynamicTest(name, () -> checkStored(set, processor, entry)));
+            }
+            if (pre.has("entries_pil")) {
+                Qwen2VlImageProcessor pil = new Qwen2VlImageProcessor(
+                        config.withResize(ImageProcessorConfig.Resize.PILLOW), decoder);
+                for (JsonElement e : pre.getAsJsonArray("entries_pil")) {
+                    JsonObject entry = e.getAsJsonObject();
+                    String name = set.name() + "/pil/" + entry.get("name").getAsString();
+                    tests.add(dynamicTest(name, () -> checkStored(set, pil, entry)));
+                }
             }
             if (pre.has("omitted")) {
                 for (JsonElement e : pre.getAsJsonArray("omitted")) {
@@ -94,11 +109,21 @@ class PreprocessGoldenTest {
 
     private static ImageProcessorConfig configOf(FixtureSet set) {
         return set.manifest().has("model_dir")
-                ? ModelConfig.load(set.modelDir()).imageProcessor()
+                ? ImageProcessorConfig.read(set.modelDir().resolve("preprocessor_config.json"))
                 : ImageProcessorConfig.defaults();
     }
 
+    /** transformers 5.x class names: {@code Qwen2VLImageProcessorPil} is the Pillow one, the plain name torchvision. */
+    static ImageProcessorConfig.Resize resizeOf(String processorClass) {
+        return processorClass.endsWith("Pil")
+                ? ImageProcessorConfig.Resize.PILLOW : ImageProcessorConfig.Resize.TORCHVISION;
+    }
+
     private void checkStored(FixtureSet set, Qwen2VlImageProcessor processor, JsonObject entry) {
+        if (entry.has("processor_class")) {
+            assertThat(processor.config().resize()).as(entry.get("name") + " processor_class")
+                    .isEqualTo(resizeOf(entry.get("processor_class").getAsString()));
+        }
         Path image = set.resolve(entry.get("image").getAsString());
         long min = pixels(entry, "min_pixels", processor.config().minPixels());
         long max = pixels(entry, "max_pixels", processor.config().maxPixels());
@@ -115,14 +140,14 @@ class PreprocessGoldenTest {
         if (entry.has("original_hw")) {
             assertThat(new long[] {decoded.height(), decoded.width()}).containsExactly(ints(entry, "original_hw"));
         }
-        String kind = jpeg ? "jpeg (ImageIO decode)" : "png";
+        String kind = (jpeg ? "jpeg (ImageIO decode)" : "png") + " " + processor.config().resize();
         check(kind, entry, processor, decoded, min, max, expected, expectedShape, expectedResized,
                 jpeg ? JPEG_PIXEL_VALUES : EXACT, jpeg ? JPEG_LEVELS : 0);
 
         Path companion = companionPng(image);
         if (jpeg && Files.isRegularFile(companion)) {
             RgbImage libjpegTurbo = decoder.decode(ImageSource.of(companion));
-            check("jpeg via decoded.png", entry, processor, libjpegTurbo, min, max, expected, expectedShape,
+            check("jpeg via decoded.png " + processor.config().resize(), entry, processor, libjpegTurbo, min, max, expected, expectedShape,
                     expectedResized, EXACT, 0);
         }
     }
