@@ -16,11 +16,11 @@ final class Qwen3Sets {
     }
 
     static List<FixtureSet> all() {
-        return all(FixtureRoot.sets());
+        return of(FixtureRoot.sets());
     }
 
     /** The Qwen3-VL sets among {@code sets}. */
-    static List<FixtureSet> all(List<FixtureSet> sets) {
+    static List<FixtureSet> of(List<FixtureSet> sets) {
         return sets.stream().filter(Qwen3Sets::isQwen3).toList();
     }
 
