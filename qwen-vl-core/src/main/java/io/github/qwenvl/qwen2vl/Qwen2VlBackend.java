@@ -57,7 +57,7 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
         this.config = config;
         this.qwen2 = Qwen2VlConfig.of(config);
         this.options = options;
-        this.checkpoint = SafetensorsCheckpoint.open(config.directory());
+        this.checkpoint = SafetensorsCheckpoint.open(config.directory(), options.tuning().mapLimitBytes());
         this.manager = parent.newSubManager();
         try {
             DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
@@ -65,7 +65,7 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
                 this.float32Cache = Float32WeightCache.open(checkpoint, options.weightCacheDir());
             }
             this.network = new Qwen2VlNetwork(config, checkpoint, float32Cache, manager, matrixType,
-                    options.decodeMode(), options.threads(), options.weightMode());
+                    options.decodeMode(), options.threads(), options.weightMode(), options.tuning());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());

@@ -67,7 +67,7 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
                 this.float32Cache = Float32WeightCache.open(checkpoint, options.weightCacheDir());
             }
             net = new Qwen3VlNetwork(config, checkpoint, float32Cache, manager, matrixType, options.decodeMode(),
-                    options.threads(), options.weightMode());
+                    options.threads(), options.weightMode(), options.tuning());
             tok = Qwen2Tokenizer.load(config.directory());
             ImageDecoder decoder = new ImageDecoder().withMaxDecodePixels(options.maxImagePixels());
             this.imageProcessor = new Qwen2VlImageProcessor(config.imageProcessor(), decoder);

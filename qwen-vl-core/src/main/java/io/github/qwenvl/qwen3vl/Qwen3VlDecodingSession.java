@@ -9,7 +9,7 @@ import io.github.qwenvl.nn.KvCache;
 import io.github.qwenvl.qwen2vl.ImageGrid;
 import io.github.qwenvl.qwen2vl.Qwen2JavaDecoder;
 import io.github.qwenvl.qwen2vl.RopeIndex;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -56,6 +56,14 @@ public final class Qwen3VlNetwork {
     public Qwen3VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
                           NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
                           QwenVlOptions.WeightMode weightMode) {
+        this(config, checkpoint, float32Cache, manager, dataType, decodeMode, threads, weightMode,
+                io.github.qwenvl.EngineTuning.DEFAULTS);
+    }
+
+    /** @param tuning block sizes, KV-cache pages and load slices (see {@link io.github.qwenvl.EngineTuning}) */
+    public Qwen3VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
+                          NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
+                          QwenVlOptions.WeightMode weightMode, io.github.qwenvl.EngineTuning tuning) {
         this.config = config;
         this.qwen3 = Qwen3VlConfig.of(config);
         Qwen2TextConfig textConfig = qwen3.text();
@@ -64,7 +72,8 @@ public final class Qwen3VlNetwork {
         QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
         Qwen2JavaDecoder decoder = null;
         DecodeThreads widening = null;
-        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
+        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count,
+                tuning.loadSliceElements())) {
             String decoderReason = Qwen2VlNetwork.javaDecoderReason(textConfig, weights, manager, dataType,
                     this.decodeMode);
             String perLayerReason = decoderReason != null
@@ -80,19 +89,20 @@ public final class Qwen3VlNetwork {
             float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, textConfig.headDim(),
                     textConfig.ropeTheta());
             decoder = decoderReason == null ? Qwen2JavaDecoder.create(textConfig, weights, inverseFrequencies,
-                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped) : null;
+                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped,
+                    tuning.kvPageElements()) : null;
             this.javaDecoder = decoder;
             widening = perLayer ? new DecodeThreads(count) : null;
             this.widenThreads = widening;
             LayerMatrices visionMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "visual.blocks.");
-            this.vision = new Qwen3VisionTower(qwen3.vision(), weights, visionMatrices);
+            this.vision = new Qwen3VisionTower(qwen3.vision(), weights, visionMatrices, tuning);
             LayerMatrices textMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "model.layers.");
             this.text = new Qwen2TextModel(textConfig, weights, textMatrices, perLayer ? javaDecoder : null,
-                    inverseFrequencies);
+                    inverseFrequencies, tuning);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();

@@ -123,7 +123,7 @@ class Qwen3LogitsGoldenTest {
                 int patchDim = net.vision().config().patchDim();
                 Qwen3VisionTower.Output out = net.vision().forward(scope,
                         scope.create(pixels, new Shape(pixels.length / patchDim, patchDim)), grids,
-                        io.github.qwenvl.qwen2vl.Trace.NONE);
+                        io.github.qwenvl.nn.Trace.NONE);
                 imageEmbeds = out.embeddings();
                 deepstack = out.deepstack();
                 Goldens.assertClose("qwen3 image_embeds: " + tag, Goldens.floats(file, "image_embeds"),
@@ -282,7 +282,7 @@ class Qwen3LogitsGoldenTest {
                 deepstack.add(rows(scope, level, hiddenSize));
             }
             NDArray hidden = net.text().forward(net.embedPrompt(scope, idRows, imageEmbeds), positions, mask, cache,
-                    io.github.qwenvl.qwen2vl.Trace.NONE, net.deepstackHook(idRows, deepstack));
+                    io.github.qwenvl.nn.Trace.NONE, net.deepstackHook(idRows, deepstack));
             float[] logits = net.text().logits(hidden).toFloatArray();
             int vocab = config.vocabSize();
             for (int r = 0; r < batch; r++) {
