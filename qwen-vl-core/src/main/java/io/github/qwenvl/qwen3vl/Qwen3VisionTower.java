@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.qwenvl.image.ProcessedImage;
 import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.RowBlocks;
@@ -32,12 +33,12 @@ import java.util.function.Consumer;
  *
  * <p>API for the backend: build it once from the checkpoint ({@link #Qwen3VisionTower(Qwen3VisionConfig,
  * WeightLoader, LayerMatrices)}; weight names {@code visual.*}, also found under {@code model.visual.*}), then per
- * request call {@link #forward(NDManager, List, Consumer)} (pixel rows written straight into the engine tensor, e.g.
- * by {@code ProcessedImage::writePixelValues} for each image in order) or
- * {@link #forward(NDManager, NDArray, List, Trace)}. The {@link Output} holds the image embeddings (P/4, O), image
- * after image, 2×2 blocks in raster order — the rows that replace the prompt's image-pad tokens in order — and one
- * (P/4, O) DeepStack tensor per level, to be added at the same image-token positions to the decoder's hidden states
- * after decoder layer j (j = 0, 1, …) during prefill. All are attached to the given scope.
+ * request call {@link #forward(NDManager, List, Runnable)} with the request's {@link ProcessedImage}s (their pixel
+ * rows written straight into the engine tensor), {@link #forward(NDManager, List, Consumer)} with a writer of the
+ * rows, or {@link #forward(NDManager, NDArray, List, Trace)} with a pixel tensor. The {@link Output} holds the image
+ * embeddings (P/4, O), image after image, 2×2 blocks in raster order — the rows that replace the prompt's image-pad
+ * tokens in order — and one (P/4, O) DeepStack tensor per level, to be added at the same image-token positions to the
+ * decoder's hidden states after decoder layer j (j = 0, 1, …) during prefill. All are attached to the given scope.
  *
  * <p>Thread-safe after construction: weights are read-only, every call owns its tensors. The blocks run one after
  * the other in a loop ({@link #blockCount()}); {@link #forward(NDManager, List, Consumer, Runnable)} runs the caller's
@@ -182,6 +183,27 @@ public final class Qwen3VisionTower {
             embedded = Ops.linear(input, patchEmbedWeight, patchEmbedBias);
         }
         return encode(scope, embedded, grids, Trace.NONE, betweenBlocks);
+    }
+
+    /**
+     * Encodes processed images (from {@code Qwen2VlImageProcessor} with the checkpoint's preprocessor config): their
+     * patch rows are written straight into the input tensor, image after image.
+     */
+    public Output forward(NDManager scope, List<ProcessedImage> images, Runnable betweenBlocks) {
+        List<ImageGrid> grids = new ArrayList<>(images.size());
+        for (ProcessedImage image : images) {
+            if (image.patchDim() != config.patchDim() || image.mergeSize() != config.spatialMergeSize()) {
+                throw new IllegalArgumentException("image patches of " + image.patchDim() + " values, merge "
+                        + image.mergeSize() + "; the tower takes " + config.patchDim() + ", merge "
+                        + config.spatialMergeSize());
+            }
+            grids.add(new ImageGrid(image.gridT(), image.gridH(), image.gridW()));
+        }
+        return forward(scope, grids, buffer -> {
+            for (ProcessedImage image : images) {
+                image.writePixelValues(buffer);
+            }
+        }, betweenBlocks);
     }
 
     /** The tower from the patch embeddings (P, D) on, which it owns. */

@@ -16,7 +16,12 @@ final class Qwen3Sets {
     }
 
     static List<FixtureSet> all() {
-        return FixtureRoot.sets().stream().filter(Qwen3Sets::isQwen3).toList();
+        return of(FixtureRoot.sets());
+    }
+
+    /** The Qwen3-VL sets among {@code sets}. */
+    static List<FixtureSet> of(List<FixtureSet> sets) {
+        return sets.stream().filter(Qwen3Sets::isQwen3).toList();
     }
 
     static boolean isQwen3(FixtureSet set) {

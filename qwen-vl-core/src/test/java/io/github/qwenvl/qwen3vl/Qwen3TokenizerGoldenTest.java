@@ -35,14 +35,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class Qwen3TokenizerGoldenTest {
 
+    /** The sets of {@code sets} this suite runs: the Qwen3-VL ones with tokenizer cases. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return Qwen3Sets.of(sets).stream().filter(set -> casesFile(set) != null).toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> tokenizerCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : Qwen3Sets.all()) {
+        for (FixtureSet set : goldenSets(FixtureRoot.sets())) {
             JsonObject golden = casesFile(set);
-            if (golden == null) {
-                continue;
-            }
             JsonArray cases = golden.getAsJsonArray("cases");
             for (int i = 0; i < cases.size(); i++) {
                 JsonObject c = cases.get(i).getAsJsonObject();
@@ -59,7 +61,6 @@ class Qwen3TokenizerGoldenTest {
             }
             tests.add(DynamicTest.dynamicTest(set.name() + "/special_tokens", () -> checkSpecialTokens(set)));
         }
-        assertThat(tests).as("Qwen3-VL tokenizer cases").isNotEmpty();
         return tests.stream();
     }
 
