@@ -6,7 +6,12 @@ public interface GenerationListener {
 
     void onText(String delta);
 
-    /** Polled once per token: return true to stop (the request's KV cache is freed at once). */
+    /**
+     * Return true to stop the request (its memory is freed at once). Polled after every token, where it ends the
+     * request with the text so far ({@code FinishReason.CANCELLED}), and before the first token between the vision
+     * tower's and the prefill's blocks, where it ends it with {@link RequestCancelledException} (reason CLIENT). It
+     * must answer at once: inside a forward pass it is polled while the pass holds the network's layer buffers.
+     */
     default boolean isCancelled() {
         return false;
     }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import io.github.qwenvl.config.GenerationDefaults;
 import io.github.qwenvl.config.ModelArchitecture;
 import io.github.qwenvl.config.ModelConfig;
+import io.github.qwenvl.engine.Checkpoints;
 import io.github.qwenvl.engine.DjlRuntime;
 import io.github.qwenvl.engine.ModelBackend;
 import io.github.qwenvl.engine.PreparedPrompt;
@@ -53,13 +54,22 @@ public final class QwenVlModel implements AutoCloseable {
     static volatile long heapGrowthToCollect = 64L << 20;
 
     private final boolean collectGarbage;
+    private final ServingLimits serving;
     /** Set while the collection after the first request is still due (see {@link QwenVlOptions#collectGarbage()}). */
     private final java.util.concurrent.atomic.AtomicBoolean collectAfterFirstRequest;
     private final java.util.concurrent.atomic.AtomicInteger requestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** How long {@link #close()} waits for cancelled requests to leave the engine before it gives up freeing. */
+    public static final java.time.Duration CLOSE_WAIT = java.time.Duration.ofSeconds(60);
+    private final Object lifecycle = new Object();
+    /** Tokens of the requests inside the model; guarded by {@link #lifecycle}. */
+    private final java.util.Set<CancellationToken> active = new java.util.HashSet<>();
+    private volatile boolean closing;
     /** Heap committed after the last collection (bytes). */
     private volatile long committedAfterCollection;
 
-    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage) {
+    private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage,
+                        ServingLimits serving) {
+        this.serving = serving;
         this.backend = backend;
         this.manager = manager;
         this.info = info;
@@ -103,7 +113,7 @@ public final class QwenVlModel implements AutoCloseable {
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info, options.collectGarbage());
+        return new QwenVlModel(backend, manager, info, options.collectGarbage(), options.serving());
     }
 
     /**
@@ -140,14 +150,31 @@ public final class QwenVlModel implements AutoCloseable {
         return backend.tokenizer();
     }
 
+    /** The limits on what one request may cost and contain, as loaded ({@link QwenVlOptions#serving()}). */
+    public ServingLimits servingLimits() {
+        return serving;
+    }
+
+    /** Most tokens one image may take on this model's device (null: the checkpoint's bounds only). */
+    public Integer maxImageTokens() {
+        return serving.imageTokensOn(info.device().startsWith("gpu"));
+    }
+
     /**
-     * How the model would see an image (resized size, tokens) with these options: what grounding
-     * helpers need to turn pixel rectangles into the model's box markup before asking.
+     * How the model would see an image (resized size, tokens) with these options and the image-token limit: what
+     * grounding helpers need to turn pixel rectangles into the model's box markup before asking, and what the image
+     * will cost (its {@code tokens}) before it is sent. Reads only the image's header.
      *
      * @param index the image's position in the conversation (0 = "Picture 1")
      */
     public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions options, int index) {
-        return backend.describeImage(source, options == null ? GenerationOptions.DEFAULTS : options, index);
+        CancellationToken token = CancellationToken.create();
+        admit(token);
+        try {
+            return backend.describeImage(source, options == null ? GenerationOptions.DEFAULTS : options, index);
+        } finally {
+            leave(token);
+        }
     }
 
     /** Runs a request to completion. */
@@ -164,10 +191,27 @@ public final class QwenVlModel implements AutoCloseable {
      * Returns when generation ends; the deltas concatenated equal the result's text.
      */
     public GenerationResult stream(GenerationRequest request, GenerationListener listener) {
+        return stream(request, listener, CancellationToken.create());
+    }
+
+    /**
+     * Runs a request that {@code token} can stop (its caller, its deadline, or this model's {@link #close()}): the
+     * token is checked between the vision tower's blocks and attention blocks, the prefill's layers and query blocks,
+     * and generated tokens. A cancelled request ends with {@link RequestCancelledException} carrying the reason, its
+     * memory freed. {@link GenerationListener#isCancelled()} is polled at the same places: before the first token it
+     * ends the request with {@code RequestCancelledException} (reason CLIENT), after it with the text so far and
+     * {@link FinishReason#CANCELLED}.
+     *
+     * @throws RequestCancelledException reason SHUTDOWN when the model is closing or closed
+     */
+    public GenerationResult stream(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        java.util.Objects.requireNonNull(token, "token");
+        admit(token);
         requestsInFlight.incrementAndGet();
         try {
-            return run(request, listener);
+            return run(request, listener, token);
         } finally {
+            leave(token);
             boolean idle = requestsInFlight.decrementAndGet() == 0;
             if (collectAfterFirstRequest.getAndSet(false)) {
                 committedAfterCollection = collect("the first request");
@@ -178,11 +222,24 @@ public final class QwenVlModel implements AutoCloseable {
         }
     }
 
-    private GenerationResult run(GenerationRequest request, GenerationListener listener) {
+    private GenerationResult run(GenerationRequest request, GenerationListener listener, CancellationToken token) {
+        RequestCheck check = new RequestCheck(token, listener);
+        try (Checkpoints.Scope ignored = Checkpoints.enter(check)) {
+            return run(request, listener, token, check);
+        }
+    }
+
+    private GenerationResult run(GenerationRequest request, GenerationListener listener, CancellationToken token,
+                                 RequestCheck check) {
         long start = System.nanoTime();
         GenerationOptions options = request.options();
+        token.throwIfCancelled();
         PreparedPrompt prompt = backend.prepare(request.messages(), options);
         int promptLength = prompt.inputIds().length;
+        if (serving.maxPromptTokens() != null && promptLength > serving.maxPromptTokens()) {
+            throw new RequestTooLargeException("prompt tokens (image tokens included)", serving.maxPromptTokens(),
+                    promptLength, ServingLimits.MAX_PROMPT_TOKENS_PROPERTY);
+        }
         int context = backend.contextLength();
         if (promptLength >= context) {
             throw new PromptTooLongException(promptLength, context);
@@ -196,13 +253,17 @@ public final class QwenVlModel implements AutoCloseable {
         long[] firstToken = {0};
         GenerationLoop.Outcome outcome;
         long visionNanos;
+        token.throwIfCancelled();
         try (DecodingSession session = backend.open(prompt, promptLength + params.maxNewTokens())) {
             visionNanos = System.nanoTime() - prepared;
-            outcome = GenerationLoop.run(session, params, (token, index) -> {
+            outcome = GenerationLoop.run(session, params, (id, index) -> {
                 if (index == 0) {
                     firstToken[0] = System.nanoTime();
+                    check.generating = true;
                 }
-                FinishReason stop = text.accept(token);
+                FinishReason stop = text.accept(id);
+                token.reached(CancellationToken.Checkpoint.TOKEN, index);
+                token.throwIfCancelled();
                 if (stop == null && listener.isCancelled()) {
                     return FinishReason.CANCELLED;
                 }
@@ -255,8 +316,104 @@ public final class QwenVlModel implements AutoCloseable {
         return manager.getManagedArrays().size();
     }
 
+    /**
+     * The check installed for a request's thread: its token first, then its listener; inert once the first token is
+     * out (from then on the token loop checks once per token, and a listener's cancellation keeps the text so far).
+     */
+    private static final class RequestCheck implements Checkpoints.Check {
+        private final CancellationToken token;
+        private final GenerationListener listener;
+        volatile boolean generating;
+
+        RequestCheck(CancellationToken token, GenerationListener listener) {
+            this.token = token;
+            this.listener = listener;
+        }
+
+        @Override
+        public void reached(CancellationToken.Checkpoint checkpoint, int index) {
+            if (generating) {
+                return;
+            }
+            token.reached(checkpoint, index);
+            token.throwIfCancelled();
+            if (listener.isCancelled()) {
+                token.cancel(RequestCancelledException.Reason.CLIENT);
+                token.throwIfCancelled();
+            }
+        }
+    }
+
+    /** Admits a request unless the model is closing; the request is then cancelled by {@link #close()}. */
+    private void admit(CancellationToken token) {
+        synchronized (lifecycle) {
+            if (closing) {
+                token.cancel(RequestCancelledException.Reason.SHUTDOWN);
+                throw new RequestCancelledException(RequestCancelledException.Reason.SHUTDOWN,
+                        "The model is shutting down and accepts no new requests");
+            }
+            active.add(token);
+        }
+    }
+
+    private void leave(CancellationToken token) {
+        synchronized (lifecycle) {
+            active.remove(token);
+            lifecycle.notifyAll();
+        }
+    }
+
+    /** Requests running in this model now. */
+    public int activeRequests() {
+        synchronized (lifecycle) {
+            return active.size();
+        }
+    }
+
+    /** True once {@link #close()} has begun: new requests are refused. */
+    public boolean isClosing() {
+        return closing;
+    }
+
+    /**
+     * Stops admitting requests, cancels those in flight (they end with {@link RequestCancelledException}, reason
+     * SHUTDOWN, within one block of the vision tower or the prefill, or one token), waits for them to leave the
+     * engine, then frees the weights and every native resource. Should a request not leave within
+     * {@link #CLOSE_WAIT} (one engine operation running that long), the native memory is left to the process's end
+     * instead of being freed under it. Idempotent.
+     */
     @Override
     public void close() {
+        synchronized (lifecycle) {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            for (CancellationToken t : active) {
+                t.cancel(RequestCancelledException.Reason.SHUTDOWN);
+            }
+            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+            boolean interrupted = false;
+            while (!active.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    lifecycle.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (!active.isEmpty()) {
+                LOG.warn("{} request(s) still inside the model {} after it was closed; its native memory is left to"
+                        + " the process's end", active.size(), CLOSE_WAIT);
+                return;
+            }
+        }
         backend.close();
         manager.close();
     }

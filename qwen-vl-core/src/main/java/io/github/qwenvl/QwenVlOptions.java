@@ -35,6 +35,9 @@ package io.github.qwenvl;
  *                         first request (while the JIT compiles the Java kernels) and a long prompt's Java KV cache
  *                         made it commit, and the next request does not run over it (docs/performance.md); a no-op
  *                         under {@code -XX:+DisableExplicitGC}
+ * @param serving          what one request may cost (image tokens, prompt tokens) and whether message text may
+ *                         contain special tokens ({@link ServingLimits}); default {@link ServingLimits#NONE}: the
+ *                         checkpoint's image bounds, the context length, template tokens in text read as plain text
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -46,7 +49,8 @@ public record QwenVlOptions(
         DecodeMode decodeMode,
         java.nio.file.Path weightCacheDir,
         WeightMode weightMode,
-        boolean collectGarbage) {
+        boolean collectGarbage,
+        ServingLimits serving) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -75,6 +79,7 @@ public record QwenVlOptions(
         precision = precision == null ? Precision.FLOAT32 : precision;
         decodeMode = decodeMode == null ? DecodeMode.AUTO : decodeMode;
         weightMode = weightMode == null ? WeightMode.AUTO : weightMode;
+        serving = serving == null ? ServingLimits.NONE : serving;
         if (maxImagePixels <= 0) {
             throw new IllegalArgumentException("maxImagePixels must be positive");
         }
@@ -84,6 +89,14 @@ public record QwenVlOptions(
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1");
         }
+    }
+
+    /** Without serving limits ({@link ServingLimits#NONE}). */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
+                         WeightMode weightMode, boolean collectGarbage) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
+                weightMode, collectGarbage, ServingLimits.NONE);
     }
 
     /** With the AUTO weight mode and a collection after the load. */
@@ -106,48 +119,54 @@ public record QwenVlOptions(
     }
 
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO, true);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO, true, ServingLimits.NONE);
+    }
+
+    /** With these serving limits (image and prompt cost, special tokens in text). */
+    public QwenVlOptions withServing(ServingLimits limits) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
+                weightCacheDir, weightMode, collectGarbage, limits);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage, serving);
     }
 
     public QwenVlOptions withWeightMode(WeightMode m) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, m, collectGarbage);
+                weightCacheDir, m, collectGarbage, serving);
     }
 
     public QwenVlOptions withCollectGarbage(boolean collect) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode, collect);
+                weightCacheDir, weightMode, collect, serving);
     }
 }

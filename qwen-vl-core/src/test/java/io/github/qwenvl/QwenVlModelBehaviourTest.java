@@ -99,23 +99,19 @@ class QwenVlModelBehaviourTest {
 
             java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            Future<GenerationResult> held = pool.submit(() -> fresh.stream(request("Hi", false, greedy(2)),
-                    new GenerationListener() {
-                        @Override
-                        public void onText(String delta) {
-                        }
-
-                        @Override
-                        public boolean isCancelled() { // polled per token: holds the request in flight
-                            running.countDown();
-                            try {
-                                release.await();
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                            return false;
-                        }
-                    }));
+            // held at its first token (outside the network's forward passes, which the other request needs)
+            CancellationToken holdAtFirstToken = CancellationToken.create().observe((checkpoint, index) -> {
+                if (checkpoint == CancellationToken.Checkpoint.TOKEN && index == 0) {
+                    running.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            Future<GenerationResult> held = pool.submit(() -> fresh.stream(request("Hi", false, greedy(2)), delta -> {
+            }, holdAtFirstToken));
             assertThat(running.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             before = fullCollections();
             fresh.generate(request("Hi", false, greedy(2)));

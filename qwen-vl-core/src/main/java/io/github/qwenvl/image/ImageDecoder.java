@@ -88,6 +88,43 @@ public final class ImageDecoder {
         return formats;
     }
 
+    /** An image's size as its header gives it. */
+    public record Dimensions(int width, int height) {
+    }
+
+    /**
+     * The image's width and height from its header, without decoding its pixels (the same checks of format and
+     * size as {@link #decode}): what an image will cost can be known before it is decoded.
+     */
+    public Dimensions dimensions(ImageSource source) {
+        java.util.Objects.requireNonNull(source, "source");
+        if (source instanceof ImageSource.Decoded decoded) {
+            if (decoded.image() == null) {
+                throw new ImageInputException(Reason.EMPTY, "decoded image is null");
+            }
+            checkSize(decoded.image().getWidth(), decoded.image().getHeight());
+            return new Dimensions(decoded.image().getWidth(), decoded.image().getHeight());
+        }
+        if (source instanceof ImageSource.Bytes bytes) {
+            if (bytes.data().length == 0) {
+                throw new ImageInputException(Reason.EMPTY, "image data is empty (0 bytes)");
+            }
+            return readStream(new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes.data())), "image bytes",
+                    true).dimensions;
+        }
+        Path path = ((ImageSource.File) source).path();
+        try {
+            if (Files.size(path) == 0) {
+                throw new ImageInputException(Reason.EMPTY, "image file is empty: " + path);
+            }
+            return readStream(new FileImageInputStream(path.toFile()), path.toString(), true).dimensions;
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw new ImageInputException(Reason.UNREADABLE, "image file not found: " + path, e);
+        } catch (IOException e) {
+            throw new ImageInputException(Reason.UNREADABLE, "cannot read image file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Decodes and converts to RGB. */
     public RgbImage decode(ImageSource source) {
         java.util.Objects.requireNonNull(source, "source");
@@ -119,6 +156,14 @@ public final class ImageDecoder {
     }
 
     private RgbImage decodeStream(ImageInputStream stream, String what) {
+        return readStream(stream, what, false).image;
+    }
+
+    /** What {@link #readStream} read: the header's size, and the pixels unless only the header was asked for. */
+    private record Read(Dimensions dimensions, RgbImage image) {
+    }
+
+    private Read readStream(ImageInputStream stream, String what, boolean headerOnly) {
         try (stream) {
             ImageReader reader = findReader(stream, what);
             try {
@@ -127,10 +172,13 @@ public final class ImageDecoder {
                 int width = reader.getWidth(0);
                 int height = reader.getHeight(0);
                 checkSize(width, height);
+                if (headerOnly) {
+                    return new Read(new Dimensions(width, height), null);
+                }
                 BufferedImage image = reader.read(0);
                 boolean rgbPngWithTrns = format.equals("png") && image.getColorModel().hasAlpha()
                         && pngColorTypeIs(reader, "RGB");
-                return RgbConversion.toRgb(image, alphaMode, rgbPngWithTrns);
+                return new Read(new Dimensions(width, height), RgbConversion.toRgb(image, alphaMode, rgbPngWithTrns));
             } finally {
                 reader.dispose();
             }

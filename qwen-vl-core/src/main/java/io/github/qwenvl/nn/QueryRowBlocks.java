@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 
 /**
  * Prefill attention over blocks of query rows of about {@link #scoreBlockElements} scores each, so a long prompt
@@ -60,6 +62,7 @@ public final class QueryRowBlocks {
         int rowsPerBlock = rowsPerBlock(s, scoresPerRow, q.getDevice());
         for (int from = 0; from < s; from += rowsPerBlock) {
             int rows = Math.min(rowsPerBlock, s - from);
+            Checkpoints.reached(CancellationToken.Checkpoint.PREFILL_ATTENTION, from);
             try (NDManager scope = q.getManager().newSubManager()) {
                 NDArray qBlock = q.get(":, :, {}:{}", from, from + rows);
                 qBlock.attach(scope);

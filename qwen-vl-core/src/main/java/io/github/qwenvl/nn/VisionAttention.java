@@ -1,5 +1,7 @@
 package io.github.qwenvl.nn;
 
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -75,6 +77,7 @@ public final class VisionAttention {
             for (int first = 0; first < heads; first += group) {
                 long c0 = (long) first * headDim;
                 long c1 = c0 + (long) group * headDim;
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_ATTENTION, first);
                 try (NDManager groupScope = scope.newSubManager()) {
                     groupScope.tempAttachAll(normed);
                     NDArray q = groupProjection(normed, qkvWeight, qkvBias, c0, c1, group, headDim);
@@ -142,6 +145,7 @@ public final class VisionAttention {
             for (int blockStart = from; blockStart < to; blockStart += rowsPerBlock) {
                 int rowFrom = blockStart;
                 int rowTo = Math.min(to, rowFrom + rowsPerBlock);
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_ATTENTION, blockStart);
                 try (NDManager blockScope = q.getManager().newSubManager()) {
                     NDArray qs = q.get("{}:{}", rowFrom, rowTo);
                     NDArray ks = k.get("{}:{}", from, to).transpose(1, 2, 0); // (heads, hd, L)

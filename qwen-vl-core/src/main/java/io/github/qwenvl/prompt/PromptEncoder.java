@@ -14,12 +14,31 @@ import java.util.List;
  */
 public final class PromptEncoder {
 
+    /**
+     * The template's control tokens that message text may not write (by default): turn markers, end of text, vision
+     * markers and pads. The grounding markup ({@code <|object_ref_start|>}, {@code <|box_start|>},
+     * {@code <|quad_start|>} and their ends) is not among them: users write it to ask about regions.
+     */
+    public static final List<String> STRUCTURE_TOKENS = List.of(SpecialTokens.IM_START, SpecialTokens.IM_END,
+            SpecialTokens.END_OF_TEXT, SpecialTokens.VISION_START, SpecialTokens.VISION_END, SpecialTokens.VISION_PAD,
+            SpecialTokens.IMAGE_PAD, SpecialTokens.VIDEO_PAD);
+
     private final QwenTokenizer tokenizer;
     private final ChatTemplate template;
+    private final TextSpecials textSpecials; // null: message text may write every special token
 
     public PromptEncoder(QwenTokenizer tokenizer, ChatTemplate template) {
+        this(tokenizer, template, false);
+    }
+
+    /**
+     * @param specialTokensInText true: special tokens written in message text are read as those tokens (trusted
+     *                            callers); false (default): the {@link #STRUCTURE_TOKENS} in text are plain text
+     */
+    public PromptEncoder(QwenTokenizer tokenizer, ChatTemplate template, boolean specialTokensInText) {
         this.tokenizer = tokenizer;
         this.template = template;
+        this.textSpecials = specialTokensInText ? null : new TextSpecials(STRUCTURE_TOKENS);
     }
 
     public PromptEncoder(QwenTokenizer tokenizer) {
@@ -43,7 +62,8 @@ public final class PromptEncoder {
      *
      * @param imageTokenCounts image tokens of each image part, in the order the images appear in the messages
      * @throws IllegalArgumentException if the messages hold a different number of images than counts given, or
-     *                                  if message text itself contains {@code <|image_pad|>}
+     *                                  if message text itself contains {@code <|image_pad|>} read as the token
+     *                                  (only where special tokens in text are allowed)
      */
     public EncodedPrompt encode(List<ChatMessage> messages, int[] imageTokenCounts, ChatTemplateOptions options) {
         int images = countImages(messages);
@@ -56,8 +76,13 @@ public final class PromptEncoder {
                 throw new IllegalArgumentException("Image token counts must be positive: " + count);
             }
         }
-        String rendered = template.render(messages, options);
-        int[] ids = tokenizer.encode(rendered);
+        TextSpecials.Marked marked = textSpecials == null ? null : textSpecials.mark(messages);
+        if (marked != null && marked.none()) {
+            marked = null; // the common case: rendered and tokenized in one piece, as the reference does
+        }
+        String rendered = template.render(marked == null ? messages : marked.messages(), options);
+        int[] ids = marked == null ? tokenizer.encode(rendered)
+                : marked.encode(rendered, tokenizer::encode, this::plainText);
         int imagePad = tokenizer.specialTokens().imagePad();
         if (images > 0 && imagePad < 0) {
             throw new IllegalStateException("The tokenizer has no " + SpecialTokens.IMAGE_PAD + " token");
@@ -71,8 +96,24 @@ public final class PromptEncoder {
         }
         int[] offsets = new int[images];
         int[] expandedIds = expandIds(ids, imagePad, imageTokenCounts, offsets);
-        return new EncodedPrompt(rendered, expandText(rendered, imageTokenCounts), expandedIds,
-                imageTokenCounts.clone(), offsets);
+        String expanded = expandText(rendered, imageTokenCounts);
+        if (marked != null) {
+            rendered = marked.restore(rendered);
+            expanded = marked.restore(expanded);
+        }
+        return new EncodedPrompt(rendered, expanded, expandedIds, imageTokenCounts.clone(), offsets);
+    }
+
+    /**
+     * A special token's text as plain text: its last character tokenized apart from the rest, so that neither piece
+     * is the token (for {@code <|im_end|>}: the tokens of {@code <|im_end|} and of {@code >}).
+     */
+    private int[] plainText(String token) {
+        int[] head = tokenizer.encode(token.substring(0, token.length() - 1));
+        int[] tail = tokenizer.encode(token.substring(token.length() - 1));
+        int[] ids = java.util.Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, ids, head.length, tail.length);
+        return ids;
     }
 
     /** {@link #encode(List, int[], ChatTemplateOptions)} with {@link ChatTemplateOptions#DEFAULT}. */

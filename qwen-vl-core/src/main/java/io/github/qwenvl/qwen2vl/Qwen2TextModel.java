@@ -1,5 +1,7 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import io.github.qwenvl.nn.KvCache;
 import io.github.qwenvl.nn.LayerMatrices;
 import ai.djl.ndarray.NDArray;
@@ -153,6 +155,7 @@ public final class Qwen2TextModel {
         NDArray x = inputsEmbeds;
         try (LayerMatrices.Pass pass = matrices.begin()) {
             for (int l = 0; l < layers.size(); l++) {
+                Checkpoints.reached(CancellationToken.Checkpoint.PREFILL_LAYER, l);
                 pass.prepare(l);
                 Layer w = layers.get(l);
                 int layer = l;

@@ -1,6 +1,8 @@
 package io.github.qwenvl.qwen2vl;
 
 import io.github.qwenvl.nn.Tensors;
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -182,6 +184,7 @@ public final class Qwen2VisionTower {
         try (LayerMatrices.Pass pass = matrices.begin()) {
             for (int b = 0; b < blocks.size(); b++) {
                 int[] segments = config.isFullAttention(b) ? imageSegments : windowSegments;
+                Checkpoints.reached(CancellationToken.Checkpoint.VISION_BLOCK, b);
                 pass.prepare(b);
                 Block weights = blocks.get(b);
                 // the block's input and intermediates are freed when it is done (the input is always ours: the

@@ -69,7 +69,8 @@ public final class Qwen2VlBackend implements ModelBackend {
             this.tokenizer = Qwen2Tokenizer.load(config.directory());
             ImageDecoder decoder = new ImageDecoder().withMaxDecodePixels(options.maxImagePixels());
             this.imageProcessor = new Qwen2VlImageProcessor(config.imageProcessor(), decoder);
-            this.promptEncoder = new PromptEncoder(tokenizer);
+            this.promptEncoder = new PromptEncoder(tokenizer, new io.github.qwenvl.prompt.Qwen2ChatTemplate(),
+                    options.serving().allowSpecialTokens());
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -108,13 +109,23 @@ public final class Qwen2VlBackend implements ModelBackend {
         return options.contextLength() != null ? options.contextLength() : config.text().maxPositionEmbeddings();
     }
 
-    /** {min, max} resized-area bounds: request options over preprocessor_config.json. */
+    /**
+     * {min, max} resized-area bounds: request options over preprocessor_config.json, the maximum then lowered to the
+     * image-token limit ({@link io.github.qwenvl.ServingLimits#maxImageTokens}) as {@code max_pixels}, so that an
+     * image over it is resized by the same smart_resize the reference runs with that {@code max_pixels}.
+     */
     private long[] pixelBounds(GenerationOptions generationOptions) {
         ImageProcessorConfig pc = config.imageProcessor();
         long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
         long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
         if (minPixels < 1 || maxPixels < minPixels) {
             throw new InvalidRequestException("Invalid pixel bounds: minPixels " + minPixels + ", maxPixels " + maxPixels);
+        }
+        Integer maxTokens = options.serving().imageTokensOn(manager.getDevice().isGpu());
+        if (maxTokens != null) {
+            long unit = (long) pc.patchSize() * pc.mergeSize();
+            maxPixels = Math.min(maxPixels, maxTokens * unit * unit);
+            minPixels = Math.min(minPixels, maxPixels);
         }
         return new long[] {minPixels, maxPixels};
     }
@@ -123,10 +134,10 @@ public final class Qwen2VlBackend implements ModelBackend {
     public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions generationOptions, int index) {
         ImageProcessorConfig pc = config.imageProcessor();
         long[] bounds = pixelBounds(generationOptions);
-        var rgb = imageProcessor.decoder().decode(source);
-        var size = imageProcessor.targetSize(rgb.height(), rgb.width(), bounds[0], bounds[1]);
+        var original = imageProcessor.decoder().dimensions(source); // the header only: nothing is decoded
+        var size = imageProcessor.targetSize(original.height(), original.width(), bounds[0], bounds[1]);
         int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
-        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
+        return new ImageInfo(index, original.width(), original.height(), size.width(), size.height(), tokens);
     }
 
     @Override

@@ -246,6 +246,7 @@ public final class Qwen3VisionTower {
         try (LayerMatrices.Pass pass = matrices.begin()) {
             for (int b = 0; b < blocks.size(); b++) {
                 betweenBlocks.run();
+                io.github.qwenvl.engine.Checkpoints.reached(io.github.qwenvl.CancellationToken.Checkpoint.VISION_BLOCK, b);
                 pass.prepare(b);
                 Block weights = blocks.get(b);
                 hidden = Scopes.run(scope, hidden, true, x -> block(weights, x, cosSin[0], cosSin[1], segments));

@@ -95,7 +95,8 @@ public final class QwenVlBackend implements ModelBackend {
             if (!format.equals("chatml") && !format.equals("raw")) {
                 throw new CheckpointException("Unknown chat_format '" + format + "' in generation_config.json of " + dir);
             }
-            this.chatFormat = new QwenVlChatFormat(tokenizer, format.equals("chatml"), window);
+            this.chatFormat = new QwenVlChatFormat(tokenizer, format.equals("chatml"), window)
+                    .withSpecialTokensInText(options.serving().allowSpecialTokens());
             ImageDecoder decoder = new ImageDecoder().withMaxDecodePixels(options.maxImagePixels());
             this.imageProcessor = new QwenVlImageProcessor(decoder, qwenConfig.visual().imageSize());
             this.generationDefaults = defaults(config.generation(), tokenizer.specialTokens(), chatFormat.chatml());
@@ -185,9 +186,9 @@ public final class QwenVlBackend implements ModelBackend {
 
     @Override
     public ImageInfo describeImage(ImageSource source, GenerationOptions generationOptions, int index) {
-        RgbImage rgb = imageProcessor.decoder().decode(source);
+        var original = imageProcessor.decoder().dimensions(source); // the header only: nothing is decoded
         int s = imageProcessor.size();
-        return new ImageInfo(index, rgb.width(), rgb.height(), s, s, qwenConfig.visual().nQueries());
+        return new ImageInfo(index, original.width(), original.height(), s, s, qwenConfig.visual().nQueries());
     }
 
     @Override
@@ -195,6 +196,12 @@ public final class QwenVlBackend implements ModelBackend {
         long total = messages == null ? 0 : messages.stream().mapToLong(ChatMessage::imageCount).sum();
         if (total > options.maxImages()) {
             throw new InvalidRequestException("Too many images: at most " + options.maxImages() + " per request");
+        }
+        Integer maxImageTokens = options.serving().imageTokensOn(manager.getDevice().isGpu());
+        if (total > 0 && maxImageTokens != null && maxImageTokens < qwenConfig.visual().nQueries()) {
+            // every Qwen-VL image takes nQueries tokens: it cannot be made smaller
+            throw new io.github.qwenvl.RequestTooLargeException("image tokens", maxImageTokens,
+                    qwenConfig.visual().nQueries(), io.github.qwenvl.ServingLimits.MAX_IMAGE_TOKENS_PROPERTY);
         }
         QwenVlChatFormat.Encoded encoded;
         try {

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.prompt.TextSpecials;
 import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.chat.ChatMessage;
 import io.github.qwenvl.chat.Content;
@@ -44,22 +45,44 @@ public final class QwenVlChatFormat {
     private final boolean chatml;
     private final int maxWindowSize;
     private final BiFunction<ImageSource, Integer, String> imageReference;
+    private final TextSpecials textSpecials; // null: message text may write every special token
+
+    /** Grounding markup that message text may write as special tokens: {@code <ref>}, {@code <box>}, {@code <quad>}. */
+    public static final List<String> GROUNDING_TOKENS = List.of(QwenTiktokenTokenizer.REF_START,
+            QwenTiktokenTokenizer.REF_END, QwenTiktokenTokenizer.BOX_START, QwenTiktokenTokenizer.BOX_END,
+            QwenTiktokenTokenizer.QUAD_START, QwenTiktokenTokenizer.QUAD_END);
 
     public QwenVlChatFormat(QwenTiktokenTokenizer tokenizer, boolean chatml, int maxWindowSize) {
-        this(tokenizer, chatml, maxWindowSize, QwenVlChatFormat::defaultReference);
+        this(tokenizer, chatml, maxWindowSize, QwenVlChatFormat::defaultReference, false);
     }
 
     private QwenVlChatFormat(QwenTiktokenTokenizer tokenizer, boolean chatml, int maxWindowSize,
-                             BiFunction<ImageSource, Integer, String> imageReference) {
+                             BiFunction<ImageSource, Integer, String> imageReference, boolean specialTokensInText) {
         this.tokenizer = tokenizer;
         this.chatml = chatml;
         this.maxWindowSize = maxWindowSize;
         this.imageReference = imageReference;
+        // make_context reads only the image and grounding tokens in content (every other special string is plain
+        // text there already); the raw format reads every special token
+        this.textSpecials = specialTokensInText ? null : new TextSpecials(chatml
+                ? List.of(QwenTiktokenTokenizer.IMG_START, QwenTiktokenTokenizer.IMG_END, QwenTiktokenTokenizer.IMG_PAD)
+                : QwenTiktokenTokenizer.SPECIALS.stream().filter(t -> !GROUNDING_TOKENS.contains(t)).toList());
     }
 
     /** @param reference (source, 1-based picture number) → the text written between the image tags */
     public QwenVlChatFormat withImageReference(BiFunction<ImageSource, Integer, String> reference) {
-        return new QwenVlChatFormat(tokenizer, chatml, maxWindowSize, reference);
+        return new QwenVlChatFormat(tokenizer, chatml, maxWindowSize, reference, textSpecials == null);
+    }
+
+    /**
+     * @param allowed true: special tokens written in message text are read as those tokens ({@code make_context}
+     *                reads the image and grounding tokens in content, the raw format every special token); false
+     *                (default): only the grounding markup ({@link #GROUNDING_TOKENS}) is, every other special
+     *                token in text ({@code <img>}, {@code </img>}, {@code <imgpad>}, {@code <|im_end|>} …) is plain
+     *                text, so a message cannot forge image spans or turns
+     */
+    public QwenVlChatFormat withSpecialTokensInText(boolean allowed) {
+        return new QwenVlChatFormat(tokenizer, chatml, maxWindowSize, imageReference, allowed);
     }
 
     public boolean chatml() {
@@ -78,11 +101,11 @@ public final class QwenVlChatFormat {
     }
 
     /** {@code from_list_format} of one message; appends its images to {@code images}. */
-    private String listFormat(ChatMessage message, List<ImageSource> images) {
+    private String listFormat(ChatMessage message, List<ImageSource> images, List<String> marked) {
         StringBuilder text = new StringBuilder();
         for (Content c : message.content()) {
             if (c instanceof Content.Text t) {
-                text.append(t.text());
+                text.append(textSpecials == null ? t.text() : textSpecials.mark(t.text(), marked));
             } else if (c instanceof Content.Image image) {
                 images.add(image.source());
                 int n = images.size();
@@ -103,13 +126,14 @@ public final class QwenVlChatFormat {
             throw new InvalidRequestException("A request needs at least one message");
         }
         List<ImageSource> images = new ArrayList<>();
+        List<String> marked = new ArrayList<>();
         String system = DEFAULT_SYSTEM;
         int first = 0;
         if (messages.get(0).role() == Role.SYSTEM) {
             if (messages.get(0).imageCount() > 0) {
                 throw new InvalidRequestException("A system message cannot hold images");
             }
-            system = listFormat(messages.get(0), images);
+            system = listFormat(messages.get(0), images, marked);
             first = 1;
         }
         List<String> turns = new ArrayList<>();
@@ -120,12 +144,16 @@ public final class QwenVlChatFormat {
                 throw new InvalidRequestException("Qwen-VL expects an optional system message, then user and assistant"
                         + " messages alternating, ending with a user message; message " + i + " is " + m.role());
             }
-            turns.add(listFormat(m, images));
+            turns.add(listFormat(m, images, marked));
         }
         if (turns.size() % 2 == 0) {
             throw new InvalidRequestException("The last message must be a user message");
         }
-        Encoded encoded = chatml ? chatml(system, turns, images) : raw(turns, images);
+        TextSpecials.Marked texts = new TextSpecials.Marked(List.of(), List.copyOf(marked));
+        Encoded encoded = chatml ? chatml(system, turns, images, texts) : raw(turns, images, texts);
+        if (!texts.none()) {
+            encoded = new Encoded(encoded.inputIds(), texts.restore(encoded.text()), encoded.images());
+        }
         int spans = 0;
         int imgStart = tokenizer.specialTokens().visionStart();
         for (int id : encoded.inputIds()) {
@@ -140,16 +168,17 @@ public final class QwenVlChatFormat {
         return encoded;
     }
 
-    private Encoded raw(List<String> turns, List<ImageSource> images) {
+    private Encoded raw(List<String> turns, List<ImageSource> images, TextSpecials.Marked texts) {
         String text = String.join("", turns);
-        return new Encoded(tokenizer.encode(text), text, List.copyOf(images));
+        int[] ids = texts.none() ? tokenizer.encode(text) : texts.encode(text, tokenizer::encode, tokenizer::encodeOrdinary);
+        return new Encoded(ids, text, List.copyOf(images));
     }
 
-    private Encoded chatml(String system, List<String> turns, List<ImageSource> allImages) {
+    private Encoded chatml(String system, List<String> turns, List<ImageSource> allImages, TextSpecials.Marked texts) {
         int imStart = tokenizer.specialTokens().imStart();
         int imEnd = tokenizer.specialTokens().imEnd();
         int[] nl = tokenizer.encode("\n");
-        IntList systemTokens = new IntList().add(imStart).add(roleContent("system", system)).add(imEnd);
+        IntList systemTokens = new IntList().add(imStart).add(roleContent("system", system, texts)).add(imEnd);
         String systemText = "<|im_start|>system\n" + system + "<|im_end|>";
         IntList context = new IntList();
         StringBuilder rawText = new StringBuilder();
@@ -158,8 +187,8 @@ public final class QwenVlChatFormat {
         for (int p = pairs - 1; p >= 0; p--) {
             String q = turns.get(2 * p);
             String r = turns.get(2 * p + 1);
-            IntList next = new IntList().add(nl).add(imStart).add(roleContent("user", q)).add(imEnd).add(nl)
-                    .add(imStart).add(roleContent("assistant", r)).add(imEnd);
+            IntList next = new IntList().add(nl).add(imStart).add(roleContent("user", q, texts)).add(imEnd).add(nl)
+                    .add(imStart).add(roleContent("assistant", r, texts)).add(imEnd);
             if (systemTokens.size() + next.size() + context.size() < maxWindowSize) {
                 context = next.add(context.toArray());
                 rawText.insert(0, "\n<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n" + r + "<|im_end|>");
@@ -170,7 +199,7 @@ public final class QwenVlChatFormat {
         }
         String query = turns.get(turns.size() - 1);
         IntList all = new IntList().add(systemTokens.toArray()).add(context.toArray()).add(nl).add(imStart)
-                .add(roleContent("user", query)).add(imEnd).add(nl).add(imStart).add(tokenizer.encode("assistant")).add(nl);
+                .add(roleContent("user", query, texts)).add(imEnd).add(nl).add(imStart).add(tokenizer.encode("assistant")).add(nl);
         String text = systemText + rawText + "\n<|im_start|>user\n" + query + "<|im_end|>\n<|im_start|>assistant\n";
         // images of dropped history pairs are not in the prompt any more
         int dropped = 0;
@@ -190,10 +219,12 @@ public final class QwenVlChatFormat {
         return n;
     }
 
-    private int[] roleContent(String role, String content) {
+    private int[] roleContent(String role, String content, TextSpecials.Marked texts) {
         List<String> allowed = QwenTiktokenTokenizer.IMAGE_ST;
+        int[] contentIds = texts.none() ? tokenizer.encode(content, allowed)
+                : texts.encode(content, piece -> tokenizer.encode(piece, allowed), tokenizer::encodeOrdinary);
         return new IntList().add(tokenizer.encode(role, allowed)).add(tokenizer.encode("\n"))
-                .add(tokenizer.encode(content, allowed)).toArray();
+                .add(contentIds).toArray();
     }
 
     /** Minimal growable int list. */

@@ -1,5 +1,7 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import io.github.qwenvl.nn.Tensors;
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
@@ -154,6 +156,7 @@ public final class QwenVlTextModel {
         float scale = (float) Math.sqrt(hd);
         NDArray x = embeds;
         for (int l = 0; l < layers.size(); l++) {
+            Checkpoints.reached(CancellationToken.Checkpoint.PREFILL_LAYER, l);
             Layer w = layers.get(l);
             int layer = l;
             NDArray cosF = cos;

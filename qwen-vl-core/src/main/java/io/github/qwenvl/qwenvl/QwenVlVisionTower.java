@@ -1,5 +1,7 @@
 package io.github.qwenvl.qwenvl;
 
+import io.github.qwenvl.CancellationToken;
+import io.github.qwenvl.engine.Checkpoints;
 import io.github.qwenvl.nn.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -165,6 +167,7 @@ public final class QwenVlVisionTower {
         int heads = config.heads();
         int hd = width / heads;
         for (int l = 0; l < blocks.size(); l++) {
+            Checkpoints.reached(CancellationToken.Checkpoint.VISION_BLOCK, l);
             Block w = blocks.get(l);
             NDArray h = Ops.layerNorm(x, w.ln1W(), w.ln1B(), EPS);
             NDArray mixed = Ops.linear(h, w.inW(), w.inB()).reshape(batch, n, heads, 3L * hd);

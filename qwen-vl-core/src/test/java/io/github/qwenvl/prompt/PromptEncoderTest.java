@@ -65,13 +65,21 @@ class PromptEncoderTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * An image pad typed in text is plain text by default (the prompt keeps one pad run, the image's); where special
+     * tokens in text are allowed it is a pad without an image, refused with the reason.
+     */
     private static void rejectsImagePadTypedInText(QwenTokenizer tokenizer) {
         List<ChatMessage> messages = List.of(ChatMessage.user(IMAGE, Content.text("look: <|image_pad|>")));
-        assertThatThrownBy(() -> new PromptEncoder(tokenizer).encode(messages, new int[] {4}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not contain");
+        EncodedPrompt prompt = new PromptEncoder(tokenizer).encode(messages, new int[] {4});
+        int pad = tokenizer.specialTokens().imagePad();
+        assertThat(Arrays.stream(prompt.inputIds()).filter(id -> id == pad).count()).isEqualTo(4);
+        assertThat(prompt.renderedPrompt()).endsWith("look: <|image_pad|><|im_end|>\n<|im_start|>assistant\n");
+        assertThatThrownBy(() -> new PromptEncoder(tokenizer, new Qwen2ChatTemplate(), true).encode(messages,
+                new int[] {4})).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not contain");
     }
 
-    /** Like the reference, control-token strings typed in user text are tokenized as those tokens. */
+    /** Like the reference, grounding markup typed in user text is tokenized as those tokens. */
     private static void groundingMarkupInUserTextBecomesTokens(QwenTokenizer tokenizer) {
         String text = "<|object_ref_start|>the cat<|object_ref_end|><|box_start|>(1,2),(3,4)<|box_end|>";
         EncodedPrompt prompt = new PromptEncoder(tokenizer).encode(List.of(ChatMessage.user(text)), new int[0]);

@@ -1,10 +1,11 @@
 package io.github.qwenvl.spring;
 
-import io.github.qwenvl.GenerationListener;
+import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.GenerationRequest;
 import io.github.qwenvl.GenerationResult;
 import io.github.qwenvl.InvalidRequestException;
 import io.github.qwenvl.QwenVlModel;
+import io.github.qwenvl.RequestCancelledException;
 import io.github.qwenvl.generate.FinishReason;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
@@ -93,23 +94,14 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
                 .observation(observationConvention, DEFAULT_OBSERVATION_CONVENTION, () -> context, observationRegistry)
                 .observe(() -> {
                     GenerationRequest engineRequest = toEngineRequest(request);
-                    long deadline = System.nanoTime() + requestTimeout.toNanos();
+                    // the deadline covers the wait for a slot too
+                    CancellationToken token = CancellationToken.withTimeout(requestTimeout);
                     GenerationResult result;
                     try (RequestGate.Permit ignored = gate.acquire()) {
-                        result = model.get().stream(engineRequest, new GenerationListener() {
-                            @Override
-                            public void onText(String delta) {
-                            }
-
-                            @Override
-                            public boolean isCancelled() {
-                                return System.nanoTime() > deadline;
-                            }
-                        });
-                    }
-                    if (result.finishReason() == FinishReason.CANCELLED) {
-                        throw new RequestTimeoutException("The request exceeded " + requestTimeout
-                                + " (spring.ai.qwen-vl.request-timeout); generation was stopped");
+                        result = model.get().stream(engineRequest, delta -> {
+                        }, token);
+                    } catch (RequestCancelledException e) {
+                        throw timeoutOr(e);
                     }
                     ChatResponse response = finalResponse(result, result.text(), request);
                     context.setResponse(response);
@@ -156,50 +148,57 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
                 lock.notifyAll();
             }
         });
-        sink.onCancel(() -> {
+        // the deadline covers the wait for a slot too; a subscriber that goes away stops the request within one
+        // block of the vision tower or the prefill, or one token, and frees its slot
+        CancellationToken token = CancellationToken.withTimeout(requestTimeout);
+        Runnable gone = () -> {
+            token.cancel(RequestCancelledException.Reason.CLIENT);
             synchronized (lock) {
                 lock.notifyAll();
             }
-        });
-        long deadline = System.nanoTime() + requestTimeout.toNanos();
+        };
+        sink.onCancel(gone::run);
+        sink.onDispose(gone::run);
         StringBuilder text = new StringBuilder();
         try (RequestGate.Permit ignored = gate.acquire()) {
-            GenerationResult result = model.get().stream(engineRequest, new GenerationListener() {
-                @Override
-                public void onText(String delta) {
-                    text.append(delta);
-                    awaitDemand(sink, demand, lock, deadline);
-                    if (!sink.isCancelled()) {
-                        demand.decrementAndGet();
-                        sink.next(chunk(id, delta, request));
-                    }
+            GenerationResult result = model.get().stream(engineRequest, delta -> {
+                text.append(delta);
+                awaitDemand(sink, demand, lock, token);
+                if (!sink.isCancelled()) {
+                    demand.decrementAndGet();
+                    sink.next(chunk(id, delta, request));
                 }
-
-                @Override
-                public boolean isCancelled() {
-                    return sink.isCancelled() || System.nanoTime() > deadline;
-                }
-            });
+            }, token);
             if (sink.isCancelled()) {
-                return;
-            }
-            if (result.finishReason() == FinishReason.CANCELLED) {
-                sink.error(new RequestTimeoutException("The request exceeded " + requestTimeout
-                        + " (spring.ai.qwen-vl.request-timeout); generation was stopped"));
                 return;
             }
             // a last, empty chunk carries finish reason, usage, timings and grounding of the whole answer
             sink.next(finalResponse(result, "", request, id, text.toString()));
             sink.complete();
+        } catch (RequestCancelledException e) {
+            if (!sink.isCancelled()) {
+                sink.error(timeoutOr(e));
+            }
         } catch (RuntimeException e) {
             sink.error(e);
         }
     }
 
+    /** A request stopped by its deadline becomes a {@link RequestTimeoutException}; other cancellations stay. */
+    private RuntimeException timeoutOr(RequestCancelledException e) {
+        if (e.reason() == RequestCancelledException.Reason.TIMEOUT) {
+            RequestTimeoutException timeout = new RequestTimeoutException("The request exceeded " + requestTimeout
+                    + " (spring.ai.qwen-vl.request-timeout); generation was stopped");
+            timeout.initCause(e);
+            return timeout;
+        }
+        return e;
+    }
+
     /** Blocks the generating thread while the subscriber has no demand (backpressure). */
-    private static void awaitDemand(FluxSink<?> sink, AtomicLong demand, Object lock, long deadline) {
+    private static void awaitDemand(FluxSink<?> sink, AtomicLong demand, Object lock, CancellationToken token) {
         synchronized (lock) {
-            while (demand.get() <= 0 && !sink.isCancelled() && System.nanoTime() < deadline) {
+            while (demand.get() <= 0 && !sink.isCancelled() && !token.isCancelled()) {
                 try {
                     lock.wait(100);
                 } catch (InterruptedException e) {
