@@ -22,6 +22,7 @@
     fill('model-facts', [
       ['Model', s.modelId, 'model'],
       ['State', state, 'state'],
+      ['Backend', s.backend === 'remote' ? 'remote (OpenAI-compatible server)' : 'local (in this JVM)', 'backend'],
       ['Architecture', s.architecture || '—', 'architecture'],
       ['Device', s.device || '—', 'device'],
       ['Precision', s.precision || '—'],

@@ -5,7 +5,7 @@ import org.springframework.util.unit.DataSize;
 
 /**
  * The demo's own limits ({@code demo.*}); the model's limits are the starter's
- * ({@code spring.ai.qwen-vl.max-image-pixels}, {@code spring.ai.qwen-vl.max-images}) and the
+ * ({@code spring.ai.qwen-vl.serving.max-image-pixels}, {@code spring.ai.qwen-vl.serving.max-images}) and the
  * multipart ones Spring Boot's ({@code spring.servlet.multipart.*}).
  */
 @ConfigurationProperties("demo")

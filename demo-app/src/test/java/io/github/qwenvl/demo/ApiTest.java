@@ -193,7 +193,10 @@ class ApiTest {
                 .andExpect(jsonPath("$.loaded").value(true))
                 .andExpect(jsonPath("$.randomWeights").value(true))
                 .andExpect(jsonPath("$.device").value("cpu()"))
-                .andExpect(jsonPath("$.limits.maxImages").value(3));
+                .andExpect(jsonPath("$.limits.maxImages").value(3))
+                // application.properties' spring.ai.qwen-vl.serving.* keys bind
+                .andExpect(jsonPath("$.limits.maxImagePixels").value(16777216))
+                .andExpect(jsonPath("$.limits.maxConcurrentRequests").value(1));
         mvc.perform(get("/api/presets"))
                 .andExpect(jsonPath("$.architecture").value("QWEN2_VL"))
                 .andExpect(jsonPath("$.presets[0].template").value(org.hamcrest.Matchers.containsString("{object}")));

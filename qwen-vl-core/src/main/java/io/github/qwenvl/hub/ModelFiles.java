@@ -40,9 +40,17 @@ final class ModelFiles {
      * its index lists. Empty when complete. Optional files are not checked: a repo may not have them.
      */
     static List<String> missingIn(Path dir) throws IOException {
+        return missingIn(dir, true);
+    }
+
+    /** As {@link #missingIn(Path)}; without {@code withWeights} only {@code config.json} is required. */
+    static List<String> missingIn(Path dir, boolean withWeights) throws IOException {
         List<String> missing = new ArrayList<>();
         if (!Files.isRegularFile(dir.resolve(CONFIG))) {
             missing.add(CONFIG);
+        }
+        if (!withWeights) {
+            return missing;
         }
         String weights = WEIGHTS.stream().filter(w -> Files.isRegularFile(dir.resolve(w))).findFirst().orElse(null);
         if (weights == null) {

@@ -80,6 +80,19 @@ public final class ModelResolver {
      * @throws ModelDownloadException      network failure, unexpected HTTP status, size or sha256 mismatch
      */
     public Path resolve(String model) {
+        return resolve(model, true);
+    }
+
+    /**
+     * Like {@link #resolve(String)}, but a repo id brings only {@code config.json} and the small files that describe
+     * the model (generation, preprocessor and tokenizer configs), not its weights: what a client of a remote server
+     * that serves the model needs. A snapshot with weights serves as well.
+     */
+    public Path resolveWithoutWeights(String model) {
+        return resolve(model, false);
+    }
+
+    private Path resolve(String model, boolean weights) {
         if (model == null || model.isBlank()) {
             throw new InvalidModelIdException("No model given: name a local directory or a repo id 'org/name'");
         }
@@ -95,24 +108,24 @@ public final class ModelResolver {
         HubCache cache = new HubCache(cacheDir, repo);
         try {
             if (offline) {
-                return fromCache(cache, repo, "offline mode is on (HF_HUB_OFFLINE)", null);
+                return fromCache(cache, repo, "offline mode is on (HF_HUB_OFFLINE)", null, weights);
             }
             if (Revisions.isCommitHash(revision)) {
                 // a commit never changes: a complete snapshot needs no network at all
                 Path snapshot = cache.snapshotDir(revision);
-                if (Files.isDirectory(snapshot) && ModelFiles.missingIn(snapshot).isEmpty()) {
+                if (Files.isDirectory(snapshot) && ModelFiles.missingIn(snapshot, weights).isEmpty()) {
                     return snapshot;
                 }
             }
             try {
-                return new Download(repo, cache).run();
+                return new Download(repo, cache, weights).run();
             } catch (IOException unreachable) {
                 if (!isNetworkFailure(unreachable)) {
                     throw unreachable;
                 }
                 // like huggingface_hub: if the Hub cannot be reached, a cached snapshot still serves
                 Path cached = fromCache(cache, repo, "the Hub at " + endpoint + " is unreachable (" + unreachable
-                        + ")", unreachable);
+                        + ")", unreachable, weights);
                 LOG.warn("Hub at {} unreachable ({}); using cached {}", endpoint, unreachable.toString(), cached);
                 return cached;
             }
@@ -128,7 +141,8 @@ public final class ModelResolver {
                 || e instanceof java.net.SocketTimeoutException || e instanceof javax.net.ssl.SSLException;
     }
 
-    private Path fromCache(HubCache cache, RepoId repo, String why, IOException cause) throws IOException {
+    private Path fromCache(HubCache cache, RepoId repo, String why, IOException cause, boolean weights)
+            throws IOException {
         Optional<String> commit = cache.commitFor(revision);
         if (commit.isEmpty()) {
             throw new ModelOfflineException("Model '" + repo + "' (revision '" + revision + "') is not in the cache at "
@@ -136,7 +150,7 @@ public final class ModelResolver {
                     + " `huggingface-cli download " + repo + "` into that cache", cause);
         }
         Path snapshot = cache.snapshotDir(commit.get());
-        List<String> missing = Files.isDirectory(snapshot) ? ModelFiles.missingIn(snapshot)
+        List<String> missing = Files.isDirectory(snapshot) ? ModelFiles.missingIn(snapshot, weights)
                 : List.of("the whole snapshot folder");
         if (!missing.isEmpty()) {
             throw new ModelOfflineException("Model '" + repo + "' (revision '" + revision + "') is only partly in the"
@@ -155,10 +169,12 @@ public final class ModelResolver {
         private int filesDownloaded;
         private int filesCached;
         private long bytesDownloaded;
+        private final boolean weights;
 
-        Download(RepoId repo, HubCache cache) {
+        Download(RepoId repo, HubCache cache, boolean weights) {
             this.repo = repo;
             this.cache = cache;
+            this.weights = weights;
         }
 
         Path run() throws IOException {
@@ -170,7 +186,7 @@ public final class ModelResolver {
                 fetchProbing();
             }
             Path snapshot = cache.snapshotDir(commit);
-            List<String> missing = ModelFiles.missingIn(snapshot);
+            List<String> missing = ModelFiles.missingIn(snapshot, weights);
             if (!missing.isEmpty()) {
                 throw new ModelDownloadException("Snapshot " + snapshot + " is incomplete after download: "
                         + String.join(", ", missing));
@@ -193,9 +209,12 @@ public final class ModelResolver {
                     fetch(file, false);
                 }
             }
-            String weights = ModelFiles.WEIGHTS.stream().filter(listing.files()::contains).findFirst()
+            if (!weights) {
+                return;
+            }
+            String entry = ModelFiles.WEIGHTS.stream().filter(listing.files()::contains).findFirst()
                     .orElseThrow(this::noWeights);
-            fetchWeights(weights);
+            fetchWeights(entry);
         }
 
         /** No API (a plain mirror): ask for each file and skip the 404s. */
@@ -204,9 +223,12 @@ public final class ModelResolver {
             for (String file : ModelFiles.OPTIONAL) {
                 fetch(file, false);
             }
-            for (String weights : ModelFiles.WEIGHTS) {
-                if (fetch(weights, false)) {
-                    fetchWeights(weights);
+            if (!weights) {
+                return;
+            }
+            for (String entry : ModelFiles.WEIGHTS) {
+                if (fetch(entry, false)) {
+                    fetchWeights(entry);
                     return;
                 }
             }

@@ -67,6 +67,21 @@ class ModelResolverDownloadTest {
     }
 
     @Test
+    void withoutWeightsOnlyTheDescribingFilesAreFetched() {
+        Path snapshot = resolver(tmp, hub.endpoint()).build().resolveWithoutWeights(REPO);
+
+        assertThat(snapshot.resolve("config.json")).isRegularFile();
+        assertThat(snapshot.resolve("model.safetensors")).doesNotExist();
+        assertThat(hub.fileRequests()).noneMatch(r -> r.path().contains("safetensors"));
+        // offline, the describing files are enough for a weightless resolve, not for a full one
+        assertThat(resolver(tmp, hub.endpoint()).offline(true).build().resolveWithoutWeights(REPO)).isEqualTo(snapshot);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> resolver(tmp, hub.endpoint()).offline(true).build()
+                .resolve(REPO)).isInstanceOf(ModelOfflineException.class).hasMessageContaining("model.safetensors");
+        // online, a full resolve then adds the weights to the same snapshot
+        assertThat(resolver(tmp, hub.endpoint()).build().resolve(REPO).resolve("model.safetensors")).isRegularFile();
+    }
+
+    @Test
     void secondResolveDownloadsNothing() {
         ModelResolver resolver = resolver(tmp, hub.endpoint()).build();
         Path first = resolver.resolve(REPO);

@@ -38,9 +38,10 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Spring AI {@link ChatModel} (and so {@code StreamingChatModel}) over a local Qwen vision-language
- * model. User messages carry images as {@code Media}; responses carry usage, timings, the images as
- * the model saw them and, in {@link QwenVlMetadata#GROUNDING}, the parsed grounding boxes.
+ * Spring AI {@link ChatModel} (and so {@code StreamingChatModel}) over a Qwen vision-language model, run by a
+ * {@link QwenVlBackend}: the engine in this JVM, or a remote OpenAI-compatible server. User messages carry images as
+ * {@code Media}; responses carry usage, timings, the images as the model saw them and, in
+ * {@link QwenVlMetadata#GROUNDING}, the parsed grounding boxes.
  *
  * <pre>{@code
  * QwenVlChatModel chatModel = QwenVlChatModel.builder()
@@ -57,7 +58,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
     private static final ChatModelObservationConvention DEFAULT_OBSERVATION_CONVENTION =
             new DefaultChatModelObservationConvention();
 
-    private final QwenVlModelHolder model;
+    private final QwenVlBackend backend;
     private final QwenVlChatOptions defaultOptions;
     private final ObservationRegistry observationRegistry;
     private final PromptConverter converter;
@@ -68,10 +69,10 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
     private ChatModelObservationConvention observationConvention = DEFAULT_OBSERVATION_CONVENTION;
 
     protected QwenVlChatModel(Builder b) {
-        this.model = Objects.requireNonNull(b.model, "model must be set");
+        this.backend = Objects.requireNonNull(b.backend, "model or backend must be set");
         this.defaultOptions = b.defaultOptions != null ? b.defaultOptions : QwenVlChatOptions.builder().build();
         if (this.defaultOptions.getModel() == null) {
-            this.defaultOptions.setModel(model.modelId());
+            this.defaultOptions.setModel(backend.modelId());
         }
         this.observationRegistry = b.observationRegistry != null ? b.observationRegistry : ObservationRegistry.NOOP;
         this.converter = new PromptConverter(b.mediaResolver != null ? b.mediaResolver : MediaResolver.defaults());
@@ -98,7 +99,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
                     CancellationToken token = CancellationToken.withTimeout(requestTimeout);
                     GenerationResult result;
                     try (RequestGate.Permit ignored = gate.acquire()) {
-                        result = model.get().stream(engineRequest, delta -> {
+                        result = backend.call(engineRequest, delta -> {
                         }, token);
                     } catch (RequestCancelledException e) {
                         throw timeoutOr(e);
@@ -161,7 +162,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
         sink.onDispose(gone::run);
         StringBuilder text = new StringBuilder();
         try (RequestGate.Permit ignored = gate.acquire()) {
-            GenerationResult result = model.get().stream(engineRequest, delta -> {
+            GenerationResult result = backend.stream(engineRequest, delta -> {
                 text.append(delta);
                 awaitDemand(sink, demand, lock, token);
                 if (!sink.isCancelled()) {
@@ -188,7 +189,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
     private RuntimeException timeoutOr(RequestCancelledException e) {
         if (e.reason() == RequestCancelledException.Reason.TIMEOUT) {
             RequestTimeoutException timeout = new RequestTimeoutException("The request exceeded " + requestTimeout
-                    + " (spring.ai.qwen-vl.request-timeout); generation was stopped");
+                    + " (spring.ai.qwen-vl.serving.request-timeout); generation was stopped");
             timeout.initCause(e);
             return timeout;
         }
@@ -220,7 +221,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
 
     private ChatResponse finalResponse(GenerationResult result, String content, Prompt request, String id, String fullText) {
         Map<String, Object> generationMetadata = new HashMap<>();
-        grounding.parse(model.get().architecture(), fullText, result.images())
+        grounding.parse(backend.architecture(), fullText, result.images())
                 .ifPresent(g -> generationMetadata.put(QwenVlMetadata.GROUNDING, g));
         ChatGenerationMetadata metadata = ChatGenerationMetadata.builder()
                 .finishReason(finishReason(result.finishReason()))
@@ -235,7 +236,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
                 .keyValue(QwenVlMetadata.TIMINGS, result.timings())
                 .keyValue(QwenVlMetadata.IMAGES, result.images())
                 .keyValue(QwenVlMetadata.IMAGE_TOKENS, u.imageTokens())
-                .keyValue(QwenVlMetadata.ARCHITECTURE, model.get().architecture().name())
+                .keyValue(QwenVlMetadata.ARCHITECTURE, backend.architecture().name())
                 .build();
         return new ChatResponse(List.of(generation), responseMetadata);
     }
@@ -250,7 +251,7 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
 
     private String modelName(Prompt request) {
         ChatOptions o = request.getOptions();
-        return o != null && o.getModel() != null ? o.getModel() : model.modelId();
+        return o != null && o.getModel() != null ? o.getModel() : backend.modelId();
     }
 
     /** Prompt options over the default options, field by field. */
@@ -266,8 +267,8 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
             throw new InvalidRequestException("frequencyPenalty and presencePenalty are not supported by this model;"
                     + " use repetitionPenalty");
         }
-        if (options.getModel() != null && !options.getModel().equals(model.modelId())) {
-            throw new InvalidRequestException("This ChatModel serves '" + model.modelId() + "', not '"
+        if (options.getModel() != null && !options.getModel().equals(backend.modelId())) {
+            throw new InvalidRequestException("This ChatModel serves '" + backend.modelId() + "', not '"
                     + options.getModel() + "'");
         }
         return new GenerationRequest(converter.convert(request.getInstructions()), options.toGenerationOptions());
@@ -287,13 +288,22 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
         this.observationConvention = Objects.requireNonNull(convention);
     }
 
-    /** The engine model (loading it if lazy). */
+    /** The local engine's model (loading it if lazy); there is none with a remote backend. */
     public QwenVlModel engine() {
-        return model.get();
+        return holder().get();
     }
 
+    /** The local engine's holder; there is none with a remote backend. */
     public QwenVlModelHolder holder() {
-        return model;
+        if (backend instanceof LocalQwenVlBackend local) {
+            return local.holder();
+        }
+        throw new IllegalStateException("This ChatModel runs on the " + backend.kind() + " backend: no local engine");
+    }
+
+    /** Where generations run. */
+    public QwenVlBackend backend() {
+        return backend;
     }
 
     public RequestGate gate() {
@@ -302,12 +312,12 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
 
     @Override
     public void close() {
-        model.close();
+        backend.close();
     }
 
     /** Builder. */
     public static final class Builder {
-        private QwenVlModelHolder model;
+        private QwenVlBackend backend;
         private QwenVlChatOptions defaultOptions;
         private ObservationRegistry observationRegistry;
         private MediaResolver mediaResolver;
@@ -316,12 +326,19 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
         private Scheduler scheduler;
 
         public Builder model(QwenVlModel model) {
-            this.model = QwenVlModelHolder.of(model.info().directory().getFileName().toString(), model);
+            this.backend = new LocalQwenVlBackend(
+                    QwenVlModelHolder.of(model.info().directory().getFileName().toString(), model));
             return this;
         }
 
         public Builder model(QwenVlModelHolder holder) {
-            this.model = holder;
+            this.backend = new LocalQwenVlBackend(holder);
+            return this;
+        }
+
+        /** Where generations run: {@link LocalQwenVlBackend} or a remote server's backend. */
+        public Builder backend(QwenVlBackend backend) {
+            this.backend = backend;
             return this;
         }
 

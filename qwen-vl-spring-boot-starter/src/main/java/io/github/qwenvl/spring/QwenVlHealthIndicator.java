@@ -1,47 +1,34 @@
 package io.github.qwenvl.spring;
 
-import io.github.qwenvl.ModelInfo;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 
 /**
- * Health of the local model: UP with architecture, device, parameters and memory once loaded;
- * UNKNOWN while a lazily loaded model waits for its first request; DOWN with the reason when loading failed.
+ * Health of the backend. Local: UP with architecture, device, parameters and memory once loaded; UNKNOWN while a
+ * lazily loaded model waits for its first request; DOWN with the reason when loading failed. Remote: UP when a
+ * server lists its models ({@code GET /v1/models}), DOWN with each server's error otherwise.
  */
 public class QwenVlHealthIndicator extends AbstractHealthIndicator {
 
-    private final QwenVlModelHolder holder;
+    private final QwenVlBackend backend;
     private final RequestGate gate;
 
-    public QwenVlHealthIndicator(QwenVlModelHolder holder, RequestGate gate) {
+    public QwenVlHealthIndicator(QwenVlBackend backend, RequestGate gate) {
         super("Qwen-VL health check failed");
-        this.holder = holder;
+        this.backend = backend;
         this.gate = gate;
     }
 
     @Override
     protected void doHealthCheck(Health.Builder builder) {
-        builder.withDetail("model", holder.modelId());
-        if (holder.failure().isPresent()) {
-            builder.down().withDetail("error", holder.failure().get().getMessage());
-            return;
+        QwenVlBackend.Health health = backend.health();
+        builder.status(new Status(health.status())).withDetails(health.details());
+        if ("UP".equals(health.status())) {
+            Runtime rt = Runtime.getRuntime();
+            builder.withDetail("runningRequests", gate.running())
+                    .withDetail("queuedRequests", gate.waiting())
+                    .withDetail("jvmHeapUsedBytes", rt.totalMemory() - rt.freeMemory());
         }
-        if (!holder.isLoaded()) {
-            builder.unknown().withDetail("loaded", false);
-            return;
-        }
-        ModelInfo info = holder.info().orElseThrow();
-        Runtime rt = Runtime.getRuntime();
-        builder.up()
-                .withDetail("loaded", true)
-                .withDetail("architecture", info.architecture().architectureClass())
-                .withDetail("device", info.device())
-                .withDetail("precision", info.precision().name())
-                .withDetail("parameters", info.parameters())
-                .withDetail("weightBytes", info.weightBytes())
-                .withDetail("contextLength", info.contextLength())
-                .withDetail("runningRequests", gate.running())
-                .withDetail("queuedRequests", gate.waiting())
-                .withDetail("jvmHeapUsedBytes", rt.totalMemory() - rt.freeMemory());
     }
 }

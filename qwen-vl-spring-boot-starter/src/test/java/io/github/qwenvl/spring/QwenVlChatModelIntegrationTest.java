@@ -50,7 +50,7 @@ class QwenVlChatModelIntegrationTest {
         registry.add("spring.ai.qwen-vl.model", () -> TinyModels.qwen2vl().toString());
         registry.add("spring.ai.qwen-vl.chat.options.temperature", () -> "0");
         registry.add("spring.ai.qwen-vl.chat.options.max-tokens", () -> "12");
-        registry.add("spring.ai.qwen-vl.max-concurrent-requests", () -> "2");
+        registry.add("spring.ai.qwen-vl.serving.max-concurrent-requests", () -> "2");
     }
 
     @org.springframework.boot.SpringBootConfiguration

@@ -154,6 +154,7 @@ public class DemoApiController {
     public Map<String, Object> status() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("modelId", vision.modelId());
+        s.put("backend", vision.backend());
         s.put("loaded", vision.isLoaded());
         s.put("randomWeights", properties.isRandomWeights());
         vision.failure().ifPresent(f -> s.put("loadError", f.getMessage()));
@@ -166,6 +167,8 @@ public class DemoApiController {
             s.put("weightBytes", info.weightBytes());
             s.put("contextLength", info.contextLength());
             s.put("loadMillis", info.loadMillis());
+        } else {
+            vision.architectureIfLoaded().ifPresent(a -> s.put("architecture", a.name()));
         }
         s.put("running", vision.running());
         s.put("waiting", vision.waiting());
@@ -176,8 +179,8 @@ public class DemoApiController {
         limits.put("maxImages", properties.getMaxImages());
         limits.put("maxImageBytes", properties.getMaxImageSize().toBytes());
         limits.put("maxRequestBytes", properties.getMaxRequestSize().toBytes());
-        limits.put("maxImagePixels", qwenProperties.getMaxImagePixels());
-        limits.put("maxConcurrentRequests", qwenProperties.getMaxConcurrentRequests());
+        limits.put("maxImagePixels", qwenProperties.getServing().getMaxImagePixels());
+        limits.put("maxConcurrentRequests", qwenProperties.getServing().getMaxConcurrentRequests());
         s.put("limits", limits);
         return s;
     }

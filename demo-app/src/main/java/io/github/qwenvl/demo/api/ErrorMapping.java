@@ -36,7 +36,7 @@ public final class ErrorMapping {
         if (e instanceof ImageInputException i) {
             return switch (i.reason()) {
                 case TOO_MANY_PIXELS -> new Mapped(HttpStatus.CONTENT_TOO_LARGE, "too_large",
-                        i.getMessage() + " (limit: spring.ai.qwen-vl.max-image-pixels)");
+                        i.getMessage() + " (limit: spring.ai.qwen-vl.serving.max-image-pixels)");
                 case UNSUPPORTED_FORMAT -> new Mapped(HttpStatus.BAD_REQUEST, "unsupported_content", i.getMessage());
                 default -> new Mapped(HttpStatus.BAD_REQUEST, "invalid_image", i.getMessage());
             };
@@ -53,6 +53,10 @@ public final class ErrorMapping {
         if (e instanceof ModelBusyException) {
             return new Mapped(HttpStatus.TOO_MANY_REQUESTS, "model_busy",
                     "The model is busy with other requests; try again in a moment. (" + e.getMessage() + ")");
+        }
+        if (e instanceof io.github.qwenvl.RemoteServerException r) {
+            return r.busy() ? new Mapped(HttpStatus.SERVICE_UNAVAILABLE, "model_busy", r.getMessage())
+                    : new Mapped(HttpStatus.BAD_GATEWAY, "upstream_unavailable", r.getMessage());
         }
         if (e instanceof RequestTimeoutException) {
             return new Mapped(HttpStatus.GATEWAY_TIMEOUT, "timeout", e.getMessage());

@@ -44,6 +44,11 @@ public class TinyModelSource extends QwenVlModelSource implements DisposableBean
     }
 
     @Override
+    public Path resolveDescription() {
+        return resolve();
+    }
+
+    @Override
     public synchronized Path resolve() {
         if (directory == null) {
             directory = extract();

@@ -2,11 +2,15 @@ package io.github.qwenvl.spring.autoconfigure;
 
 import io.github.qwenvl.QwenVlModel;
 import io.github.qwenvl.hub.ModelResolver;
+import io.github.qwenvl.spring.LocalQwenVlBackend;
 import io.github.qwenvl.spring.MediaResolver;
+import io.github.qwenvl.spring.QwenVlBackend;
 import io.github.qwenvl.spring.QwenVlChatModel;
 import io.github.qwenvl.spring.QwenVlHealthIndicator;
 import io.github.qwenvl.spring.QwenVlModelHolder;
 import io.github.qwenvl.spring.RequestGate;
+import io.github.qwenvl.spring.remote.RemoteQwenVlBackend;
+import io.github.qwenvl.spring.remote.RemoteSettings;
 import io.micrometer.observation.ObservationRegistry;
 import org.springframework.ai.chat.observation.ChatModelObservationConvention;
 import org.springframework.ai.model.SpringAIModelProperties;
@@ -21,7 +25,8 @@ import org.springframework.context.annotation.Bean;
 import java.util.HashSet;
 
 /**
- * Auto-configures a {@link QwenVlChatModel} from {@code spring.ai.qwen-vl.*}. Active unless another
+ * Auto-configures a {@link QwenVlChatModel} from {@code spring.ai.qwen-vl.*}, on the local engine or a remote
+ * OpenAI-compatible server ({@code spring.ai.qwen-vl.backend}). Active unless another
  * chat model is selected with {@code spring.ai.model.chat}; every bean backs off when the application
  * defines its own.
  */
@@ -38,18 +43,19 @@ public class QwenVlAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public ModelResolver qwenVlModelResolver(QwenVlProperties properties) {
-        ModelResolver.Builder b = ModelResolver.builder().revision(properties.getRevision());
-        if (properties.getCacheDir() != null && !properties.getCacheDir().isBlank()) {
-            b.cacheDir(java.nio.file.Path.of(properties.getCacheDir()));
+        QwenVlProperties.Hub hub = properties.getHub();
+        ModelResolver.Builder b = ModelResolver.builder().revision(hub.getRevision());
+        if (hub.getCacheDir() != null && !hub.getCacheDir().isBlank()) {
+            b.cacheDir(java.nio.file.Path.of(hub.getCacheDir()));
         }
-        if (properties.getEndpoint() != null && !properties.getEndpoint().isBlank()) {
-            b.endpoint(properties.getEndpoint());
+        if (hub.getEndpoint() != null && !hub.getEndpoint().isBlank()) {
+            b.endpoint(hub.getEndpoint());
         }
-        if (properties.getToken() != null && !properties.getToken().isBlank()) {
-            b.token(properties.getToken());
+        if (hub.getToken() != null && !hub.getToken().isBlank()) {
+            b.token(hub.getToken());
         }
-        if (properties.getOffline() != null) {
-            b.offline(properties.getOffline());
+        if (hub.getOffline() != null) {
+            b.offline(hub.getOffline());
         }
         return b.build();
     }
@@ -62,9 +68,32 @@ public class QwenVlAutoConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
+    @ConditionalOnProperty(name = QwenVlProperties.PREFIX + ".backend", havingValue = "local", matchIfMissing = true)
     public QwenVlModelHolder qwenVlModelHolder(QwenVlProperties properties, QwenVlModelSource source) {
         return new QwenVlModelHolder(source.modelId(),
-                () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.isLazyLoad());
+                () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.getRuntime().isLazyLoad());
+    }
+
+    /**
+     * Where generations run: the local engine ({@code backend=local}) or an OpenAI-compatible server
+     * ({@code backend=remote}, configured under {@code remote.*}; the checkpoint only describes the served model).
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    public QwenVlBackend qwenVlBackend(QwenVlProperties properties, QwenVlModelSource source,
+                                       ObjectProvider<QwenVlModelHolder> holder) {
+        if (properties.getBackend() == QwenVlProperties.Backend.REMOTE) {
+            QwenVlProperties.Remote r = properties.getRemote();
+            QwenVlProperties.Serving serving = properties.getServing();
+            RemoteSettings settings = new RemoteSettings(r.getBaseUrl(), r.getApiKey(), r.getModel(),
+                    r.getConnectTimeout(), r.getReadTimeout(), r.getMaxRetries(), r.getRetryBackoff(),
+                    r.getLoadBalancing() == QwenVlProperties.Remote.LoadBalancing.ROUND_ROBIN, r.getMinPixels(),
+                    r.getMaxPixels(), r.isDownscaleImages(), serving.getMaxImages(), serving.getMaxImagePixels());
+            String modelId = r.getModel() != null && !r.getModel().isBlank() ? r.getModel() : source.modelId();
+            RemoteQwenVlBackend remote = new RemoteQwenVlBackend(settings, modelId, source::resolveDescription);
+            return properties.getRuntime().isLazyLoad() ? remote : remote.load();
+        }
+        return new LocalQwenVlBackend(holder.getObject());
     }
 
     @Bean
@@ -77,18 +106,19 @@ public class QwenVlAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    public QwenVlChatModel qwenVlChatModel(QwenVlProperties properties, QwenVlModelHolder holder,
+    public QwenVlChatModel qwenVlChatModel(QwenVlProperties properties, QwenVlBackend backend,
                                            MediaResolver mediaResolver,
                                            ObjectProvider<ObservationRegistry> observationRegistry,
                                            ObjectProvider<ChatModelObservationConvention> observationConvention) {
+        QwenVlProperties.Serving serving = properties.getServing();
         QwenVlChatModel chatModel = QwenVlChatModel.builder()
-                .model(holder)
+                .backend(backend)
                 .defaultOptions(properties.getChat().getOptions().copy())
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
                 .mediaResolver(mediaResolver)
-                .requestGate(new RequestGate(properties.getMaxConcurrentRequests(), properties.getMaxQueuedRequests(),
-                        properties.getQueueTimeout()))
-                .requestTimeout(properties.getRequestTimeout())
+                .requestGate(new RequestGate(serving.getMaxConcurrentRequests(), serving.getMaxQueuedRequests(),
+                        serving.getQueueTimeout()))
+                .requestTimeout(serving.getRequestTimeout())
                 .build();
         observationConvention.ifAvailable(chatModel::setObservationConvention);
         return chatModel;
@@ -101,8 +131,8 @@ public class QwenVlAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean(name = "qwenVlHealthIndicator")
-        QwenVlHealthIndicator qwenVlHealthIndicator(QwenVlModelHolder holder, QwenVlChatModel chatModel) {
-            return new QwenVlHealthIndicator(holder, chatModel.gate());
+        QwenVlHealthIndicator qwenVlHealthIndicator(QwenVlBackend backend, QwenVlChatModel chatModel) {
+            return new QwenVlHealthIndicator(backend, chatModel.gate());
         }
     }
 }

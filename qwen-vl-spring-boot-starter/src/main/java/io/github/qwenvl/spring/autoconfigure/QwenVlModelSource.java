@@ -39,4 +39,16 @@ public class QwenVlModelSource {
         }
         return resolver.resolve(model);
     }
+
+    /**
+     * The checkpoint directory for the remote backend, which reads only the files that describe the model: a local
+     * directory as it is (config.json is enough), a repo id without its weights.
+     */
+    public Path resolveDescription() {
+        String model = properties.getModel();
+        if (model == null || model.isBlank()) {
+            return resolve();
+        }
+        return resolver.resolveWithoutWeights(model);
+    }
 }

@@ -5,105 +5,292 @@ import io.github.qwenvl.spring.QwenVlChatOptions;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.NestedConfigurationProperty;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code spring.ai.qwen-vl.*}: which model to load, where, how, and the default chat options. */
+/**
+ * {@code spring.ai.qwen-vl.*}, grouped by concern: the model and the backend at the top, then {@code hub.*} (download
+ * and cache), {@code runtime.*} (how the engine computes), {@code serving.*} (admission, queue and limits),
+ * {@code media.*} (where images may come from), {@code remote.*} (the OpenAI-compatible server of the remote backend)
+ * and {@code chat.options.*} (the default options of every request).
+ */
 @ConfigurationProperties(QwenVlProperties.PREFIX)
 public class QwenVlProperties {
 
     public static final String PREFIX = "spring.ai.qwen-vl";
     public static final String DEFAULT_MODEL = "Qwen/Qwen2-VL-2B-Instruct";
 
-    /** A local checkpoint directory, or a Hugging Face repo id such as Qwen/Qwen2-VL-2B-Instruct. */
+    /** Where generations run. */
+    public enum Backend {
+        /** In this JVM, on DJL's engine. */
+        LOCAL,
+        /** On an OpenAI-compatible server (vLLM, SGLang, llama.cpp server, Ollama), configured under remote.*. */
+        REMOTE
+    }
+
+    /**
+     * A local checkpoint directory, or a Hugging Face repo id such as Qwen/Qwen2-VL-2B-Instruct. With the remote
+     * backend it names the checkpoint whose config.json, tokenizer and preprocessor_config.json describe the served
+     * model; its weights are not loaded.
+     */
     private String model = DEFAULT_MODEL;
 
-    /** Hugging Face revision (branch, tag or commit) for a repo id. */
-    private String revision = "main";
-
-    /** Hugging Face cache directory (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
-    private String cacheDir;
-
-    /** Never download; use only checkpoints already in the cache (default: $HF_HUB_OFFLINE). */
-    private Boolean offline;
-
-    /** Hugging Face endpoint (default: $HF_ENDPOINT or https://huggingface.co). */
-    private String endpoint;
-
-    /** Hugging Face token for gated or private models (default: $HF_TOKEN). */
-    private String token;
-
-    /** Where to compute: auto (a CUDA GPU when DJL finds one), cpu or gpu. */
-    private QwenVlOptions.DeviceKind device = QwenVlOptions.DeviceKind.AUTO;
-
-    /** float32 (default) or float16 (GPU only; norms and residual stream stay float32). */
-    private QwenVlOptions.Precision precision = QwenVlOptions.Precision.FLOAT32;
-
-    /** Intra-op threads of the engine (default: all cores). */
-    private Integer threads;
-
-    /** Load the model on the first request instead of at startup. */
-    private boolean lazyLoad;
-
-    /** Generations that run at once; more wait in a queue. */
-    private int maxConcurrentRequests = 1;
-
-    /** Requests that may wait for a slot; more are refused at once as "busy". */
-    private int maxQueuedRequests = 16;
-
-    /** Longest wait for a generation slot. */
-    private Duration queueTimeout = Duration.ofMinutes(2);
-
-    /** Longest generation; a request past it is stopped and fails. */
-    private Duration requestTimeout = Duration.ofMinutes(10);
-
-    /** Images per request. */
-    private int maxImages = QwenVlOptions.DEFAULT_MAX_IMAGES;
-
-    /** Largest decoded image (pixels), checked from the header before decoding. */
-    private long maxImagePixels = QwenVlOptions.DEFAULT_MAX_IMAGE_PIXELS;
-
-    /** Prompt + completion limit (default: the checkpoint's max_position_embeddings). */
-    private Integer contextLength;
-
     /**
-     * Token-by-token decoding: auto (Java over the memory-mapped 16-bit weights when the JVM runs with
-     * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, java, or java-int8 (opt-in: Java over
-     * 8-bit copies of the language model's matrices made at load, ~1.5x faster decode, approximate logits).
+     * Where generations run: local (in this JVM, on DJL's engine) or remote (an OpenAI-compatible server at
+     * remote.base-url).
      */
-    private QwenVlOptions.DecodeMode decodeMode = QwenVlOptions.DecodeMode.AUTO;
+    private Backend backend = Backend.LOCAL;
 
-    /**
-     * Opt-in folder for float32 copies of BF16/F16 checkpoints: written on the first start (4 bytes per
-     * parameter of disk), memory-mapped on later ones, so restarts load in about a second instead of widening
-     * every weight again. Unset: no cache.
-     */
-    private java.nio.file.Path weightCacheDir;
+    @NestedConfigurationProperty
+    private final Hub hub = new Hub();
 
-    /**
-     * How the float32 weights of prefill and vision are held on the CPU: auto (widen-per-layer where possible, else
-     * float32-copies), float32-copies (every matrix widened once at load: fastest prefill, 4 more bytes per parameter
-     * held, slower start), or widen-per-layer (the layers' matrices widened from the memory-mapped BF16 checkpoint into
-     * one reusable layer just before each runs: exact, starts in about a second, about half the memory, the widening
-     * costing ~2 % of a vision pass and ~5 % of a short prefill).
-     */
-    private QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.AUTO;
+    @NestedConfigurationProperty
+    private final Runtime runtime = new Runtime();
 
-    /**
-     * Whole-heap garbage collections (30–60 ms each) when the model has loaded, when its first request is done, and
-     * when it falls idle after a request that grew the heap by 64 MiB or more: lets G1 give back the heap that the
-     * load's short-lived objects, the first request's JIT warm-up and a long prompt's KV cache made it grow
-     * (Qwen2-VL-2B: ~1 GiB committed after the load, 0.2–0.5 GiB after the first request, +0.16 GiB for a 1344×1008
-     * image; ~30 MB live). Turn off for a service that tunes its heap itself; a no-op under -XX:+DisableExplicitGC.
-     */
-    private boolean collectGarbage = true;
+    @NestedConfigurationProperty
+    private final Serving serving = new Serving();
 
     @NestedConfigurationProperty
     private final Media media = new Media();
 
     @NestedConfigurationProperty
+    private final Remote remote = new Remote();
+
+    @NestedConfigurationProperty
     private final Chat chat = new Chat();
+
+    /** Hugging Face download and cache settings for a repo id in {@code model}. */
+    public static class Hub {
+        /** Hugging Face revision (branch, tag or commit) for a repo id. */
+        private String revision = "main";
+        /** Hugging Face cache directory (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
+        private String cacheDir;
+        /** Never download; use only checkpoints already in the cache (default: $HF_HUB_OFFLINE). */
+        private Boolean offline;
+        /** Hugging Face endpoint (default: $HF_ENDPOINT or https://huggingface.co). */
+        private String endpoint;
+        /** Hugging Face token for gated or private models (default: $HF_TOKEN). */
+        private String token;
+
+        public String getRevision() {
+            return revision;
+        }
+
+        public void setRevision(String revision) {
+            this.revision = revision;
+        }
+
+        public String getCacheDir() {
+            return cacheDir;
+        }
+
+        public void setCacheDir(String cacheDir) {
+            this.cacheDir = cacheDir;
+        }
+
+        public Boolean getOffline() {
+            return offline;
+        }
+
+        public void setOffline(Boolean offline) {
+            this.offline = offline;
+        }
+
+        public String getEndpoint() {
+            return endpoint;
+        }
+
+        public void setEndpoint(String endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        public String getToken() {
+            return token;
+        }
+
+        public void setToken(String token) {
+            this.token = token;
+        }
+    }
+
+    /** How the local engine loads the model and computes. */
+    public static class Runtime {
+        /** Where to compute: auto (a CUDA GPU when DJL finds one), cpu or gpu. */
+        private QwenVlOptions.DeviceKind device = QwenVlOptions.DeviceKind.AUTO;
+        /** float32 (default) or float16 (GPU only; norms and residual stream stay float32). */
+        private QwenVlOptions.Precision precision = QwenVlOptions.Precision.FLOAT32;
+        /** Intra-op threads of the engine (default: all cores). */
+        private Integer threads;
+        /** Load the model on the first request instead of at startup. */
+        private boolean lazyLoad;
+        /** Prompt + completion limit (default: the checkpoint's max_position_embeddings). */
+        private Integer contextLength;
+        /**
+         * Token-by-token decoding: auto (Java over the memory-mapped 16-bit weights when the JVM runs with
+         * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, java, or java-int8 (opt-in: Java over
+         * 8-bit copies of the language model's matrices made at load, ~1.5x faster decode, approximate logits).
+         */
+        private QwenVlOptions.DecodeMode decodeMode = QwenVlOptions.DecodeMode.AUTO;
+        /**
+         * Opt-in folder for float32 copies of BF16/F16 checkpoints: written on the first start (4 bytes per
+         * parameter of disk), memory-mapped on later ones, so restarts load in about a second instead of widening
+         * every weight again. Unset: no cache.
+         */
+        private Path weightCacheDir;
+        /**
+         * How the float32 weights of prefill and vision are held on the CPU: auto (widen-per-layer where possible,
+         * else float32-copies), float32-copies (every matrix widened once at load) or widen-per-layer (each layer's
+         * matrices widened from the memory-mapped BF16 checkpoint just before the layer runs).
+         */
+        private QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.AUTO;
+        /**
+         * Whole-heap garbage collections (30–60 ms each) when the model has loaded, when its first request is done,
+         * and when it falls idle after a request that grew the heap by 64 MiB or more. Turn off for a service that
+         * tunes its heap itself; a no-op under -XX:+DisableExplicitGC.
+         */
+        private boolean collectGarbage = true;
+
+        public QwenVlOptions.DeviceKind getDevice() {
+            return device;
+        }
+
+        public void setDevice(QwenVlOptions.DeviceKind device) {
+            this.device = device;
+        }
+
+        public QwenVlOptions.Precision getPrecision() {
+            return precision;
+        }
+
+        public void setPrecision(QwenVlOptions.Precision precision) {
+            this.precision = precision;
+        }
+
+        public Integer getThreads() {
+            return threads;
+        }
+
+        public void setThreads(Integer threads) {
+            this.threads = threads;
+        }
+
+        public boolean isLazyLoad() {
+            return lazyLoad;
+        }
+
+        public void setLazyLoad(boolean lazyLoad) {
+            this.lazyLoad = lazyLoad;
+        }
+
+        public Integer getContextLength() {
+            return contextLength;
+        }
+
+        public void setContextLength(Integer contextLength) {
+            this.contextLength = contextLength;
+        }
+
+        public QwenVlOptions.DecodeMode getDecodeMode() {
+            return decodeMode;
+        }
+
+        public void setDecodeMode(QwenVlOptions.DecodeMode decodeMode) {
+            this.decodeMode = decodeMode;
+        }
+
+        public Path getWeightCacheDir() {
+            return weightCacheDir;
+        }
+
+        public void setWeightCacheDir(Path weightCacheDir) {
+            this.weightCacheDir = weightCacheDir;
+        }
+
+        public QwenVlOptions.WeightMode getWeightMode() {
+            return weightMode;
+        }
+
+        public void setWeightMode(QwenVlOptions.WeightMode weightMode) {
+            this.weightMode = weightMode;
+        }
+
+        public boolean isCollectGarbage() {
+            return collectGarbage;
+        }
+
+        public void setCollectGarbage(boolean collectGarbage) {
+            this.collectGarbage = collectGarbage;
+        }
+    }
+
+    /** Admission, queueing, timeouts and request limits. */
+    public static class Serving {
+        /** Generations that run at once; more wait in a queue. */
+        private int maxConcurrentRequests = 1;
+        /** Requests that may wait for a slot; more are refused at once as "busy". */
+        private int maxQueuedRequests = 16;
+        /** Longest wait for a generation slot. */
+        private Duration queueTimeout = Duration.ofMinutes(2);
+        /**
+         * Longest request, its wait for a slot included; a request past it is stopped within one block of the vision
+         * tower or the prefill, or one token, and fails with RequestTimeoutException.
+         */
+        private Duration requestTimeout = Duration.ofMinutes(10);
+        /** Images per request. */
+        private int maxImages = QwenVlOptions.DEFAULT_MAX_IMAGES;
+        /** Largest decoded image (pixels), checked from the header before decoding. */
+        private long maxImagePixels = QwenVlOptions.DEFAULT_MAX_IMAGE_PIXELS;
+
+        public int getMaxConcurrentRequests() {
+            return maxConcurrentRequests;
+        }
+
+        public void setMaxConcurrentRequests(int maxConcurrentRequests) {
+            this.maxConcurrentRequests = maxConcurrentRequests;
+        }
+
+        public int getMaxQueuedRequests() {
+            return maxQueuedRequests;
+        }
+
+        public void setMaxQueuedRequests(int maxQueuedRequests) {
+            this.maxQueuedRequests = maxQueuedRequests;
+        }
+
+        public Duration getQueueTimeout() {
+            return queueTimeout;
+        }
+
+        public void setQueueTimeout(Duration queueTimeout) {
+            this.queueTimeout = queueTimeout;
+        }
+
+        public Duration getRequestTimeout() {
+            return requestTimeout;
+        }
+
+        public void setRequestTimeout(Duration requestTimeout) {
+            this.requestTimeout = requestTimeout;
+        }
+
+        public int getMaxImages() {
+            return maxImages;
+        }
+
+        public void setMaxImages(int maxImages) {
+            this.maxImages = maxImages;
+        }
+
+        public long getMaxImagePixels() {
+            return maxImagePixels;
+        }
+
+        public void setMaxImagePixels(long maxImagePixels) {
+            this.maxImagePixels = maxImagePixels;
+        }
+    }
 
     /** Where images may come from besides bytes and data: URLs. */
     public static class Media {
@@ -149,6 +336,135 @@ public class QwenVlProperties {
         }
     }
 
+    /** The OpenAI-compatible server(s) of the remote backend ({@code backend=remote}). */
+    public static class Remote {
+        /**
+         * Server root(s): requests go to {base-url}/v1/chat/completions. Several (comma-separated) are used in turn
+         * and fail over to each other.
+         */
+        private List<String> baseUrl = new ArrayList<>();
+        /** API key, sent as "Authorization: Bearer ..." (vLLM --api-key, llama.cpp --api-key). */
+        private String apiKey;
+        /** The served model name (vLLM --served-model-name, an Ollama tag); default: the only entry of GET /v1/models. */
+        private String model;
+        /** Connection timeout. */
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        /** Longest wait for a non-streamed answer, or between two chunks of a streamed one. */
+        private Duration readTimeout = Duration.ofMinutes(5);
+        /**
+         * Further attempts after a connection error or HTTP 429, 502, 503 or 504 before the answer starts, each on
+         * the next base URL.
+         */
+        private int maxRetries = 2;
+        /** Wait before retrying a base URL already tried; doubles per round, at most 10 s. */
+        private Duration retryBackoff = Duration.ofMillis(500);
+        /** round-robin: each request starts on the next base URL; fail-over: always on the first that answers. */
+        private LoadBalancing loadBalancing = LoadBalancing.ROUND_ROBIN;
+        /**
+         * The server's min_pixels when it overrides the checkpoint's preprocessor_config.json (vLLM
+         * --mm-processor-kwargs); default: the checkpoint's. Needed to map Qwen2.5-VL boxes back exactly.
+         */
+        private Integer minPixels;
+        /** The server's max_pixels when it overrides the checkpoint's preprocessor_config.json; default: the checkpoint's. */
+        private Integer maxPixels;
+        /**
+         * Send images already resized (PNG) to the size the server would resize them to, instead of their original
+         * bytes: less to upload, but resized here rather than by the server's own resampler.
+         */
+        private boolean downscaleImages;
+
+        /** How requests are spread over several base URLs. */
+        public enum LoadBalancing { ROUND_ROBIN, FAIL_OVER }
+
+        public List<String> getBaseUrl() {
+            return baseUrl;
+        }
+
+        public void setBaseUrl(List<String> baseUrl) {
+            this.baseUrl = baseUrl;
+        }
+
+        public String getApiKey() {
+            return apiKey;
+        }
+
+        public void setApiKey(String apiKey) {
+            this.apiKey = apiKey;
+        }
+
+        public String getModel() {
+            return model;
+        }
+
+        public void setModel(String model) {
+            this.model = model;
+        }
+
+        public Duration getConnectTimeout() {
+            return connectTimeout;
+        }
+
+        public void setConnectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+        }
+
+        public Duration getReadTimeout() {
+            return readTimeout;
+        }
+
+        public void setReadTimeout(Duration readTimeout) {
+            this.readTimeout = readTimeout;
+        }
+
+        public int getMaxRetries() {
+            return maxRetries;
+        }
+
+        public void setMaxRetries(int maxRetries) {
+            this.maxRetries = maxRetries;
+        }
+
+        public Duration getRetryBackoff() {
+            return retryBackoff;
+        }
+
+        public void setRetryBackoff(Duration retryBackoff) {
+            this.retryBackoff = retryBackoff;
+        }
+
+        public LoadBalancing getLoadBalancing() {
+            return loadBalancing;
+        }
+
+        public void setLoadBalancing(LoadBalancing loadBalancing) {
+            this.loadBalancing = loadBalancing;
+        }
+
+        public Integer getMinPixels() {
+            return minPixels;
+        }
+
+        public void setMinPixels(Integer minPixels) {
+            this.minPixels = minPixels;
+        }
+
+        public Integer getMaxPixels() {
+            return maxPixels;
+        }
+
+        public void setMaxPixels(Integer maxPixels) {
+            this.maxPixels = maxPixels;
+        }
+
+        public boolean isDownscaleImages() {
+            return downscaleImages;
+        }
+
+        public void setDownscaleImages(boolean downscaleImages) {
+            this.downscaleImages = downscaleImages;
+        }
+    }
+
     /** Chat defaults. */
     public static class Chat {
         /** Default options of every request; per-request options override them field by field. */
@@ -172,168 +488,32 @@ public class QwenVlProperties {
         this.model = model;
     }
 
-    public String getRevision() {
-        return revision;
+    public Backend getBackend() {
+        return backend;
     }
 
-    public void setRevision(String revision) {
-        this.revision = revision;
+    public void setBackend(Backend backend) {
+        this.backend = backend;
     }
 
-    public String getCacheDir() {
-        return cacheDir;
+    public Hub getHub() {
+        return hub;
     }
 
-    public void setCacheDir(String cacheDir) {
-        this.cacheDir = cacheDir;
+    public Runtime getRuntime() {
+        return runtime;
     }
 
-    public Boolean getOffline() {
-        return offline;
-    }
-
-    public void setOffline(Boolean offline) {
-        this.offline = offline;
-    }
-
-    public String getEndpoint() {
-        return endpoint;
-    }
-
-    public void setEndpoint(String endpoint) {
-        this.endpoint = endpoint;
-    }
-
-    public String getToken() {
-        return token;
-    }
-
-    public void setToken(String token) {
-        this.token = token;
-    }
-
-    public QwenVlOptions.DeviceKind getDevice() {
-        return device;
-    }
-
-    public void setDevice(QwenVlOptions.DeviceKind device) {
-        this.device = device;
-    }
-
-    public QwenVlOptions.Precision getPrecision() {
-        return precision;
-    }
-
-    public void setPrecision(QwenVlOptions.Precision precision) {
-        this.precision = precision;
-    }
-
-    public Integer getThreads() {
-        return threads;
-    }
-
-    public void setThreads(Integer threads) {
-        this.threads = threads;
-    }
-
-    public boolean isLazyLoad() {
-        return lazyLoad;
-    }
-
-    public void setLazyLoad(boolean lazyLoad) {
-        this.lazyLoad = lazyLoad;
-    }
-
-    public int getMaxConcurrentRequests() {
-        return maxConcurrentRequests;
-    }
-
-    public void setMaxConcurrentRequests(int maxConcurrentRequests) {
-        this.maxConcurrentRequests = maxConcurrentRequests;
-    }
-
-    public int getMaxQueuedRequests() {
-        return maxQueuedRequests;
-    }
-
-    public void setMaxQueuedRequests(int maxQueuedRequests) {
-        this.maxQueuedRequests = maxQueuedRequests;
-    }
-
-    public Duration getQueueTimeout() {
-        return queueTimeout;
-    }
-
-    public void setQueueTimeout(Duration queueTimeout) {
-        this.queueTimeout = queueTimeout;
-    }
-
-    public Duration getRequestTimeout() {
-        return requestTimeout;
-    }
-
-    public void setRequestTimeout(Duration requestTimeout) {
-        this.requestTimeout = requestTimeout;
-    }
-
-    public int getMaxImages() {
-        return maxImages;
-    }
-
-    public void setMaxImages(int maxImages) {
-        this.maxImages = maxImages;
-    }
-
-    public long getMaxImagePixels() {
-        return maxImagePixels;
-    }
-
-    public void setMaxImagePixels(long maxImagePixels) {
-        this.maxImagePixels = maxImagePixels;
-    }
-
-    public Integer getContextLength() {
-        return contextLength;
-    }
-
-    public void setContextLength(Integer contextLength) {
-        this.contextLength = contextLength;
-    }
-
-    public QwenVlOptions.DecodeMode getDecodeMode() {
-        return decodeMode;
-    }
-
-    public void setDecodeMode(QwenVlOptions.DecodeMode decodeMode) {
-        this.decodeMode = decodeMode;
-    }
-
-    public java.nio.file.Path getWeightCacheDir() {
-        return weightCacheDir;
-    }
-
-    public void setWeightCacheDir(java.nio.file.Path weightCacheDir) {
-        this.weightCacheDir = weightCacheDir;
-    }
-
-    public QwenVlOptions.WeightMode getWeightMode() {
-        return weightMode;
-    }
-
-    public void setWeightMode(QwenVlOptions.WeightMode weightMode) {
-        this.weightMode = weightMode;
-    }
-
-    public boolean isCollectGarbage() {
-        return collectGarbage;
-    }
-
-    public void setCollectGarbage(boolean collectGarbage) {
-        this.collectGarbage = collectGarbage;
+    public Serving getServing() {
+        return serving;
     }
 
     public Media getMedia() {
         return media;
+    }
+
+    public Remote getRemote() {
+        return remote;
     }
 
     public Chat getChat() {
@@ -342,7 +522,8 @@ public class QwenVlProperties {
 
     /** The engine's load options. */
     public QwenVlOptions toEngineOptions() {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode, collectGarbage);
+        return new QwenVlOptions(runtime.device, runtime.precision, runtime.threads, serving.maxImagePixels,
+                serving.maxImages, runtime.contextLength, runtime.decodeMode, runtime.weightCacheDir,
+                runtime.weightMode, runtime.collectGarbage);
     }
 }

@@ -19,13 +19,35 @@ class HubResolutionTest {
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(QwenVlAutoConfiguration.class));
 
+    /** The remote backend needs only the files that describe the model: a repo id brings no weights. */
+    @Test
+    void remoteBackendFetchesTheCheckpointWithoutItsWeights(@TempDir Path cache) throws Exception {
+        try (FakeHub hub = new FakeHub("acme/tiny-vl", FakeHub.fixtureModel())) {
+            runner.withPropertyValues("spring.ai.qwen-vl.model=acme/tiny-vl",
+                            "spring.ai.qwen-vl.backend=remote",
+                            "spring.ai.qwen-vl.remote.base-url=http://127.0.0.1:9",
+                            "spring.ai.qwen-vl.hub.endpoint=" + hub.endpoint(),
+                            "spring.ai.qwen-vl.hub.cache-dir=" + cache,
+                            "spring.ai.qwen-vl.hub.offline=false")
+                    .run(context -> {
+                        assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
+                        assertThat(context.getBean(QwenVlChatModel.class).backend().architecture().name())
+                                .isEqualTo("QWEN2_VL");
+                    });
+        }
+        try (var files = Files.walk(cache)) {
+            assertThat(files.map(f -> f.getFileName().toString())).contains("config.json")
+                    .noneMatch(name -> name.endsWith(".safetensors"));
+        }
+    }
+
     @Test
     void downloadsIntoTheHuggingFaceCacheThenStartsOfflineFromIt(@TempDir Path cache) throws Exception {
         try (FakeHub hub = new FakeHub("acme/tiny-vl", FakeHub.fixtureModel())) {
             runner.withPropertyValues("spring.ai.qwen-vl.model=acme/tiny-vl",
-                            "spring.ai.qwen-vl.endpoint=" + hub.endpoint(),
-                            "spring.ai.qwen-vl.cache-dir=" + cache,
-                            "spring.ai.qwen-vl.offline=false")
+                            "spring.ai.qwen-vl.hub.endpoint=" + hub.endpoint(),
+                            "spring.ai.qwen-vl.hub.cache-dir=" + cache,
+                            "spring.ai.qwen-vl.hub.offline=false")
                     .run(context -> {
                         assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
                         QwenVlModelHolder holder = context.getBean(QwenVlModelHolder.class);
@@ -36,15 +58,15 @@ class HubResolutionTest {
         }
         assertThat(Files.isDirectory(cache.resolve("models--acme--tiny-vl/blobs"))).isTrue();
         // the Hub is gone: offline mode starts from the cache alone
-        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/tiny-vl", "spring.ai.qwen-vl.cache-dir=" + cache,
-                        "spring.ai.qwen-vl.offline=true")
+        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/tiny-vl", "spring.ai.qwen-vl.hub.cache-dir=" + cache,
+                        "spring.ai.qwen-vl.hub.offline=true")
                 .run(context -> assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class));
     }
 
     @Test
     void offlineWithoutACachedCopyFailsWithTheCachePath(@TempDir Path cache) {
-        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-there", "spring.ai.qwen-vl.cache-dir=" + cache,
-                        "spring.ai.qwen-vl.offline=true")
+        runner.withPropertyValues("spring.ai.qwen-vl.model=acme/not-there", "spring.ai.qwen-vl.hub.cache-dir=" + cache,
+                        "spring.ai.qwen-vl.hub.offline=true")
                 .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
                         .hasMessageContaining(cache.toString()));
     }

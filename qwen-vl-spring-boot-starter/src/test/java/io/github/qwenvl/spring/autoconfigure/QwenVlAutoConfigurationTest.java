@@ -30,15 +30,15 @@ class QwenVlAutoConfigurationTest {
 
     @Test
     void createsChatModelFromProperties() {
-        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.device=cpu",
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.runtime.device=cpu",
                         "spring.ai.qwen-vl.chat.options.temperature=0.3",
                         "spring.ai.qwen-vl.chat.options.max-tokens=77",
                         "spring.ai.qwen-vl.chat.options.repetition-penalty=1.1",
                         "spring.ai.qwen-vl.chat.options.max-pixels=200704",
                         "spring.ai.qwen-vl.chat.options.stop-sequences=END,STOP",
-                        "spring.ai.qwen-vl.max-concurrent-requests=2",
-                        "spring.ai.qwen-vl.request-timeout=30s",
-                        "spring.ai.qwen-vl.decode-mode=engine")
+                        "spring.ai.qwen-vl.serving.max-concurrent-requests=2",
+                        "spring.ai.qwen-vl.serving.request-timeout=30s",
+                        "spring.ai.qwen-vl.runtime.decode-mode=engine")
                 .run(context -> {
                     assertThat(context).hasSingleBean(QwenVlChatModel.class).hasSingleBean(ChatModel.class);
                     QwenVlChatOptions options = (QwenVlChatOptions) context.getBean(QwenVlChatModel.class).getDefaultOptions();
@@ -49,8 +49,8 @@ class QwenVlAutoConfigurationTest {
                     assertThat(options.getStopSequences()).containsExactly("END", "STOP");
                     assertThat(options.getModel()).isEqualTo("model");
                     QwenVlProperties props = context.getBean(QwenVlProperties.class);
-                    assertThat(props.getDevice()).isEqualTo(QwenVlOptions.DeviceKind.CPU);
-                    assertThat(props.getRequestTimeout()).isEqualTo(Duration.ofSeconds(30));
+                    assertThat(props.getRuntime().getDevice()).isEqualTo(QwenVlOptions.DeviceKind.CPU);
+                    assertThat(props.getServing().getRequestTimeout()).isEqualTo(Duration.ofSeconds(30));
                     assertThat(props.toEngineOptions().decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.ENGINE);
                     assertThat(context.getBean(QwenVlModelHolder.class).isLoaded()).isTrue();
                 });
@@ -58,20 +58,20 @@ class QwenVlAutoConfigurationTest {
 
     @Test
     void int8DecodeModeBindsAndAnswers() {
-        bindsAndAnswers("spring.ai.qwen-vl.decode-mode=java-int8",
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.decode-mode=java-int8",
                 options -> assertThat(options.decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT8));
     }
 
     @Test
     void weightModeBindsAndAnswers() {
-        bindsAndAnswers("spring.ai.qwen-vl.weight-mode=float32-copies",
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.weight-mode=float32-copies",
                 options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES));
     }
 
     @Test
     void collectGarbageBindsAndAnswers() {
         assertThat(new QwenVlProperties().toEngineOptions().collectGarbage()).isTrue();
-        bindsAndAnswers("spring.ai.qwen-vl.collect-garbage=false",
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.collect-garbage=false",
                 options -> assertThat(options.collectGarbage()).isFalse());
     }
 
@@ -89,7 +89,7 @@ class QwenVlAutoConfigurationTest {
 
     @Test
     void weightCacheDirIsPassedToTheEngine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path cache) {
-        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.weight-cache-dir=" + cache)
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.runtime.weight-cache-dir=" + cache)
                 .run(context -> {
                     assertThat(context).hasSingleBean(QwenVlChatModel.class);
                     QwenVlProperties props = context.getBean(QwenVlProperties.class);
@@ -143,7 +143,7 @@ class QwenVlAutoConfigurationTest {
 
     @Test
     void lazyLoadDefersLoadingAndReportsFailureInHealth() {
-        runner.withPropertyValues("spring.ai.qwen-vl.model=" + TinyModels.root(), "spring.ai.qwen-vl.lazy-load=true")
+        runner.withPropertyValues("spring.ai.qwen-vl.model=" + TinyModels.root(), "spring.ai.qwen-vl.runtime.lazy-load=true")
                 .run(context -> {
                     assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
                     QwenVlModelHolder holder = context.getBean(QwenVlModelHolder.class);
