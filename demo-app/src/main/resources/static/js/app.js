@@ -47,6 +47,33 @@
     return out;
   };
 
+  /**
+   * Asks the server what each image will cost before it is sent (POST /api/images/cost) and sets
+   * img.cost = {tokens, resizedWidth, resizedHeight} or {error} on each. Failures leave the images as they are.
+   */
+  QV.imageCosts = async function (images) {
+    if (!images.length) return;
+    try {
+      const response = await fetch('/api/images/cost', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ images: images.map((i) => i.dataUrl) }),
+      });
+      if (!response.ok) return;
+      const costs = (await response.json()).images;
+      costs.forEach((c, i) => { if (images[i]) images[i].cost = c; });
+    } catch (e) { /* the cost is a hint; sending still works */ }
+  };
+
+  /** A caption for an image's cost: "≈ 256 image tokens" (title: the size the model sees). */
+  QV.costLabel = function (img) {
+    const c = img.cost;
+    if (!c) return null;
+    if (c.error) return QV.el('span', { class: 'cost refused', title: c.error, text: 'refused' });
+    return QV.el('span', { class: 'cost', text: c.tokens + ' tokens',
+      title: 'The model sees this image at ' + c.resizedWidth + '×' + c.resizedHeight + ' px (from '
+        + c.originalWidth + '×' + c.originalHeight + '): ' + c.tokens + ' image tokens' });
+  };
+
   QV.imageSize = function (src) {
     return new Promise((resolve, reject) => {
       const img = new Image();

@@ -19,6 +19,26 @@
         QV.el('button', { type: 'button', title: 'Remove', 'aria-label': 'Remove image', text: '×',
           onclick: () => { pending.splice(i, 1); renderThumbs(); } })));
     });
+    showCosts();
+  }
+
+  /** Each thumbnail's image tokens (as the server will count them) and their total, once known. */
+  function showCosts() {
+    const shown = thumbs.querySelectorAll('.thumb');
+    pending.forEach((img, i) => {
+      const thumb = shown[i];
+      if (thumb && !thumb.querySelector('.cost')) {
+        const label = QV.costLabel(img);
+        if (label) thumb.append(label);
+      }
+    });
+    const old = thumbs.querySelector('.cost-total');
+    if (old) old.remove();
+    const priced = pending.filter((img) => img.cost && !img.cost.error);
+    if (priced.length) {
+      thumbs.append(QV.el('span', { class: 'cost-total', id: 'image-cost-total',
+        text: '≈ ' + priced.reduce((sum, img) => sum + img.cost.tokens, 0) + ' image tokens' }));
+    }
   }
 
   async function addFiles(files) {
@@ -30,6 +50,8 @@
       }
       pending = pending.concat(images);
       renderThumbs();
+      await QV.imageCosts(images);
+      showCosts();
     } catch (e) { showError(e.message); }
   }
 

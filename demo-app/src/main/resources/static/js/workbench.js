@@ -29,15 +29,24 @@
     dropzone.hidden = images.length >= (mode === 'compare' ? 2 : 1);
     dropzone.classList.toggle('compact', images.length > 0);
     stage.append(dropzone);
-    if (mode === 'compare') {
-      hint(images.length < 2 ? 'Add ' + (2 - images.length) + ' more image(s) — 2 to 4 in all.' : images.length + ' images' + (images.length < maxImages ? ' · drop or paste more (up to ' + maxImages + ')' : ''));
-    } else if (mode === 'region') {
-      hint(images.length ? 'Drag on the image to select a region.' : '');
-      figures.forEach(enableDrag);
-    } else {
-      hint(images.length ? images[0].name + ' · ' + images[0].width + '×' + images[0].height : '');
-    }
+    if (mode === 'region') figures.forEach(enableDrag);
+    updateHint();
     QV.linkHover(main);
+  }
+
+  /** The line under the images: what to do next, their size and what they will cost in image tokens. */
+  function updateHint() {
+    const priced = images.filter((img) => img.cost && !img.cost.error);
+    const tokens = priced.length ? ' · ≈ ' + priced.reduce((sum, img) => sum + img.cost.tokens, 0) + ' image tokens' : '';
+    const refused = images.find((img) => img.cost && img.cost.error);
+    if (refused) showError('"' + refused.name + '" would be refused: ' + refused.cost.error);
+    if (mode === 'compare') {
+      hint(images.length < 2 ? 'Add ' + (2 - images.length) + ' more image(s) — 2 to 4 in all.' : images.length + ' images' + tokens + (images.length < maxImages ? ' · drop or paste more (up to ' + maxImages + ')' : ''));
+    } else if (mode === 'region') {
+      hint(images.length ? 'Drag on the image to select a region.' + tokens : '');
+    } else {
+      hint(images.length ? images[0].name + ' · ' + images[0].width + '×' + images[0].height + tokens : '');
+    }
   }
 
   async function addFiles(files) {
@@ -51,6 +60,8 @@
       answerCard.hidden = true;
       if (mode === 'region') { $('region-markup').hidden = true; $('region-info').textContent = 'Drag a rectangle on the image.'; }
       renderStage();
+      await QV.imageCosts(added);
+      updateHint();
     } catch (e) { showError(e.message); }
   }
 

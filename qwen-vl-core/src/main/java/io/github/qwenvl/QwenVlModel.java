@@ -47,11 +47,11 @@ public final class QwenVlModel implements AutoCloseable {
     private final NDManager manager;
     private final ModelInfo info;
     /**
-     * Heap growth since the last collection after which a request that leaves the model idle is followed by one:
-     * a long prompt's Java KV cache makes G1 grow the heap, which it would otherwise keep committed and resident
-     * through the next request's vision pass. Tests lower it.
+     * Heap growth since the last collection after which a request that leaves the model idle is followed by one
+     * ({@link EngineTuning#heapGrowthToCollect}): a long prompt's Java KV cache makes G1 grow the heap, which it would
+     * otherwise keep committed and resident through the next request's vision pass.
      */
-    static volatile long heapGrowthToCollect = 64L << 20;
+    private final long heapGrowthToCollect;
 
     private final boolean collectGarbage;
     private final ServingLimits serving;
@@ -68,8 +68,9 @@ public final class QwenVlModel implements AutoCloseable {
     private volatile long committedAfterCollection;
 
     private QwenVlModel(ModelBackend backend, NDManager manager, ModelInfo info, boolean collectGarbage,
-                        ServingLimits serving) {
+                        ServingLimits serving, long heapGrowthToCollect) {
         this.serving = serving;
+        this.heapGrowthToCollect = heapGrowthToCollect;
         this.backend = backend;
         this.manager = manager;
         this.info = info;
@@ -113,7 +114,8 @@ public final class QwenVlModel implements AutoCloseable {
                 backend.parameterCount(), backend.weightBytes(), backend.contextLength(), millis);
         LOG.info("Loaded {} ({}): {} parameters, {} MiB of weights, context {} tokens, in {} s", config.architecture().architectureClass(), directory,
                 info.parameters(), info.weightBytes() >> 20, info.contextLength(), String.format("%.1f", millis / 1000));
-        return new QwenVlModel(backend, manager, info, options.collectGarbage(), options.serving());
+        return new QwenVlModel(backend, manager, info, options.collectGarbage(), options.serving(),
+                options.tuning().heapGrowthToCollect());
     }
 
     /**
@@ -124,7 +126,11 @@ public final class QwenVlModel implements AutoCloseable {
      * operation), and for a long prompt's Java KV cache; only a whole-heap collection lets it shrink again, so without
      * these the process keeps committed heap far above the live heap, and later requests touch it.
      */
+    /** Collections this class has asked for ({@code System.gc()} calls), whatever the collector does with them. */
+    static final java.util.concurrent.atomic.AtomicLong COLLECTIONS_REQUESTED = new java.util.concurrent.atomic.AtomicLong();
+
     private static long collect(String after) {
+        COLLECTIONS_REQUESTED.incrementAndGet();
         long start = System.nanoTime();
         long committed = heapCommitted();
         System.gc();

@@ -38,6 +38,7 @@ package io.github.qwenvl;
  * @param serving          what one request may cost (image tokens, prompt tokens) and whether message text may
  *                         contain special tokens ({@link ServingLimits}); default {@link ServingLimits#NONE}: the
  *                         checkpoint's image bounds, the context length, template tokens in text read as plain text
+ * @param tuning           block sizes and thresholds of the engine ({@link EngineTuning#DEFAULTS} when null)
  */
 public record QwenVlOptions(
         DeviceKind device,
@@ -50,7 +51,8 @@ public record QwenVlOptions(
         java.nio.file.Path weightCacheDir,
         WeightMode weightMode,
         boolean collectGarbage,
-        ServingLimits serving) {
+        ServingLimits serving,
+        EngineTuning tuning) {
 
     /** Compute device choice. */
     public enum DeviceKind { AUTO, CPU, GPU }
@@ -80,6 +82,7 @@ public record QwenVlOptions(
         decodeMode = decodeMode == null ? DecodeMode.AUTO : decodeMode;
         weightMode = weightMode == null ? WeightMode.AUTO : weightMode;
         serving = serving == null ? ServingLimits.NONE : serving;
+        tuning = tuning == null ? EngineTuning.DEFAULTS : tuning;
         if (maxImagePixels <= 0) {
             throw new IllegalArgumentException("maxImagePixels must be positive");
         }
@@ -96,7 +99,15 @@ public record QwenVlOptions(
                          Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
                          WeightMode weightMode, boolean collectGarbage) {
         this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
-                weightMode, collectGarbage, ServingLimits.NONE);
+                weightMode, collectGarbage, ServingLimits.NONE, EngineTuning.DEFAULTS);
+    }
+
+    /** With the default tuning. */
+    public QwenVlOptions(DeviceKind device, Precision precision, Integer threads, long maxImagePixels, int maxImages,
+                         Integer contextLength, DecodeMode decodeMode, java.nio.file.Path weightCacheDir,
+                         WeightMode weightMode, boolean collectGarbage, ServingLimits serving) {
+        this(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir,
+                weightMode, collectGarbage, serving, EngineTuning.DEFAULTS);
     }
 
     /** With the AUTO weight mode and a collection after the load. */
@@ -119,54 +130,60 @@ public record QwenVlOptions(
     }
 
     public static QwenVlOptions defaults() {
-        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO, true, ServingLimits.NONE);
+        return new QwenVlOptions(DeviceKind.CPU, Precision.FLOAT32, null, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_IMAGES, null, DecodeMode.AUTO, null, WeightMode.AUTO, true, ServingLimits.NONE, EngineTuning.DEFAULTS);
     }
 
     /** With these serving limits (image and prompt cost, special tokens in text). */
     public QwenVlOptions withServing(ServingLimits limits) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode, collectGarbage, limits);
+                weightCacheDir, weightMode, collectGarbage, limits, tuning);
     }
 
     public QwenVlOptions withDevice(DeviceKind d) {
-        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(d, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withPrecision(Precision p) {
-        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, p, threads, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withThreads(Integer t) {
-        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, t, maxImagePixels, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withMaxImagePixels(long m) {
-        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, threads, m, maxImages, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withMaxImages(int m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, m, contextLength, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withDecodeMode(DecodeMode m) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, m, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withContextLength(Integer c) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, c, decodeMode, weightCacheDir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withWeightCacheDir(java.nio.file.Path dir) {
-        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage, serving);
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode, dir, weightMode, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withWeightMode(WeightMode m) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, m, collectGarbage, serving);
+                weightCacheDir, m, collectGarbage, serving, tuning);
     }
 
     public QwenVlOptions withCollectGarbage(boolean collect) {
         return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
-                weightCacheDir, weightMode, collect, serving);
+                weightCacheDir, weightMode, collect, serving, tuning);
+    }
+
+    /** With these block sizes and thresholds ({@link EngineTuning}). */
+    public QwenVlOptions withTuning(EngineTuning t) {
+        return new QwenVlOptions(device, precision, threads, maxImagePixels, maxImages, contextLength, decodeMode,
+                weightCacheDir, weightMode, collectGarbage, serving, t);
     }
 }

@@ -36,7 +36,7 @@ class CancellationTest {
     private static final Map<String, QwenVlModel> MODELS = new HashMap<>();
 
     static QwenVlModel model(String set) {
-        return MODELS.computeIfAbsent(set, s -> QwenVlModel.load(FixtureRoot.root().resolve(s).resolve("model")));
+        return MODELS.computeIfAbsent(set, s -> QwenVlModel.load(FixtureRoot.bundled().resolve(s).resolve("model")));
     }
 
     @AfterAll
@@ -45,7 +45,7 @@ class CancellationTest {
     }
 
     static Path image() {
-        return FixtureRoot.root().resolve("qwen2-vl-common/images/photo_640x480.jpg");
+        return FixtureRoot.bundled().resolve("qwen2-vl-common/images/photo_640x480.jpg");
     }
 
     /** The photo at 448×336 (192 patches): a few vision blocks' worth of work. */
@@ -203,7 +203,7 @@ class CancellationTest {
      */
     @Test
     void closingTheModelCancelsTheRequestInsideTheVisionTowerAndRefusesNewOnes() throws Exception {
-        QwenVlModel model = QwenVlModel.load(FixtureRoot.root().resolve("qwen2_5-vl-tiny/model"));
+        QwenVlModel model = QwenVlModel.load(FixtureRoot.bundled().resolve("qwen2_5-vl-tiny/model"));
         CountDownLatch inside = new CountDownLatch(1);
         CancellationToken token = CancellationToken.create().observe((c, i) -> {
             if (c == Checkpoint.VISION_BLOCK && i == 1) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.TestFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -34,13 +35,16 @@ class EndToEndGoldenTest {
         MODELS.clear();
     }
 
+    /** The Qwen2-family sets with generation goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> s.isQwen2Family() && s.cases().has("generation")).toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> generations() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family() || !set.cases().has("generation")) {
-                continue;
-            }
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             for (Map.Entry<String, JsonElement> e : set.cases().getAsJsonObject("generation").getAsJsonObject("prompts").entrySet()) {
                 JsonObject golden = e.getValue().getAsJsonObject();
                 tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/greedy", () -> greedy(set, golden)));
@@ -50,15 +54,51 @@ class EndToEndGoldenTest {
                 }
             }
         }
-        assertThat(tests).isNotEmpty();
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("EndToEndGoldenTest", sets, tests);
         return tests.stream();
     }
 
-    private void greedy(FixtureSet set, JsonObject golden) {
+    /** The fields of a generation golden this suite checks or applies. */
+    static final Set<String> USED = Set.of("prompt_case", "prompt_len", "generate_kwargs", "new_ids", "stopped_on_eos",
+            "num_new", "text_skip_special", "with_checkpoint_generation_config");
+    /**
+     * Fields deliberately not used: {@code text} is the decode with special tokens kept (the answer keeps only grounding
+     * tokens, checked against the ids); the top-1/top-2 margins and {@code no_cache_identical} describe the reference
+     * run (GenerationGoldenTest checks every step's logits).
+     */
+    static final Set<String> IGNORED = Set.of("text", "min_top1_top2_margin", "step_top1_top2_margin", "no_cache_identical");
+    /** The fields of a prompt case this suite applies. */
+    static final Set<String> PROMPT_USED = Set.of("messages", "images", "add_vision_id", "add_generation_prompt");
+    /**
+     * Prompt-case fields checked by other suites: the rendered and expanded prompt and the input ids
+     * (PromptGoldenTest; the prompt length here), the forward-pass goldens (LogitsGoldenTest, RopeIndexGoldenTest).
+     */
+    static final Set<String> PROMPT_IGNORED = Set.of("description", "rendered_prompt", "expanded_prompt", "input_ids",
+            "pixel_values", "seq_len", "rope_deltas", "file", "keys");
+
+    /** A generation golden and its prompt case, read strictly (unknown fields fail with their names). */
+    private static JsonObject promptCase(FixtureSet set, JsonObject golden) {
+        String where = set.name() + " generation " + golden.get("prompt_case");
+        io.github.qwenvl.testing.CaseFields.check(where, golden, USED, IGNORED);
+        GoldenPrompts.checkGreedyKwargs(where, golden.getAsJsonObject("generate_kwargs"));
+        if (golden.has("with_checkpoint_generation_config")) {
+            // "call" and "text" describe the reference call and its decode; the ids are checked
+            io.github.qwenvl.testing.CaseFields.check(where + " with_checkpoint_generation_config",
+                    golden.getAsJsonObject("with_checkpoint_generation_config"), Set.of("new_ids"), Set.of("call", "text"));
+        }
         JsonObject promptCase = set.cases().getAsJsonObject(golden.get("prompt_case").getAsString());
-        GenerationOptions options = GoldenPrompts.pixelBounds(set, promptCase)
-                .maxNewTokens(golden.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt())
-                .temperature(0.0).repetitionPenalty(1.0).build();
+        io.github.qwenvl.testing.CaseFields.check(set.name() + " " + golden.get("prompt_case").getAsString(), promptCase,
+                PROMPT_USED, PROMPT_IGNORED);
+        return promptCase;
+    }
+
+    private void greedy(FixtureSet set, JsonObject golden) {
+        JsonObject promptCase = promptCase(set, golden);
+        JsonObject kwargs = golden.getAsJsonObject("generate_kwargs");
+        GenerationOptions options = GoldenPrompts.options(set, promptCase)
+                .maxNewTokens(kwargs.get("max_new_tokens").getAsInt())
+                .temperature(0.0).repetitionPenalty(kwargs.has("repetition_penalty") && !kwargs.get("repetition_penalty").isJsonNull()
+                        ? kwargs.get("repetition_penalty").getAsDouble() : 1.0).build();
         StringBuilder streamed = new StringBuilder();
         GenerationResult result = model(set).stream(
                 new GenerationRequest(GoldenPrompts.messages(set, promptCase), options), streamed::append);
@@ -87,8 +127,8 @@ class EndToEndGoldenTest {
     }
 
     private void checkpointDefaults(FixtureSet set, JsonObject golden) {
-        JsonObject promptCase = set.cases().getAsJsonObject(golden.get("prompt_case").getAsString());
-        GenerationOptions options = GoldenPrompts.pixelBounds(set, promptCase)
+        JsonObject promptCase = promptCase(set, golden);
+        GenerationOptions options = GoldenPrompts.options(set, promptCase)
                 .maxNewTokens(golden.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt()).build();
         GenerationResult result = model(set).generate(new GenerationRequest(GoldenPrompts.messages(set, promptCase), options));
         JsonObject expected = golden.getAsJsonObject("with_checkpoint_generation_config");

@@ -28,7 +28,7 @@ class ServingLimitsTest {
     private static final List<QwenVlModel> OPEN = new ArrayList<>();
 
     private static QwenVlModel load(String set, ServingLimits limits) {
-        QwenVlModel m = QwenVlModel.load(FixtureRoot.root().resolve(set).resolve("model"),
+        QwenVlModel m = QwenVlModel.load(FixtureRoot.bundled().resolve(set).resolve("model"),
                 QwenVlOptions.defaults().withServing(limits));
         OPEN.add(m);
         return m;
@@ -40,7 +40,7 @@ class ServingLimitsTest {
     }
 
     private static Path photo() {
-        return FixtureRoot.root().resolve("qwen2-vl-common/images/photo_640x480.jpg");
+        return FixtureRoot.bundled().resolve("qwen2-vl-common/images/photo_640x480.jpg");
     }
 
     private static GenerationRequest describe(ImageSource image, GenerationOptions options) {

@@ -27,7 +27,7 @@ class SpecialTokensInTextTest {
 
     private static QwenVlModel model(String set, boolean allow) {
         return MODELS.computeIfAbsent(set + allow, k -> {
-            QwenVlModel m = QwenVlModel.load(FixtureRoot.root().resolve(set).resolve("model"),
+            QwenVlModel m = QwenVlModel.load(FixtureRoot.bundled().resolve(set).resolve("model"),
                     QwenVlOptions.defaults().withServing(ServingLimits.NONE.withAllowSpecialTokens(allow)));
             OPEN.add(m);
             return m;

@@ -173,6 +173,25 @@ class ApiTest {
     }
 
     @Test
+    void imageTokensAreKnownBeforeSending() throws Exception {
+        String notImage = "data:image/png;base64," + Base64.getEncoder().encodeToString("not an image".getBytes());
+        mvc.perform(post("/api/images/cost").contentType(MediaType.APPLICATION_JSON)
+                        .content("{\"images\":[\"" + SQUARE + "\",\"" + notImage + "\"]}"))
+                .andExpect(status().isOk())
+                .andExpect(jsonPath("$.images[0].tokens").value(4))
+                .andExpect(jsonPath("$.images[0].resizedWidth").value(56))
+                .andExpect(jsonPath("$.images[0].originalHeight").value(56))
+                .andExpect(jsonPath("$.images[0].error").doesNotExist())
+                .andExpect(jsonPath("$.images[1].tokens").value(0))
+                .andExpect(jsonPath("$.images[1].error").value(org.hamcrest.Matchers.containsString("Unsupported image format")))
+                .andExpect(jsonPath("$.totalTokens").value(4));
+        mvc.perform(post("/api/images/cost").contentType(MediaType.APPLICATION_JSON)
+                        .content("{\"images\":[\"" + SQUARE + "\",\"" + SQUARE + "\",\"" + SQUARE + "\",\"" + SQUARE + "\"]}"))
+                .andExpect(status().isContentTooLarge())
+                .andExpect(jsonPath("$.param").value("images"));
+    }
+
+    @Test
     void regionIsWrittenInTheModelsMarkup() throws Exception {
         mvc.perform(post("/api/region").contentType(MediaType.APPLICATION_JSON)
                         .content("{\"image\":\"" + SQUARE + "\",\"x1\":14,\"y1\":0,\"x2\":42,\"y2\":28,\"label\":\"the top\"}"))

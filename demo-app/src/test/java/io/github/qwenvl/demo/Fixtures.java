@@ -6,14 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 
-/** Test images of the fixture root (-Dqwenvl.fixtures, set by the build). */
+/** Test images of the repository's own fixtures (-Dqwenvl.bundled.fixtures, set by the build). */
 final class Fixtures {
 
     private Fixtures() {
     }
 
     static Path root() {
-        String configured = System.getProperty("qwenvl.fixtures");
+        String configured = System.getProperty("qwenvl.bundled.fixtures");
         return (configured != null ? Path.of(configured) : Path.of("..", "fixtures")).toAbsolutePath().normalize();
     }
 

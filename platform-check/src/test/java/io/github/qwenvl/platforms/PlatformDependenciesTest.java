@@ -107,6 +107,30 @@ class PlatformDependenciesTest {
         }
     }
 
+    /**
+     * The other native code the engine loads comes in platform-independent jars that must hold every platform's
+     * library: DJL's JNI bridge to libtorch and the Hugging Face tokenizers.
+     */
+    @Test
+    void theJniAndTokenizerJarsHoldEveryPlatformsLibrary() throws IOException {
+        String djl = property("platforms.djl-version");
+        Path jni = userRepo.resolve("ai/djl/pytorch/pytorch-jni/" + pytorchVersion + "-" + djl + "/pytorch-jni-"
+                + pytorchVersion + "-" + djl + ".jar");
+        Path tokenizers = userRepo.resolve("ai/djl/huggingface/tokenizers/" + djl + "/tokenizers-" + djl + ".jar");
+        for (String classifier : CLASSIFIERS) {
+            assertThat(entries(jni)).as(jni + " for " + classifier)
+                    .anyMatch(e -> e.startsWith("jnilib/" + classifier + "/cpu/") && e.contains("djl_torch."));
+            assertThat(entries(tokenizers)).as(tokenizers + " for " + classifier)
+                    .anyMatch(e -> e.startsWith("native/lib/" + classifier + "/cpu/") && e.contains("tokenizers."));
+        }
+    }
+
+    private static List<String> entries(Path jar) throws IOException {
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            return zip.stream().map(java.util.zip.ZipEntry::getName).toList();
+        }
+    }
+
     /** An application that adds the starter gets the libtorch of the machine Maven runs on. */
     @ParameterizedTest(name = "os.name={0}, os.arch={1} -> {2}")
     @CsvSource({

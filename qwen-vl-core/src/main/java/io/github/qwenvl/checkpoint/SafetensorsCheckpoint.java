@@ -29,7 +29,11 @@ public final class SafetensorsCheckpoint implements TensorStore {
     private final List<SafetensorsFile> files;
     private final Map<String, SafetensorsFile> byTensor;
 
-    private SafetensorsCheckpoint(Path directory, List<SafetensorsFile> files, Map<String, SafetensorsFile> byTensor) {
+    private final long mapLimitBytes;
+
+    private SafetensorsCheckpoint(Path directory, List<SafetensorsFile> files, Map<String, SafetensorsFile> byTensor,
+                                  long mapLimitBytes) {
+        this.mapLimitBytes = Math.min(SafetensorsFile.MAX_MAP_BYTES, mapLimitBytes);
         this.directory = directory;
         this.files = files;
         this.byTensor = byTensor;
@@ -48,6 +52,11 @@ public final class SafetensorsCheckpoint implements TensorStore {
     }
 
     public static SafetensorsCheckpoint open(Path directory) {
+        return open(directory, io.github.qwenvl.EngineTuning.DEFAULTS.mapLimitBytes());
+    }
+
+    /** @param mapLimitBytes largest region of a file mapped at once ({@link SafetensorsFile#open(Path, long)}) */
+    public static SafetensorsCheckpoint open(Path directory, long mapLimitBytes) {
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byTensor = new LinkedHashMap<>();
@@ -81,7 +90,7 @@ public final class SafetensorsCheckpoint implements TensorStore {
                         if (!Files.isRegularFile(shardPath)) {
                             throw new CheckpointException("Shard " + shardName + " listed in " + index + " is missing");
                         }
-                        SafetensorsFile f = SafetensorsFile.open(shardPath);
+                        SafetensorsFile f = SafetensorsFile.open(shardPath, mapLimitBytes);
                         opened.add(f);
                         return f;
                     });
@@ -103,7 +112,7 @@ public final class SafetensorsCheckpoint implements TensorStore {
                     throw new CheckpointException("No *.safetensors weights (and no " + INDEX_FILE + ") in " + directory);
                 }
                 for (Path p : candidates) {
-                    SafetensorsFile f = SafetensorsFile.open(p);
+                    SafetensorsFile f = SafetensorsFile.open(p, mapLimitBytes);
                     opened.add(f);
                     for (String name : f.tensors().keySet()) {
                         SafetensorsFile previous = byTensor.putIfAbsent(name, f);
@@ -113,7 +122,8 @@ public final class SafetensorsCheckpoint implements TensorStore {
                     }
                 }
             }
-            return new SafetensorsCheckpoint(directory, List.copyOf(opened), Collections.unmodifiableMap(byTensor));
+            return new SafetensorsCheckpoint(directory, List.copyOf(opened), Collections.unmodifiableMap(byTensor),
+                    mapLimitBytes);
         } catch (RuntimeException e) {
             opened.forEach(SafetensorsFile::close);
             throw e;
@@ -199,5 +209,10 @@ public final class SafetensorsCheckpoint implements TensorStore {
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);
+    }
+
+    /** Largest region of a file this checkpoint maps at once. */
+    public long mapLimitBytes() {
+        return mapLimitBytes;
     }
 }

@@ -36,10 +36,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Largest region mapped at once (a MappedByteBuffer is int-indexed). */
     static final long MAX_MAP_BYTES = 1L << 30;
     /**
-     * The mapping limit in effect: {@link #MAX_MAP_BYTES}, lowered only by tests to exercise the
-     * chunked paths of {@link #readFloats} / {@link #float32Buffer} without gigabyte files.
+     * The mapping limit of this file ({@link io.github.qwenvl.EngineTuning#mapLimitBytes}): at most {@link #MAX_MAP_BYTES};
+     * tests lower it to run the chunked paths of {@link #readFloats} / {@link #float32Buffer} without gigabyte files.
      */
-    static volatile long mapLimitBytes = MAX_MAP_BYTES;
+    private final long mapLimitBytes;
 
     private final Path path;
     private final FileChannel channel;
@@ -48,7 +48,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private final Map<String, String> metadata;
 
     private SafetensorsFile(Path path, FileChannel channel, long dataStart,
-                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+                            Map<String, TensorInfo> tensors, Map<String, String> metadata, long mapLimitBytes) {
+        this.mapLimitBytes = Math.min(MAX_MAP_BYTES, mapLimitBytes);
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
@@ -58,6 +59,14 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Opens and validates a safetensors file; tensor data stays on disk until read. */
     public static SafetensorsFile open(Path path) {
+        return open(path, MAX_MAP_BYTES);
+    }
+
+    /** As {@link #open(Path)}, mapping at most {@code mapLimitBytes} at once (larger tensors are read in chunks). */
+    public static SafetensorsFile open(Path path, long mapLimitBytes) {
+        if (mapLimitBytes < 1) {
+            throw new IllegalArgumentException("mapLimitBytes must be positive");
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);
@@ -67,7 +76,7 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException("Cannot open safetensors file " + path + ": " + e.getMessage(), e);
         }
         try {
-            return readHeader(path, channel);
+            return readHeader(path, channel, mapLimitBytes);
         } catch (RuntimeException | IOException e) {
             try {
                 channel.close();
@@ -81,7 +90,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static SafetensorsFile readHeader(Path path, FileChannel channel) throws IOException {
+    private static SafetensorsFile readHeader(Path path, FileChannel channel, long mapLimitBytes) throws IOException {
         long fileSize = channel.size();
         if (fileSize < 8) {
             throw CheckpointException.corrupt(path, null, "file is " + fileSize + " bytes, shorter than the 8-byte header length");
@@ -124,7 +133,7 @@ public final class SafetensorsFile implements AutoCloseable {
             tensors.put(name, parseEntry(path, name, entry.getValue(), dataSize));
         }
         return new SafetensorsFile(path, channel, dataStart, Collections.unmodifiableMap(tensors),
-                Collections.unmodifiableMap(metadata));
+                Collections.unmodifiableMap(metadata), mapLimitBytes);
     }
 
     private static TensorInfo parseEntry(Path path, String name, JsonElement element, long dataSize) {
@@ -256,7 +265,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** The mapping limit per region, see {@link #bytes(String, long, long)}. */
-    public static long maxMapBytes() {
+    public long maxMapBytes() {
         return mapLimitBytes;
     }
 

@@ -54,8 +54,13 @@ public interface TensorStore extends AutoCloseable {
 
     /** Safetensors weights when the directory has them, else {@code pytorch_model*.bin}. */
     static TensorStore open(Path directory) {
+        return open(directory, io.github.qwenvl.EngineTuning.DEFAULTS.mapLimitBytes());
+    }
+
+    /** As {@link #open(Path)}; safetensors files map at most {@code mapLimitBytes} at once. */
+    static TensorStore open(Path directory, long mapLimitBytes) {
         if (SafetensorsCheckpoint.isPresent(directory)) {
-            return SafetensorsCheckpoint.open(directory);
+            return SafetensorsCheckpoint.open(directory, mapLimitBytes);
         }
         if (TorchBinCheckpoint.isPresent(directory)) {
             return TorchBinCheckpoint.open(directory);

@@ -38,8 +38,10 @@ public final class DjlRuntime {
     public static void main(String[] args) {
         Engine engine = start(null);
         ai.djl.huggingface.tokenizers.jni.LibUtils.checkStatus();
+        java.nio.file.Path cache = ai.djl.util.Utils.getCacheDir();
+        java.nio.file.Path engineCache = ai.djl.util.Utils.getEngineCacheDir();
         System.out.println("DJL " + engine.getEngineName() + " " + engine.getVersion() + " ready; native libraries in "
-                + ai.djl.util.Utils.getEngineCacheDir() + " and " + ai.djl.util.Utils.getCacheDir());
+                + (engineCache.equals(cache) ? cache : engineCache + " and " + cache));
     }
 
     /** Resolves AUTO / CPU / GPU to a DJL device, with a clear error when no GPU is there. */

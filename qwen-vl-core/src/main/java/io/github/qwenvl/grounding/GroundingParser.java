@@ -23,11 +23,14 @@ import java.util.regex.Pattern;
  * writes resized-image pixels. JSON and XML points are resized-image pixels for Qwen2.5-VL (and when the
  * architecture is unknown, {@code null}), 0–1000 for the older models.
  *
- * <p><b>Labels</b>: a box takes the text of the {@code <ref>} right before it, and so do further boxes that follow
- * with only whitespace or commas in between ({@code <ref>two cats</ref><box>…</box><box>…</box>}). This is more
- * generous than Qwen-VL's {@code _fetch_all_box_with_ref}, which labels only the first box (and none if a space
- * separates ref and box), but matches what its {@code draw_bbox_on_latest_picture} means: the same colour, i.e.
- * the same object, for the whole run.
+ * <p><b>Labels</b> of Qwen-VL tags follow Qwen-VL-Chat's {@code _fetch_all_box_with_ref} exactly: a {@code <box>}
+ * takes the stripped text of a {@code <ref>} only when that ref is the element right before it, with nothing in
+ * between (not even a space). So in {@code <ref>two cats</ref><box>…</box><box>…</box>} only the first box is labelled
+ * (the reference's drawing gives the second one the same colour but no text), and a {@code <quad>}, which the reference
+ * does not extract at all, is labelled by the same rule: in {@code <ref>the car</ref><box>…</box><quad>…</quad>} the
+ * box is "the car" and the quad has no label. Qwen2-VL tags, which have no reference post-processing, label the run of
+ * boxes (or of quads) that follows a ref with only whitespace or commas in between; a shape of the other kind ends the
+ * run.
  *
  * <p><b>Which image</b>: boxes are written in the answer, after all prompt images, so a box belongs to the LAST
  * image of {@code images}, unless the text before it names one: the latest "Picture n", "Image n", "图n", "图片n"
@@ -106,6 +109,10 @@ public final class GroundingParser {
         private String refLabel;
         /** True while only whitespace/commas separate us from the last ref or the box run that followed it. */
         private boolean refActive;
+        /** Where the last {@code </ref>} (of either tag syntax) ended: a Qwen-VL shape starting there takes its label. */
+        private int refEnd = -1;
+        /** The kind of shape of the run after the last ref (Qwen2-VL tags), null before its first shape. */
+        private GroundingBox.Kind runKind;
 
         Run(String text, ModelArchitecture arch, List<ImageInfo> images) {
             this.text = text;
@@ -192,13 +199,30 @@ public final class GroundingParser {
                 String label = content.strip();
                 refLabel = label.isEmpty() ? null : label;
                 refActive = true;
+                runKind = null;
+                refEnd = close + tag.close().length();
             } else {
                 double[] numbers = numbers(content);
                 if (numbers != null) {
-                    addShape(numbers, refActive ? refLabel : null, tag.syntax(), i);
+                    addShape(numbers, shapeLabel(tag.syntax(), numbers.length, i), tag.syntax(), i);
                 }
             }
             return close + tag.close().length();
+        }
+
+        /** The label of a tagged shape starting at {@code position} (see the class comment), or null. */
+        private String shapeLabel(GroundingSyntax syntax, int numbers, int position) {
+            if (syntax == GroundingSyntax.QWEN_VL_TAGS) {
+                refActive = false;
+                return position == refEnd ? refLabel : null;
+            }
+            GroundingBox.Kind kind = numbers == 8 ? GroundingBox.Kind.QUAD : GroundingBox.Kind.BOX;
+            if (!refActive || (runKind != null && runKind != kind)) {
+                refActive = false;
+                return null;
+            }
+            runKind = kind;
+            return refLabel;
         }
 
         private int nextOpener(int from, int before) {

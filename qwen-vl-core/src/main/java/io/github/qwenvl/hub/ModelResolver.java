@@ -37,6 +37,8 @@ public final class ModelResolver {
     private final Path cacheDir;
     private final URI endpoint;
     private final boolean offline;
+    /** Where offline mode was switched on, for messages: the setting the user knows. */
+    private final String offlineSetting;
     private final String revision;
     private final HubHttp http;
     private final DownloadProgressListener listener;
@@ -46,6 +48,8 @@ public final class ModelResolver {
         this.cacheDir = (b.cacheDir != null ? b.cacheDir : env.cacheDir()).toAbsolutePath().normalize();
         this.endpoint = parseEndpoint(b.endpoint != null ? b.endpoint : env.endpoint());
         this.offline = b.offline != null ? b.offline : env.offline();
+        this.offlineSetting = b.offline == null ? "HF_HUB_OFFLINE"
+                : b.offlineSetting != null ? b.offlineSetting : "the resolver's offline option";
         this.revision = Revisions.requireValidRevision(b.revision);
         this.listener = b.listener != null ? b.listener : new LoggingProgressListener();
         String token = b.token != null ? b.token : env.token();
@@ -108,7 +112,7 @@ public final class ModelResolver {
         HubCache cache = new HubCache(cacheDir, repo);
         try {
             if (offline) {
-                return fromCache(cache, repo, "offline mode is on (HF_HUB_OFFLINE)", null, weights);
+                return fromCache(cache, repo, "offline mode is on (" + offlineSetting + ")", null, weights);
             }
             if (Revisions.isCommitHash(revision)) {
                 // a commit never changes: a complete snapshot needs no network at all
@@ -132,6 +136,18 @@ public final class ModelResolver {
         } catch (IOException e) {
             throw new ModelDownloadException("I/O error while resolving '" + repo + "' into " + cache.repoDir()
                     + ": " + e, e);
+        }
+    }
+
+    /**
+     * What keeps a checkpoint directory from being loadable: {@code config.json}, a weight entry point, or shards
+     * its index lists (empty when complete). Reads no weights.
+     */
+    public static List<String> missingFiles(Path directory) {
+        try {
+            return ModelFiles.missingIn(directory);
+        } catch (IOException e) {
+            throw new ModelNotFoundException("Cannot read model directory " + directory + ": " + e, e);
         }
     }
 
@@ -344,6 +360,7 @@ public final class ModelResolver {
         private String endpoint;
         private String token;
         private Boolean offline;
+        private String offlineSetting;
         private String revision = "main";
         private Duration connectTimeout = Duration.ofSeconds(10);
         private Duration readTimeout = Duration.ofSeconds(60);
@@ -374,6 +391,16 @@ public final class ModelResolver {
         /** Use only the cache (default {@code HF_HUB_OFFLINE}). */
         public Builder offline(boolean offline) {
             this.offline = offline;
+            return this;
+        }
+
+        /**
+         * Use only the cache, as {@code setting} says; messages about offline mode name that setting (for example
+         * a configuration property) instead of {@code HF_HUB_OFFLINE}.
+         */
+        public Builder offline(boolean offline, String setting) {
+            this.offline = offline;
+            this.offlineSetting = setting;
             return this;
         }
 

@@ -8,14 +8,12 @@ import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.engine.Checkpoints;
 
 /**
- * Prefill attention over blocks of query rows of about {@link #scoreBlockElements} scores each, so a long prompt
+ * Prefill attention over blocks of query rows of about a budget of scores each
+ * ({@link io.github.qwenvl.EngineTuning#attentionBlockElements}), so a long prompt
  * never holds its whole (…, heads, S, T) score matrices (12 heads × 8K × 8K × 4 B = 3.2 GB each for a 2B model).
  * Softmax is row-wise, so the result is that of one pass; short prompts and decode steps are one block.
  */
 public final class QueryRowBlocks {
-
-    /** Scores computed at once: 4M floats = 16 MB per score tensor (tests lower it: blocks of 16 rows). */
-    public static volatile long scoreBlockElements = 4L << 20;
 
     /**
      * On a GPU the blocks are this many times larger (256 MB of scores by default): memory is plentiful there, and
@@ -44,8 +42,8 @@ public final class QueryRowBlocks {
     }
 
     /** Query rows per block for {@code scoresPerRow} scores per row, of {@code s} rows in all. */
-    static int rowsPerBlock(int s, long scoresPerRow, ai.djl.Device device) {
-        return (int) Math.min(s, Math.max(16, onDevice(scoreBlockElements, device) / scoresPerRow));
+    static int rowsPerBlock(long budget, int s, long scoresPerRow, ai.djl.Device device) {
+        return (int) Math.min(s, Math.max(16, onDevice(budget, device) / scoresPerRow));
     }
 
     /**
@@ -53,13 +51,14 @@ public final class QueryRowBlocks {
      * block's result where it belongs (the decoder adds its output projection into the residual's rows), so no
      * (…, S, hd) concatenation of the blocks is made either.
      *
+     * @param budget       scores computed at once ({@link io.github.qwenvl.EngineTuning#attentionBlockElements})
      * @param q            queries with the S query rows on axis 2
      * @param mask         additive mask with the same rows on axis 2, or null
      * @param scoresPerRow scores one query row computes (batch × heads × T)
      */
-    public static void forEachBlock(NDArray q, NDArray mask, long scoresPerRow, AttendBlock attend) {
+    public static void forEachBlock(long budget, NDArray q, NDArray mask, long scoresPerRow, AttendBlock attend) {
         int s = (int) q.getShape().get(2);
-        int rowsPerBlock = rowsPerBlock(s, scoresPerRow, q.getDevice());
+        int rowsPerBlock = rowsPerBlock(budget, s, scoresPerRow, q.getDevice());
         for (int from = 0; from < s; from += rowsPerBlock) {
             int rows = Math.min(rowsPerBlock, s - from);
             Checkpoints.reached(CancellationToken.Checkpoint.PREFILL_ATTENTION, from);
@@ -77,16 +76,17 @@ public final class QueryRowBlocks {
     }
 
     /**
+     * @param budget       scores computed at once ({@link io.github.qwenvl.EngineTuning#attentionBlockElements})
      * @param q            queries with the S query rows on axis 2
      * @param mask         additive mask with the same rows on axis 2, or null
      * @param scoresPerRow scores one query row computes (batch × heads × T)
      * @return the blocks' results, each with its rows on axis 2, concatenated along axis 2; every block's
      *         intermediates are freed before the next block starts
      */
-    public static NDArray attend(NDArray q, NDArray mask, long scoresPerRow, Attend attend) {
+    public static NDArray attend(long budget, NDArray q, NDArray mask, long scoresPerRow, Attend attend) {
         NDManager owner = q.getManager();
         NDList blocks = new NDList();
-        forEachBlock(q, mask, scoresPerRow, (qs, maskBlock, from, rows) -> {
+        forEachBlock(budget, q, mask, scoresPerRow, (qs, maskBlock, from, rows) -> {
             NDArray result = attend.apply(qs, maskBlock, rows);
             result.attach(owner); // kept past the block's scope
             blocks.add(result);

@@ -39,8 +39,8 @@ public final class SliceFiller implements AutoCloseable {
         void read(ByteBuffer target, long fromElement, long count);
     }
 
-    /** Elements per slice: 64 MB of float32 (tests lower it to cut tiny tensors into many slices). */
-    public static volatile long sliceElements = 16L << 20;
+    /** Elements per slice ({@link io.github.qwenvl.EngineTuning#loadSliceElements}, 64 MB of float32 by default). */
+    private final long sliceElements;
 
     private final ExecutorService threads; // null: fill on the caller's thread
     private final List<Future<?>> pending = new ArrayList<>();
@@ -67,6 +67,12 @@ public final class SliceFiller implements AutoCloseable {
      *                         10 % of them actually filled (with fill threads the declarations run ahead of the fills)
      */
     public SliceFiller(int fillThreads, String source, long storedBytesTotal) {
+        this(fillThreads, source, storedBytesTotal, io.github.qwenvl.EngineTuning.DEFAULTS.loadSliceElements());
+    }
+
+    /** @param sliceElements elements widened and written per slice */
+    public SliceFiller(int fillThreads, String source, long storedBytesTotal, long sliceElements) {
+        this.sliceElements = sliceElements;
         this.source = source;
         this.progressTotal = storedBytesTotal;
         this.threads = fillThreads > 1 ? Executors.newFixedThreadPool(fillThreads, r -> {

@@ -15,12 +15,6 @@ import ai.djl.ndarray.types.Shape;
  */
 public final class VisionAttention {
 
-    /**
-     * Attention scores computed at once: 4M floats = 16 MB per score tensor (tests lower it). Below glibc's
-     * 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh pages each time.
-     */
-    public static volatile long scoreBlockElements = 4L << 20;
-
     private VisionAttention() {
     }
 
@@ -50,19 +44,24 @@ public final class VisionAttention {
      *
      * @param normed the block's normed input (P, D); closed once q, k and v are computed from it
      * @param cos    (P, 2, 1, headDim) from {@link #cosSin}, and {@code sin} the same
+     * @param mlpBlockElements       row-block budget of the rotation and the projection, and of the head groups
+     *                               ({@link io.github.qwenvl.EngineTuning#mlpBlockElements})
+     * @param attentionBlockElements scores computed at once ({@link io.github.qwenvl.EngineTuning#visionAttentionBlockElements}:
+     *                               16 MB by default, below glibc's 32 MB mmap ceiling, so the blocks reuse freed heap
+     *                               memory instead of faulting in fresh pages each time)
      */
     public static void addInto(NDArray residual, NDArray normed, NDArray qkvWeight, NDArray qkvBias,
                                NDArray projWeight, NDArray projBias, int heads, int headDim, NDArray cos,
-                               NDArray sin, int[] segments) {
+                               NDArray sin, int[] segments, long mlpBlockElements, long attentionBlockElements) {
         long p = normed.getShape().get(0);
-        int group = headsPerGroup(p, heads, headDim, normed.getDevice());
+        int group = headsPerGroup(mlpBlockElements, p, heads, headDim, normed.getDevice());
         if (group == heads) {
             NDArray qkv = Ops.linear(normed, qkvWeight, qkvBias).reshape(p, 3, heads, headDim);
             normed.close();
             try (NDArray queriesAndKeys = qkv.get(":, 0:2")) { // (P, 2, H, hd), a view
-                RowBlocks.rotateInPlace(queriesAndKeys, cos, sin);
+                RowBlocks.rotateInPlace(mlpBlockElements, queriesAndKeys, cos, sin);
             }
-            attendHeads(qkv.get(":, 0"), qkv.get(":, 1"), qkv.get(":, 2"), segments, (rows, out) -> {
+            attendHeads(attentionBlockElements, qkv.get(":, 0"), qkv.get(":, 1"), qkv.get(":, 2"), segments, (rows, out) -> {
                 NDArray target = residual.get("{}:{}", rows[0], rows[1]); // a view: written through
                 target.attach(out.getManager());
                 target.addi(Ops.linear(out, projWeight, projBias));
@@ -83,9 +82,9 @@ public final class VisionAttention {
                     NDArray q = groupProjection(normed, qkvWeight, qkvBias, c0, c1, group, headDim);
                     NDArray k = groupProjection(normed, qkvWeight, qkvBias, d + c0, d + c1, group, headDim);
                     NDArray v = groupProjection(normed, qkvWeight, qkvBias, 2 * d + c0, 2 * d + c1, group, headDim);
-                    RowBlocks.rotateInPlace(q, cosQ, sinQ);
-                    RowBlocks.rotateInPlace(k, cosK, sinK);
-                    attendHeads(q, k, v, segments, (rows, out) -> {
+                    RowBlocks.rotateInPlace(mlpBlockElements, q, cosQ, sinQ);
+                    RowBlocks.rotateInPlace(mlpBlockElements, k, cosK, sinK);
+                    attendHeads(attentionBlockElements, q, k, v, segments, (rows, out) -> {
                         NDArray target = attended.get("{}:{}, {}:{}", rows[0], rows[1], c0, c1); // written through
                         target.attach(out.getManager());
                         target.addi(out);
@@ -94,16 +93,16 @@ public final class VisionAttention {
             }
         }
         normed.close();
-        RowBlocks.addLayer(residual, attended, d, outputs -> Ops.linear(outputs, projWeight, projBias));
+        RowBlocks.addLayer(mlpBlockElements, residual, attended, d, outputs -> Ops.linear(outputs, projWeight, projBias));
         attended.close();
     }
 
     /**
      * Heads per group for {@code p} patches: all of them while the whole (P, 3, H, hd) qkv stays within twice
-     * {@link RowBlocks#intermediateElements} (32 MB; 16 times more on a GPU), else the largest divisor of H that fits.
+     * {@code mlpBlockElements} (32 MB by default; 16 times more on a GPU), else the largest divisor of H that fits.
      */
-    public static int headsPerGroup(long p, int heads, int headDim, ai.djl.Device device) {
-        long budget = 2 * QueryRowBlocks.onDevice(RowBlocks.intermediateElements, device);
+    public static int headsPerGroup(long mlpBlockElements, long p, int heads, int headDim, ai.djl.Device device) {
+        long budget = 2 * QueryRowBlocks.onDevice(mlpBlockElements, device);
         long perHead = 3 * p * headDim;
         for (int group = heads; group > 1; group--) {
             if (heads % group == 0 && group * perHead <= budget) {
@@ -131,7 +130,8 @@ public final class VisionAttention {
      * Attention of (P, heads, hd) q / k / v within each segment, in blocks of query rows: each block's
      * (heads, rows, L) scores are freed before the next. Softmax is row-wise, so the result is that of one pass.
      */
-    private static void attendHeads(NDArray q, NDArray k, NDArray v, int[] segments, BlockOutput output) {
+    private static void attendHeads(long scoreBlockElements, NDArray q, NDArray k, NDArray v, int[] segments,
+                                    BlockOutput output) {
         long heads = q.getShape().get(1);
         long headDim = q.getShape().get(2);
         for (int s = 0; s + 1 < segments.length; s++) {

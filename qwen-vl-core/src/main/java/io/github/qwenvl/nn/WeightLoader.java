@@ -57,6 +57,13 @@ public final class WeightLoader implements AutoCloseable {
      */
     public WeightLoader(SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache, NDManager manager,
                         DataType matrixType, int fillThreads) {
+        this(checkpoint, float32Cache, manager, matrixType, fillThreads,
+                io.github.qwenvl.EngineTuning.DEFAULTS.loadSliceElements());
+    }
+
+    /** @param sliceElements elements widened and written per slice ({@link SliceFiller}) */
+    public WeightLoader(SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache, NDManager manager,
+                        DataType matrixType, int fillThreads, long sliceElements) {
         this.checkpoint = checkpoint;
         this.float32Cache = float32Cache;
         this.manager = manager;
@@ -65,7 +72,7 @@ public final class WeightLoader implements AutoCloseable {
         boolean cpuFloat32 = manager != null && !manager.getDevice().isGpu() && matrixType == DataType.FLOAT32;
         // progress lines (large checkpoints) count bytes as the fill threads finish them, not as tensors are declared
         this.filler = new SliceFiller(cpuFloat32 ? fillThreads : 1, checkpoint.directory().toString(),
-                checkpoint.storedBytes());
+                checkpoint.storedBytes(), sliceElements);
     }
 
     /** Stored bytes of the tensors loaded so far whose values are filled in (progress; lags {@link #load} with fill threads). */

@@ -57,8 +57,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     private Qwen2JavaDecoder(Qwen2TextConfig config, WeightMatrix embed, WeightMatrix lmHead, WeightMatrix storedHead,
                              List<Layer> layers, float[] finalNorm, float[] inverseFrequencies, Kernels kernels,
-                             int threadCount) {
+                             int threadCount, int pageElements) {
         this.config = config;
+        this.pageElements = pageElements;
         this.embed = embed;
         this.lmHead = lmHead;
         this.storedHead = storedHead;
@@ -125,7 +126,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount, boolean int8) {
         return create(config, weights, inverseFrequencies, kernels, threadCount, int8,
-                new MappedMatrices(weights.checkpoint()));
+                new MappedMatrices(weights.checkpoint()), io.github.qwenvl.EngineTuning.DEFAULTS.kvPageElements());
     }
 
     /**
@@ -133,9 +134,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * {@code int8} the matrices (and the LM head) are read from 8-bit copies ({@link
      * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
      * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
+     * KV cache pages hold {@code pageElements} floats.
      */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
-                                   Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped) {
+                                   Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped,
+                                   int pageElements) {
         String reason = unsupportedReason(config, weights);
         if (reason != null) {
             throw new IllegalStateException("Java decode unavailable: " + reason);
@@ -187,7 +190,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         }
         float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
         Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, storedHead, List.copyOf(layers),
-                finalNorm, inverseFrequencies.clone(), kernels, threadCount);
+                finalNorm, inverseFrequencies.clone(), kernels, threadCount, pageElements);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
                 threadCount, decoder.bytesPerToken() / 1_000_000, lmHead.format());
         return decoder;
@@ -309,10 +312,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
     }
 
     /**
-     * Float32 elements of one KV-cache page (read when a state is created): 256 KB, below half the smallest G1 region
-     * (1 MB), so a page is never a humongous object, which G1 would give a region of its own.
+     * Float32 elements of one KV-cache page ({@link io.github.qwenvl.EngineTuning#kvPageElements}): 256 KB by default,
+     * below half the smallest G1 region (1 MB), so a page is never a humongous object, which G1 would give a region of
+     * its own.
      */
-    public static volatile int pageElements = 64 << 10; // tests lower it: pages of one token
+    private final int pageElements;
 
     /**
      * Per-request KV cache (float32, per layer and KV head: pages of {@link #pageTokens} × head_dim, added as the

@@ -1,5 +1,7 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.EngineTuning;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.engine.Checkpoints;
 import io.github.qwenvl.nn.KvCache;
@@ -55,11 +57,12 @@ public final class Qwen2TextModel {
     private final NDArray lmHead;      // (V, H), == embedTokens when tied; null when tokenTables reads the stored one
     private final float[] inverseFrequencies; // (hd/2)
     private final int[] axisOfDim;     // (hd): which M-RoPE axis (0 t, 1 h, 2 w) drives each rotary dim
+    private final EngineTuning tuning; // block sizes of the prefill's MLPs, rotations and attention
 
     /** Float32 copies of every weight. */
     public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights) {
         this(config, weights, LayerMatrices.copies(weights, "model.layers."), null,
-                RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta()));
+                RotaryTables.inverseFrequencies(weights.manager(), config.headDim(), config.ropeTheta()), EngineTuning.DEFAULTS);
     }
 
     /**
@@ -67,10 +70,12 @@ public final class Qwen2TextModel {
      * @param tokenTables        when not null, embedding lookups and the LM head are read from the stored matrices by
      *                           this decoder instead of float32 copies (used with matrices widened per layer)
      * @param inverseFrequencies rotary inverse frequencies (hd/2), as the engine computes them
+     * @param tuning             block sizes
      */
     Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
-                   float[] inverseFrequencies) {
+                   float[] inverseFrequencies, EngineTuning tuning) {
         this.config = config;
+        this.tuning = tuning;
         this.matrices = matrices;
         this.tokenTables = tokenTables;
         long h = config.hiddenSize();
@@ -196,7 +201,7 @@ public final class Qwen2TextModel {
     private NDArray mlpInto(Layer w, NDArray h) {
         NDArray normed2 = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
         // long prompts in row blocks (RowBlocks): gate, up and their product are (S, I) each
-        return RowBlocks.addLayer(h, normed2, config.intermediateSize(), rows ->
+        return RowBlocks.addLayer(tuning.mlpBlockElements(), h, normed2, config.intermediateSize(), rows ->
                 Ops.gatedSiluMlp(rows, w.gateWeight(), null, w.upWeight(), null, w.downWeight(), null));
     }
 
@@ -233,8 +238,8 @@ public final class Qwen2TextModel {
         NDArray kRows = Ops.linear(x, w.kWeight(), w.kBias()).reshape((long) b * s, hkv, hd);
         NDArray vRows = Ops.linear(x, w.vWeight(), w.vBias());
         x.close();
-        RowBlocks.rotateInPlace(qRows, cosSin[0], cosSin[1]);
-        RowBlocks.rotateInPlace(kRows, cosSin[0], cosSin[1]);
+        RowBlocks.rotateInPlace(tuning.mlpBlockElements(), qRows, cosSin[0], cosSin[1]);
+        RowBlocks.rotateInPlace(tuning.mlpBlockElements(), kRows, cosSin[0], cosSin[1]);
         NDArray q = qRows.reshape(b, s, hq, hd).transpose(0, 2, 1, 3); // (B, Hq, S, hd), a view
         NDArray k = kRows.reshape(b, s, hkv, hd).transpose(0, 2, 1, 3); // (B, Hkv, S, hd)
         NDArray v = vRows.reshape(b, s, hkv, hd).transpose(0, 2, 1, 3);
@@ -242,7 +247,7 @@ public final class Qwen2TextModel {
         long t = kv[0].getShape().get(2);
         NDArray keysT = kv[0].transpose(0, 1, 3, 2); // (B, Hkv, hd, T)
         float scale = (float) (1.0 / Math.sqrt(hd));
-        QueryRowBlocks.forEachBlock(q, mask, (long) b * hq * t, (qs, maskBlock, from, rows) -> {
+        QueryRowBlocks.forEachBlock(tuning.attentionBlockElements(), q, mask, (long) b * hq * t, (qs, maskBlock, from, rows) -> {
             NDManager blockScope = qs.getManager();
             // Grouped-query attention without copying K/V: the query heads sharing a KV head are stacked
             // along the sequence axis, (B, Hkv, g·rows, hd) @ (B, Hkv, hd, T).

@@ -1,5 +1,7 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.EngineTuning;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.Tensors;
 import io.github.qwenvl.CancellationToken;
 import io.github.qwenvl.engine.Checkpoints;
@@ -50,6 +52,12 @@ public final class Qwen2VisionTower {
     }
 
     private static final double NORM_EPS = 1e-6;
+    /**
+     * Block sizes: attention scores computed at once ({@link EngineTuning#visionAttentionBlockElements}, 16 MB by
+     * default, below glibc's 32 MB mmap ceiling, so the blocks reuse freed heap memory instead of faulting in fresh
+     * pages each time) and MLP row blocks.
+     */
+    private final EngineTuning tuning;
 
     private final Qwen2VisionConfig config;
     private final NDArray patchEmbedWeight; // (D, 3·2·14·14)
@@ -65,12 +73,16 @@ public final class Qwen2VisionTower {
 
     /** Float32 copies of every weight. */
     public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights) {
-        this(config, weights, LayerMatrices.copies(weights, "visual.blocks."));
+        this(config, weights, LayerMatrices.copies(weights, "visual.blocks."), EngineTuning.DEFAULTS);
     }
 
-    /** @param matrices how the blocks' matrices are held (float32 copies, or widened per block) */
-    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights, LayerMatrices matrices) {
+    /**
+     * @param matrices how the blocks' matrices are held (float32 copies, or widened per block)
+     * @param tuning   block sizes
+     */
+    public Qwen2VisionTower(Qwen2VisionConfig config, WeightLoader weights, LayerMatrices matrices, EngineTuning tuning) {
         this.config = config;
+        this.tuning = tuning;
         this.matrices = matrices;
         long d = config.hiddenSize();
         long i = config.intermediateSize();
@@ -233,7 +245,7 @@ public final class Qwen2VisionTower {
         NDArray normed2 = q25 ? Ops.rmsNorm(in, w.norm2Weight(), NORM_EPS)
                 : Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
         // in row blocks for large images (RowBlocks): fc1's (P, I) output is the block's largest tensor
-        return RowBlocks.addLayer(in, normed2, w.fc1Weight().getShape().get(0), rows -> {
+        return RowBlocks.addLayer(tuning.mlpBlockElements(), in, normed2, w.fc1Weight().getShape().get(0), rows -> {
             if (q25) {
                 return Ops.gatedSiluMlp(rows, w.fc1Weight(), w.fc1Bias(), w.upWeight(), w.upBias(), w.fc2Weight(),
                         w.fc2Bias());
@@ -251,7 +263,8 @@ public final class Qwen2VisionTower {
      */
     private void attendInto(NDArray residual, Block w, NDArray normed, NDArray cos, NDArray sin, int[] segments) {
         VisionAttention.addInto(residual, normed, w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(),
-                config.numHeads(), config.headDim(), cos, sin, segments);
+                config.numHeads(), config.headDim(), cos, sin, segments, tuning.mlpBlockElements(),
+                tuning.visionAttentionBlockElements());
     }
 
     /** Per-patch (h, w) rotary angles in the processor's patch order (2×2 blocks row-major). */

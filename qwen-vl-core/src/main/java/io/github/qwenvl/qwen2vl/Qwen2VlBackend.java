@@ -55,7 +55,7 @@ public final class Qwen2VlBackend implements ModelBackend {
     public Qwen2VlBackend(ModelConfig config, NDManager parent, QwenVlOptions options) {
         this.config = config;
         this.options = options;
-        this.checkpoint = SafetensorsCheckpoint.open(config.directory());
+        this.checkpoint = SafetensorsCheckpoint.open(config.directory(), options.tuning().mapLimitBytes());
         this.manager = parent.newSubManager();
         try {
             DataType matrixType = options.precision() == QwenVlOptions.Precision.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
@@ -63,7 +63,7 @@ public final class Qwen2VlBackend implements ModelBackend {
                 this.float32Cache = Float32WeightCache.open(checkpoint, options.weightCacheDir());
             }
             this.network = new Qwen2VlNetwork(config, checkpoint, float32Cache, manager, matrixType,
-                    options.decodeMode(), options.threads(), options.weightMode());
+                    options.decodeMode(), options.threads(), options.weightMode(), options.tuning());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

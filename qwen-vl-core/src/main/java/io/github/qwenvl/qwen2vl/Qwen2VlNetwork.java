@@ -59,6 +59,14 @@ public final class Qwen2VlNetwork {
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
                           NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
                           QwenVlOptions.WeightMode weightMode) {
+        this(config, checkpoint, float32Cache, manager, dataType, decodeMode, threads, weightMode,
+                io.github.qwenvl.EngineTuning.DEFAULTS);
+    }
+
+    /** @param tuning block sizes of the load, the prefill, the vision tower and the Java KV cache */
+    public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, SafetensorsCheckpoint float32Cache,
+                          NDManager manager, DataType dataType, QwenVlOptions.DecodeMode decodeMode, Integer threads,
+                          QwenVlOptions.WeightMode weightMode, io.github.qwenvl.EngineTuning tuning) {
         this.config = config;
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
@@ -67,7 +75,8 @@ public final class Qwen2VlNetwork {
         DecodeThreads widening = null;
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may
         // the caller close the manager that owns the tensors being filled
-        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count)) {
+        try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count,
+                tuning.loadSliceElements())) {
             String decoderReason = javaDecoderReason(config, weights, manager, dataType, this.decodeMode);
             String perLayerReason = decoderReason != null
                     ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
@@ -82,7 +91,8 @@ public final class Qwen2VlNetwork {
             float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, config.text().headDim(),
                     config.text().ropeTheta());
             decoder = decoderReason == null ? Qwen2JavaDecoder.create(config.text(), weights, inverseFrequencies,
-                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped) : null;
+                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped,
+                    tuning.kvPageElements()) : null;
             this.javaDecoder = decoder;
             widening = perLayer ? new DecodeThreads(count) : null;
             this.widenThreads = widening;
@@ -92,9 +102,9 @@ public final class Qwen2VlNetwork {
             LayerMatrices textMatrices = perLayer
                     ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
                     : LayerMatrices.copies(weights, "model.layers.");
-            this.vision = new Qwen2VisionTower(config.vision(), weights, visionMatrices);
+            this.vision = new Qwen2VisionTower(config.vision(), weights, visionMatrices, tuning);
             this.text = new Qwen2TextModel(config.text(), weights, textMatrices, perLayer ? javaDecoder : null,
-                    inverseFrequencies);
+                    inverseFrequencies, tuning);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();

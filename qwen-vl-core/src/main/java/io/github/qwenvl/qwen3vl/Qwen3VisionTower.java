@@ -13,7 +13,7 @@ import io.github.qwenvl.nn.Tensors;
 import io.github.qwenvl.nn.VisionAttention;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.qwen2vl.ImageGrid;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -83,6 +83,8 @@ public final class Qwen3VisionTower {
     private final int[] deepstackIndexes;
     private final float[] inverseFrequencies; // (headDim/4): rotary over (h, w), each half of headDim/2
 
+    private final io.github.qwenvl.EngineTuning tuning;
+
     /** Float32 copies of every weight. */
     public Qwen3VisionTower(Qwen3VisionConfig config, WeightLoader weights) {
         this(config, weights, LayerMatrices.copies(weights, "visual.blocks."));
@@ -90,6 +92,13 @@ public final class Qwen3VisionTower {
 
     /** @param matrices how the blocks' matrices are held (float32 copies, or widened per block) */
     public Qwen3VisionTower(Qwen3VisionConfig config, WeightLoader weights, LayerMatrices matrices) {
+        this(config, weights, matrices, io.github.qwenvl.EngineTuning.DEFAULTS);
+    }
+
+    /** @param tuning block sizes of the attention, the rotation and the MLPs */
+    public Qwen3VisionTower(Qwen3VisionConfig config, WeightLoader weights, LayerMatrices matrices,
+                            io.github.qwenvl.EngineTuning tuning) {
+        this.tuning = tuning;
         this.config = config;
         this.matrices = matrices;
         long d = config.hiddenSize();
@@ -286,12 +295,13 @@ public final class Qwen3VisionTower {
         NDArray h = Scopes.run(blockScope, x, false, in -> {
             NDArray normed = Ops.layerNorm(in, w.norm1Weight(), w.norm1Bias(), NORM_EPS);
             VisionAttention.addInto(in, normed, w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(),
-                    config.numHeads(), config.headDim(), cos, sin, segments);
+                    config.numHeads(), config.headDim(), cos, sin, segments, tuning.mlpBlockElements(),
+                    tuning.visionAttentionBlockElements());
             return in;
         });
         return Scopes.run(blockScope, h, false, in -> {
             NDArray normed2 = Ops.layerNorm(in, w.norm2Weight(), w.norm2Bias(), NORM_EPS);
-            return RowBlocks.addLayer(in, normed2, w.fc1Weight().getShape().get(0), rows ->
+            return RowBlocks.addLayer(tuning.mlpBlockElements(), in, normed2, w.fc1Weight().getShape().get(0), rows ->
                     Ops.linear(activation(Ops.linear(rows, w.fc1Weight(), w.fc1Bias())), w.fc2Weight(), w.fc2Bias()));
         });
     }

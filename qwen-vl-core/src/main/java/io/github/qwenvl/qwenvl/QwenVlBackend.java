@@ -23,7 +23,7 @@ import io.github.qwenvl.generate.DecodingSession;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.RgbImage;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.tokenizer.QwenTiktokenTokenizer;
 import io.github.qwenvl.tokenizer.QwenTokenizer;
 import io.github.qwenvl.tokenizer.SpecialTokens;
@@ -68,7 +68,7 @@ public final class QwenVlBackend implements ModelBackend {
         this.options = options;
         Path dir = config.directory();
         this.qwenConfig = QwenVlConfig.from(config.raw(), dir.resolve("config.json").toString());
-        this.store = TensorStore.open(dir);
+        this.store = TensorStore.open(dir, options.tuning().mapLimitBytes());
         this.manager = parent.newSubManager();
         try {
             QwenVlWeights.refuseQuantized(store, config.raw());
@@ -88,7 +88,8 @@ public final class QwenVlBackend implements ModelBackend {
                         + " Qwen2-VL and Qwen2.5-VL; Qwen-VL ({}) holds float32 copies", dir.getFileName());
             }
             this.network = new QwenVlNetwork(qwenConfig, store, float32Cache, manager, matrixType, false,
-                    options.threads() != null ? options.threads() : Runtime.getRuntime().availableProcessors());
+                    options.threads() != null ? options.threads() : Runtime.getRuntime().availableProcessors(),
+                    options.tuning());
             JsonObject generation = readJson(dir.resolve("generation_config.json"));
             String format = generation.has("chat_format") ? generation.get("chat_format").getAsString() : "chatml";
             int window = generation.has("max_window_size") ? generation.get("max_window_size").getAsInt() : 6144;

@@ -17,7 +17,9 @@ import java.util.function.BiFunction;
  * The prompt of the original Qwen-VL(-Chat), as {@code qwen_generation_utils.make_context} builds it.
  *
  * <p>Each message's parts become text as {@code tokenizer.from_list_format} writes them: an image is
- * {@code Picture n:<img>REF</img>\n} (n counts the images of the whole conversation from 1), text is copied.
+ * {@code Picture n:<img>REF</img>\n}, text is copied. n counts the images of that message from 1, as each
+ * {@code from_list_format} call does: a second user turn with an image starts again at {@code Picture 1:}, in the
+ * history and in the current query alike.
  * The reference model opens the file whose path is spelled by REF; here the pixels travel separately and REF is
  * only a placeholder that fills the span (its 256 inner positions are replaced by the image's embeddings, so REF
  * never changes the model's output). By default REF is the path of an {@link ImageSource.File} exactly as given
@@ -69,7 +71,7 @@ public final class QwenVlChatFormat {
                 : QwenTiktokenTokenizer.SPECIALS.stream().filter(t -> !GROUNDING_TOKENS.contains(t)).toList());
     }
 
-    /** @param reference (source, 1-based picture number) → the text written between the image tags */
+    /** @param reference (source, 1-based picture number within its message) → the text written between the image tags */
     public QwenVlChatFormat withImageReference(BiFunction<ImageSource, Integer, String> reference) {
         return new QwenVlChatFormat(tokenizer, chatml, maxWindowSize, reference, textSpecials == null);
     }
@@ -100,15 +102,16 @@ public final class QwenVlChatFormat {
         return "image" + number;
     }
 
-    /** {@code from_list_format} of one message; appends its images to {@code images}. */
+    /** {@code from_list_format} of one message (pictures numbered from 1); appends its images to {@code images}. */
     private String listFormat(ChatMessage message, List<ImageSource> images, List<String> marked) {
         StringBuilder text = new StringBuilder();
+        int n = 0;
         for (Content c : message.content()) {
             if (c instanceof Content.Text t) {
                 text.append(textSpecials == null ? t.text() : textSpecials.mark(t.text(), marked));
             } else if (c instanceof Content.Image image) {
                 images.add(image.source());
-                int n = images.size();
+                n++;
                 String ref = imageReference.apply(image.source(), n);
                 if (ref.getBytes(StandardCharsets.UTF_8).length > QwenTiktokenTokenizer.IMAGE_SPAN
                         || ref.contains(QwenTiktokenTokenizer.IMG_START) || ref.contains(QwenTiktokenTokenizer.IMG_END)) {

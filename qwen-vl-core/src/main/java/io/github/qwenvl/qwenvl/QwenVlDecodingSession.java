@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.qwenvl.generate.DecodingSession;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 /**
  * One Qwen-VL request: the prompt (image embeddings already computed) and its KV cache. The dynamic-NTK alpha is

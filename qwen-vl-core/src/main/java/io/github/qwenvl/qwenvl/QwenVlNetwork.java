@@ -19,22 +19,24 @@ public final class QwenVlNetwork {
 
     /** @param visualOnly load only {@code transformer.visual.*} (visual-encoder-only checkpoints) */
     public QwenVlNetwork(QwenVlConfig config, TensorStore store, NDManager manager, DataType matrixType, boolean visualOnly) {
-        this(config, store, null, manager, matrixType, visualOnly, 1);
+        this(config, store, null, manager, matrixType, visualOnly, 1, io.github.qwenvl.EngineTuning.DEFAULTS);
     }
 
     /**
      * @param float32Cache float32 copies of the store's 16-bit tensors to map instead of widening ({@link
      *                     io.github.qwenvl.checkpoint.Float32WeightCache}), or null
      * @param fillThreads  threads that widen 16-bit weights while loading
+     * @param tuning       block sizes (the prefill's attention blocks)
      */
     public QwenVlNetwork(QwenVlConfig config, TensorStore store, io.github.qwenvl.checkpoint.SafetensorsCheckpoint float32Cache,
-                         NDManager manager, DataType matrixType, boolean visualOnly, int fillThreads) {
+                         NDManager manager, DataType matrixType, boolean visualOnly, int fillThreads,
+                         io.github.qwenvl.EngineTuning tuning) {
         this.config = config;
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may the
         // caller close the manager that owns the tensors being filled
         try (QwenVlWeights w = new QwenVlWeights(store, float32Cache, manager, matrixType, fillThreads)) {
             this.vision = new QwenVlVisionTower(config.visual(), w);
-            this.text = visualOnly ? null : new QwenVlTextModel(config, w);
+            this.text = visualOnly ? null : new QwenVlTextModel(config, w, tuning);
             w.finish();
             this.parameters = w.parameters();
             this.bytes = w.bytes();

@@ -13,7 +13,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.QueryRowBlocks;
 import io.github.qwenvl.nn.Scopes;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +37,11 @@ public final class QwenVlTextModel {
     private final NDArray lnF;
     private final NDArray lmHead;
 
-    QwenVlTextModel(QwenVlConfig config, QwenVlWeights w) {
+    private final io.github.qwenvl.EngineTuning tuning;
+
+    QwenVlTextModel(QwenVlConfig config, QwenVlWeights w, io.github.qwenvl.EngineTuning tuning) {
         this.config = config;
+        this.tuning = tuning;
         long h = config.hiddenSize();
         long v = config.vocabSize();
         long ff = config.intermediateSize() / 2;
@@ -202,10 +205,10 @@ public final class QwenVlTextModel {
     }
 
     /** softmax(q kᵀ / √d + mask) v for (1, heads, S, hd) queries, in query-row blocks ({@link QueryRowBlocks}). */
-    private static NDArray attention(NDArray q, NDArray[] kv, NDArray mask, float scale, int heads) {
+    private NDArray attention(NDArray q, NDArray[] kv, NDArray mask, float scale, int heads) {
         long t = kv[0].getShape().get(2);
         NDArray keysT = kv[0].transpose(0, 1, 3, 2);
-        return QueryRowBlocks.attend(q, mask, (long) heads * t, (qs, maskBlock, rows) -> {
+        return QueryRowBlocks.attend(tuning.attentionBlockElements(), q, mask, (long) heads * t, (qs, maskBlock, rows) -> {
             NDArray scores = qs.matMul(keysT).div(scale);
             if (maskBlock != null) {
                 scores = scores.add(maskBlock);

@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.nn.Ops;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 
 import java.util.ArrayList;
 import java.util.List;

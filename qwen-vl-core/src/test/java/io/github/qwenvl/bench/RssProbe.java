@@ -17,8 +17,8 @@ import java.util.List;
  * image, each printed with its own peak (VmHWM reset before it), the resident set after it split into anonymous and
  * file pages, and the JVM heap; with {@code trim}, glibc's {@code malloc_trim(0)} is called after every request;
  * with {@code int8}, the model decodes with {@code JAVA_INT8}; with {@code copies}, it holds float32 copies of every weight
- * ({@code FLOAT32_COPIES}) instead of widening the layers as they run; with {@code rowblocks-ab}, every other request runs
- * its MLPs in one pass instead of {@code RowBlocks}' row blocks; with {@code timeline}, see {@link #startTimeline}.
+ * ({@code FLOAT32_COPIES}) instead of widening the layers as they run; with {@code mlp-one-pass}, the model is loaded with
+ * its MLPs in one pass instead of {@code RowBlocks}' row blocks (compare with a run without it); with {@code timeline}, see {@link #startTimeline}.
  * With {@code -Dqwenvl.probe.smaps=DIR}, a copy of {@code /proc/self/smaps} is written to DIR at every line printed.
  */
 public final class RssProbe {
@@ -37,19 +37,16 @@ public final class RssProbe {
         QwenVlOptions.WeightMode weightMode = flags.contains("copies") ? QwenVlOptions.WeightMode.FLOAT32_COPIES
                 : QwenVlOptions.WeightMode.AUTO;
         long loadStart = System.nanoTime();
+        io.github.qwenvl.EngineTuning tuning = flags.contains("mlp-one-pass")
+                ? io.github.qwenvl.EngineTuning.DEFAULTS.withMlpBlockElements(Long.MAX_VALUE / 64)
+                : io.github.qwenvl.EngineTuning.DEFAULTS;
         try (QwenVlModel model = QwenVlModel.load(dir, QwenVlOptions.defaults().withThreads(2)
-                .withDecodeMode(mode).withWeightMode(weightMode))) {
+                .withDecodeMode(mode).withWeightMode(weightMode).withTuning(tuning))) {
             print("load (" + weightMode + ")", (System.nanoTime() - loadStart) / 1_000_000);
             model.generate(EngineBenchmark.imageRequest(EngineBenchmark.syntheticImage(56, 56), EngineBenchmark.forced(2)));
             print("warm-up", 0);
-            boolean alternate = flags.contains("rowblocks-ab");
-            long rowBlockBudget = io.github.qwenvl.nn.RowBlocks.intermediateElements;
             for (int i = 0; i < images.size(); i++) {
                 int[] size = images.get(i);
-                if (alternate) { // odd requests with the MLPs in one pass, for a same-process comparison
-                    io.github.qwenvl.nn.RowBlocks.intermediateElements = i % 2 == 0 ? rowBlockBudget : Long.MAX_VALUE / 2;
-                    System.out.println(i % 2 == 0 ? "MLP row blocks:" : "MLP in one pass:");
-                }
                 EngineBenchmark.resetPeakRss();
                 GenerationResult r = model.generate(EngineBenchmark.imageRequest(
                         EngineBenchmark.syntheticImage(size[0], size[1]), EngineBenchmark.forced(1)));

@@ -1,6 +1,5 @@
 package io.github.qwenvl.checkpoint;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,21 +14,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The chunked read path (tensors over the 1 GiB single-mapping limit), exercised by lowering
- * {@link SafetensorsFile#mapLimitBytes} instead of writing gigabyte files.
+ * the file's mapping limit ({@link SafetensorsFile#open(Path, long)}) instead of writing gigabyte files.
  */
 class ChunkedReadTest {
 
     @TempDir
     Path dir;
 
-    @AfterEach
-    void restoreLimit() {
-        SafetensorsFile.mapLimitBytes = SafetensorsFile.MAX_MAP_BYTES;
-    }
-
     @Test
     void defaultLimitIsOneGiB() {
-        assertThat(SafetensorsFile.mapLimitBytes).isEqualTo(1L << 30);
+        try (SafetensorsFile f = SafetensorsFile.open(file())) {
+            assertThat(f.maxMapBytes()).isEqualTo(1L << 30).isEqualTo(io.github.qwenvl.EngineTuning.DEFAULTS.mapLimitBytes());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file(), 1L << 40)) {
+            assertThat(f.maxMapBytes()).as("never above what one mapping can hold").isEqualTo(1L << 30);
+        }
     }
 
     private Path file() {
@@ -85,8 +84,7 @@ class ChunkedReadTest {
                 referenceBuffers[i] = toArray(f.float32Buffer(names[i]));
             }
         }
-        SafetensorsFile.mapLimitBytes = limit;
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+        try (SafetensorsFile f = SafetensorsFile.open(file, limit)) {
             for (int i = 0; i < names.length; i++) {
                 assertThat(reference[i]).hasSize((int) f.info(names[i]).elementCount());
                 assertThat(bits(f.readFloats(names[i]))).as(names[i] + " @ " + limit).isEqualTo(bits(reference[i]));
@@ -103,7 +101,8 @@ class ChunkedReadTest {
         Path file = file();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             assertThat(f.float32Buffer("f32").isReadOnly()).isTrue(); // zero-copy mapping under the limit
-            SafetensorsFile.mapLimitBytes = 100;
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file, 100)) {
             ByteBuffer copy = f.float32Buffer("f32");
             assertThat(copy.isReadOnly()).isFalse();
             assertThat(copy.capacity()).isEqualTo(1001 * 4);
@@ -113,8 +112,7 @@ class ChunkedReadTest {
     @Test
     void rawBytesRefuseTensorsOverTheLimit() {
         Path file = file();
-        SafetensorsFile.mapLimitBytes = 100;
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+        try (SafetensorsFile f = SafetensorsFile.open(file, 100)) {
             assertThatThrownBy(() -> f.bytes("f32")).isExactlyInstanceOf(CheckpointException.class)
                     .hasMessageContaining("'f32'").hasMessageContaining(file.toString());
             assertThatThrownBy(() -> f.readLongs("i64")).isExactlyInstanceOf(CheckpointException.class);

@@ -31,7 +31,7 @@ class MissingWeightTest {
 
     @TestFactory
     Stream<DynamicTest> missingWeights() {
-        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        FixtureSet set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         List<DynamicTest> tests = new ArrayList<>();
         for (String missing : new String[] {"visual.blocks.0.attn.qkv.weight", "model.layers.1.mlp.up_proj.weight",
                 "model.layers.0.input_layernorm.weight"}) {

@@ -73,7 +73,7 @@ class NestedLayoutResolveTest {
     @ParameterizedTest
     @MethodSource("cases")
     void resolveFindsEveryPublishedName(String set, String layout) {
-        Path model = FixtureRoot.root().resolve(set).resolve("model");
+        Path model = FixtureRoot.bundled().resolve(set).resolve("model");
         Map<String, String> renamed = rename(model.resolve("model.safetensors"),
                 layout.equals("nested") ? NestedLayoutResolveTest::nested : NestedLayoutResolveTest::nestedWithHead);
         assertThat(renamed.keySet()).anyMatch(n -> n.startsWith("visual.")).anyMatch(n -> n.startsWith("model.layers."));

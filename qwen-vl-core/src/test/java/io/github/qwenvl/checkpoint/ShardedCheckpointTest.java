@@ -28,7 +28,7 @@ class ShardedCheckpointTest {
 
     static Stream<Arguments> fixtures() {
         return Stream.of("qwen2-vl-tiny", "qwen2_5-vl-tiny").flatMap(name -> Stream.of(2, 3)
-                .map(shards -> Arguments.of(FixtureRoot.root().resolve(name).resolve("model"), shards)));
+                .map(shards -> Arguments.of(FixtureRoot.bundled().resolve(name).resolve("model"), shards)));
     }
 
     private static byte[] raw(SafetensorsFile f, String name) {
@@ -113,7 +113,7 @@ class ShardedCheckpointTest {
 
     @Test
     void shardedCheckpointOpensFromItsOwnWorkingDirectory() throws Exception {
-        Path model = FixtureRoot.root().resolve("qwen2-vl-tiny").resolve("model");
+        Path model = FixtureRoot.bundled().resolve("qwen2-vl-tiny").resolve("model");
         shard(model.resolve("model.safetensors"), dir, 2);
         long bytes;
         int count;
@@ -132,7 +132,7 @@ class ShardedCheckpointTest {
 
     @Test
     void relativeDirectoryOpens() throws IOException {
-        Path model = FixtureRoot.root().resolve("qwen2-vl-tiny").resolve("model");
+        Path model = FixtureRoot.bundled().resolve("qwen2-vl-tiny").resolve("model");
         shard(model.resolve("model.safetensors"), dir, 3);
         Path relative = Path.of("").toAbsolutePath().relativize(dir);
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(relative);

@@ -24,7 +24,7 @@ class ModelConfigTest {
     Path dir;
 
     private static Path model(String set) {
-        return FixtureRoot.root().resolve(set).resolve("model");
+        return FixtureRoot.bundled().resolve(set).resolve("model");
     }
 
     private static JsonObject json(Path file) throws IOException {

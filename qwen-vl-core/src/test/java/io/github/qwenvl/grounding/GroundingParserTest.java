@@ -48,9 +48,24 @@ class GroundingParserTest {
         return Stream.of(
                 row("qwen-vl ref+box", QWEN_VL, one, "<ref>the dog</ref><box>(120,340),(560,880)</box>", "the dog",
                         box("the dog", 76.8, 163.2, 358.4, 422.4)),
+                // Qwen-VL-Chat's _fetch_all_box_with_ref labels only the box right after the ref
                 row("qwen-vl two boxes after one ref", QWEN_VL, one,
                         "两只猫：<ref>猫</ref><box>(0,0),(500,500)</box><box>(500,500),(1000,1000)</box>。",
-                        "两只猫：猫。", box("猫", 0, 0, 320, 240), box("猫", 320, 240, 640, 480)),
+                        "两只猫：猫。", box("猫", 0, 0, 320, 240), box(null, 320, 240, 640, 480)),
+                row("qwen-vl a space between ref and box: no label", QWEN_VL, one,
+                        "<ref>a hat</ref> <box>(0,0),(500,500)</box>", "a hat ", box(null, 0, 0, 320, 240)),
+                row("qwen-vl ref, box, quad: one labelled object", QWEN_VL, one,
+                        "<ref>the car</ref><box>(12,34),(56,78)</box><quad>(1,2),(3,4),(5,6),(7,8)</quad>", "the car",
+                        box("the car", 7.68, 16.32, 35.84, 37.44), new Expected(null, QUAD, 0, 0.64, 0.96, 4.48, 3.84)),
+                row("qwen-vl ref, quad, box: the quad is labelled, the box is not", QWEN_VL, one,
+                        "<ref>sign</ref><quad>(1,2),(3,4),(5,6),(7,8)</quad><box>(12,34),(56,78)</box>", "sign",
+                        new Expected("sign", QUAD, 0, 0.64, 0.96, 4.48, 3.84), box(null, 7.68, 16.32, 35.84, 37.44)),
+                row("qwen2-vl run of boxes after a ref, then a quad", QWEN2_VL, one,
+                        "<|object_ref_start|>cats<|object_ref_end|><|box_start|>(0,0),(500,500)<|box_end|>, "
+                                + "<|box_start|>(500,500),(1000,1000)<|box_end|><|quad_start|>(1,2),(3,4),(5,6),(7,8)"
+                                + "<|quad_end|>", "cats, ",
+                        box("cats", 0, 0, 320, 240), box("cats", 320, 240, 640, 480),
+                        new Expected(null, QUAD, 0, 0.64, 0.96, 4.48, 3.84)),
                 row("qwen-vl box without ref", QWEN_VL, one, "Here <box>(0,0),(1000,1000)</box> it is",
                         "Here  it is", box(null, 0, 0, 640, 480)),
                 row("qwen-vl text between ref and later box ends the label", QWEN_VL, one,

@@ -16,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,18 +26,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code draw_bbox_on_latest_picture} made. Tests are generated only for sets of the fixture root that have that
  * file, so the suite is empty until such a set is bundled.
  *
- * <p>One deliberate difference: the remote code gives a box a ref only when the ref is the element right before it;
- * the parser also carries it to a following run of boxes (see {@link GroundingParser}). So where the golden has no
- * ref, the label must be absent or the nearest preceding ref's text.
+ * <p>Labels as the remote code pairs them: a box has the golden's ref, or no label where the golden has none.
  */
 class QwenVlBoxGoldenTest {
 
-    private static final Pattern REF = Pattern.compile("<ref>(.*?)</ref>", Pattern.DOTALL);
+    /** The sets with {@code goldens/boxes.json}. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(set -> Files.isRegularFile(boxesFile(set))).toList();
+    }
 
     @TestFactory
     Stream<DynamicNode> boxGoldens() {
-        return FixtureRoot.sets().stream()
-                .filter(set -> Files.isRegularFile(boxesFile(set)))
+        return goldenSets(FixtureRoot.sets()).stream()
                 .map(set -> DynamicContainer.dynamicContainer(set.name(), cases(set)));
     }
 
@@ -69,10 +67,6 @@ class QwenVlBoxGoldenTest {
         JsonArray expected = golden.getAsJsonArray("fetch_all_box_with_ref");
         assertThat(boxes).hasSize(expected.size());
 
-        List<Integer> boxStarts = new ArrayList<>();
-        for (int at = response.indexOf("<box>"); at >= 0; at = response.indexOf("<box>", at + 1)) {
-            boxStarts.add(at);
-        }
         for (int k = 0; k < expected.size(); k++) {
             JsonObject want = expected.get(k).getAsJsonObject();
             GroundingBox got = boxes.get(k);
@@ -81,11 +75,7 @@ class QwenVlBoxGoldenTest {
                 model[j] = want.getAsJsonArray("box").get(j).getAsDouble();
             }
             assertThat(got.modelCoordinates()).containsExactly(model);
-            if (want.has("ref")) {
-                assertThat(got.label()).isEqualTo(want.get("ref").getAsString());
-            } else if (got.label() != null) {
-                assertThat(got.label()).isEqualTo(precedingRef(response, boxStarts.get(k)));
-            }
+            assertThat(got.label()).as("label of box %d", k).isEqualTo(want.has("ref") ? want.get("ref").getAsString() : null);
         }
 
         // draw_bbox_on_latest_picture: int(x / 1000 * w) per box, text at (x1, y1) only for boxes with a ref
@@ -114,14 +104,5 @@ class QwenVlBoxGoldenTest {
                     List.of(image)).boxes();
             assertThat(found).isEqualTo(all.subList(0, found.size()));
         }
-    }
-
-    private static String precedingRef(String response, int before) {
-        String last = null;
-        Matcher m = REF.matcher(response);
-        while (m.find() && m.end() <= before) {
-            last = m.group(1).strip();
-        }
-        return last;
     }
 }

@@ -336,11 +336,9 @@ public final class FakeHub implements AutoCloseable {
         executor.shutdownNow();
     }
 
-    /** The first fixture folder holding {@code model/config.json}, under the {@code qwenvl.fixtures} root. */
+    /** The first folder of the repository's own fixtures holding a Qwen2-family {@code model/config.json}. */
     public static Path fixtureModel() {
-        String configured = System.getProperty("qwenvl.fixtures");
-        Path root = (configured != null && !configured.isBlank() ? Path.of(configured) : Path.of("..", "fixtures"))
-                .toAbsolutePath().normalize();
+        Path root = io.github.qwenvl.testing.FixtureRoot.bundled();
         try (Stream<Path> dirs = Files.list(root)) {
             return dirs.sorted().map(d -> d.resolve("model"))
                     .filter(m -> Files.isRegularFile(m.resolve("config.json")))

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.qwenvl.engine.DjlRuntime;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,12 +21,7 @@ import static org.assertj.core.api.Assertions.within;
  */
 class RowBlocksTest {
 
-    private final long defaultBudget = RowBlocks.intermediateElements;
-
-    @AfterEach
-    void restore() {
-        RowBlocks.intermediateElements = defaultBudget;
-    }
+    private final long defaultBudget = io.github.qwenvl.EngineTuning.DEFAULTS.mlpBlockElements();
 
     @Test
     void blockedEqualsOnePass() {
@@ -46,15 +40,14 @@ class RowBlocksTest {
                 };
 
                 NDArray onePassTarget = residual.duplicate();
-                NDArray onePassResult = RowBlocks.addLayer(onePassTarget, input, 40, mlp);
+                NDArray onePassResult = RowBlocks.addLayer(defaultBudget, onePassTarget, input, 40, mlp);
                 assertThat(onePassResult).isSameAs(onePassTarget); // added in place in one block too
                 float[] onePass = onePassResult.toFloatArray();
                 assertThat(blockRows).hasSize(1); // the default budget holds every row
                 blockRows.clear();
 
-                RowBlocks.intermediateElements = 1; // 16-row blocks
                 NDArray target = residual.duplicate();
-                NDArray blocked = RowBlocks.addLayer(target, input, 40, mlp);
+                NDArray blocked = RowBlocks.addLayer(1, target, input, 40, mlp); // 16-row blocks
 
                 long rows = input.size() / 12;
                 assertThat(blocked).isSameAs(target);
@@ -65,7 +58,6 @@ class RowBlocksTest {
                 for (int i = 0; i < values.length; i++) {
                     assertThat(values[i]).as("element %d of %s", i, shape).isCloseTo(onePass[i], within(1e-4f * (1 + Math.abs(onePass[i]))));
                 }
-                RowBlocks.intermediateElements = defaultBudget;
             }
         }
     }
@@ -86,9 +78,8 @@ class RowBlocksTest {
             float[] expected = Ops.applyRotary(qkv.get(":, 0:2"), cos, sin).toFloatArray();
             float[] untouched = qkv.get(":, 2").toFloatArray();
             for (long budget : new long[] {defaultBudget, 1}) {
-                RowBlocks.intermediateElements = budget;
                 NDArray target = qkv.duplicate();
-                RowBlocks.rotateInPlace(target.get(":, 0:2"), cos, sin);
+                RowBlocks.rotateInPlace(budget, target.get(":, 0:2"), cos, sin);
                 assertThat(target.get(":, 0:2").toFloatArray()).as("budget %d", budget).containsExactly(expected);
                 assertThat(target.get(":, 2").toFloatArray()).containsExactly(untouched);
             }

@@ -9,7 +9,6 @@ import io.github.qwenvl.bench.Qwen2VlSpec;
 import io.github.qwenvl.bench.RandomCheckpoint;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.engine.DjlRuntime;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,22 +30,17 @@ class WeightLoaderFillTest {
     @TempDir
     Path temp;
 
-    private final long defaultSlice = SliceFiller.sliceElements;
-
-    @AfterEach
-    void restore() {
-        SliceFiller.sliceElements = defaultSlice;
-    }
+    private static final long DEFAULT_SLICE = io.github.qwenvl.EngineTuning.DEFAULTS.loadSliceElements();
 
     @Test
     void slicedParallelFillEqualsSequentialLoad() {
         DjlRuntime.start(2);
         for (ModelSpec spec : List.of(Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25)) {
             Path dir = RandomCheckpoint.ensure(spec, temp, RandomCheckpoint.fixtureRoot()).directory();
-            Map<String, float[]> sequential = loadAll(dir, 1); // one slice per tensor (all are below 64 MB)
-            SliceFiller.sliceElements = 1000; // a few rows per slice, many slices in flight
-            Map<String, float[]> parallel = loadAll(dir, 3);
-            Map<String, float[]> slicedInline = loadAll(dir, 1);
+            Map<String, float[]> sequential = loadAll(dir, 1, DEFAULT_SLICE); // one slice per tensor (all are below 64 MB)
+            // a few rows per slice, many slices in flight
+            Map<String, float[]> parallel = loadAll(dir, 3, 1000);
+            Map<String, float[]> slicedInline = loadAll(dir, 1, 1000);
             assertThat(parallel.keySet()).isEqualTo(sequential.keySet()).hasSize(spec.tensors().size());
             assertThat(slicedInline.keySet()).isEqualTo(sequential.keySet());
             for (String name : sequential.keySet()) {
@@ -57,12 +51,12 @@ class WeightLoaderFillTest {
         }
     }
 
-    private static Map<String, float[]> loadAll(Path dir, int threads) {
+    private static Map<String, float[]> loadAll(Path dir, int threads, long sliceElements) {
         Map<String, float[]> out = new TreeMap<>();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             List<NDArray> arrays = new ArrayList<>();
-            try (WeightLoader loader = new WeightLoader(ckpt, manager, DataType.FLOAT32, threads)) {
+            try (WeightLoader loader = new WeightLoader(ckpt, null, manager, DataType.FLOAT32, threads, sliceElements)) {
                 for (String name : ckpt.names()) {
                     arrays.add(loader.load(name));
                 }

@@ -29,10 +29,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class PromptGoldenTest {
 
+    /** The Qwen2-family sets with a case holding messages and their rendered prompt. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return TokenizerFixtures.modelSets(sets).stream().filter(s -> s.cases().entrySet().stream()
+                .anyMatch(e -> e.getValue().isJsonObject() && e.getValue().getAsJsonObject().has("messages")
+                        && e.getValue().getAsJsonObject().has("rendered_prompt"))).toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> goldenPrompts() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : TokenizerFixtures.modelSets()) {
+        List<FixtureSet> sets = goldenSets(io.github.qwenvl.testing.FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             TokenizerFixtures.Source source = new TokenizerFixtures.Source(set.name(), set, null, null, set.modelDir());
             for (Entry<String, JsonElement> e : set.cases().entrySet()) {
                 if (!e.getValue().isJsonObject()) {
@@ -45,10 +53,19 @@ class PromptGoldenTest {
                 }
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("PromptGoldenTest", sets, tests);
         return tests.stream();
     }
 
+    /** The prompt-case fields this suite checks or applies. */
+    static final java.util.Set<String> USED = java.util.Set.of("messages", "images", "add_generation_prompt",
+            "add_vision_id", "rendered_prompt", "expanded_prompt", "input_ids");
+    /** Forward-pass fields, checked by LogitsGoldenTest and RopeIndexGoldenTest. */
+    static final java.util.Set<String> IGNORED = java.util.Set.of("description", "pixel_values", "seq_len", "rope_deltas",
+            "file", "keys");
+
     private static void checkCase(FixtureSet set, QwenTokenizer tokenizer, JsonObject c) {
+        io.github.qwenvl.testing.CaseFields.check(set.name() + " prompt case", c, USED, IGNORED);
         List<ChatMessage> messages = messages(set, c.getAsJsonArray("messages"));
         ChatTemplateOptions options = new ChatTemplateOptions(
                 !c.has("add_generation_prompt") || c.get("add_generation_prompt").getAsBoolean(),

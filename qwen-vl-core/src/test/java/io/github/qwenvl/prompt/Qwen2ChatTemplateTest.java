@@ -32,6 +32,27 @@ class Qwen2ChatTemplateTest {
                 + "<|im_start|>assistant\n");
     }
 
+    /**
+     * The rule above is the checkpoints' own: their Jinja chat template sets the picture counter once, before the loop
+     * over the messages, so it keeps counting across turns (unlike Qwen-VL-Chat's from_list_format, which starts at 1
+     * for every query).
+     */
+    @Test
+    void theCheckpointTemplatesCountPicturesAcrossTheConversation() throws java.io.IOException {
+        for (io.github.qwenvl.testing.FixtureSet set : io.github.qwenvl.testing.FixtureRoot.bundledSets()) {
+            if (!set.isQwen2Family()) {
+                continue;
+            }
+            String template = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(
+                    set.modelDir().resolve("tokenizer_config.json"))).getAsJsonObject().get("chat_template").getAsString();
+            int counter = template.indexOf("{% set image_count = namespace(value=0) %}");
+            int loop = template.indexOf("{% for message in messages %}");
+            assertThat(counter).as(set.name()).isNotNegative().isLessThan(loop);
+            assertThat(template.indexOf("set image_count = ", counter + 10)).as(set.name() + ": reset again").isNegative();
+            assertThat(template).as(set.name()).contains("Picture {{ image_count.value }}: ");
+        }
+    }
+
     @Test
     void keepsAGivenSystemPromptAndOmitsTheGenerationPromptOnRequest() {
         List<ChatMessage> messages = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi"));

@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Trace;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -35,26 +36,28 @@ class GenerationGoldenTest {
         }
     }
 
-    /** Every generation golden of every Qwen2-family set of the fixture root (never empty). */
+    /** The Qwen2-family sets with generation goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> s.isQwen2Family() && s.cases().has("generation")).toList();
+    }
+
+    /** Every generation golden of every Qwen2-family set of the fixture root (none when the root has no such set). */
     static List<GenerationCase> cases() {
         List<GenerationCase> cases = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family() || !set.cases().has("generation")) {
-                continue;
-            }
+        for (FixtureSet set : goldenSets(FixtureRoot.sets())) {
             JsonObject generation = set.cases().getAsJsonObject("generation");
             Path file = set.resolve(generation.get("file").getAsString());
             for (Map.Entry<String, JsonElement> e : generation.getAsJsonObject("prompts").entrySet()) {
                 cases.add(new GenerationCase(set, e.getKey(), e.getValue().getAsJsonObject(), file));
             }
         }
-        assertThat(cases).isNotEmpty();
         return cases;
     }
 
     /** Greedy sampling with the golden's max_new_tokens and repetition penalty, stopping on the checkpoint's eos ids. */
     static SamplingParams greedyParams(JsonObject prompt, Qwen2VlNetwork net) {
         JsonObject kwargs = prompt.getAsJsonObject("generate_kwargs");
+        io.github.qwenvl.GoldenPrompts.checkGreedyKwargs("generation " + prompt.get("prompt_case"), kwargs);
         return new SamplingParams(false, 1.0, 0, 1.0,
                 kwargs.has("repetition_penalty") && !kwargs.get("repetition_penalty").isJsonNull()
                         ? kwargs.get("repetition_penalty").getAsDouble() : 1.0,
@@ -85,6 +88,7 @@ class GenerationGoldenTest {
                         () -> withCheckpointConfig(c.set(), c.prompt())));
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("GenerationGoldenTest", goldenSets(FixtureRoot.sets()), tests);
         return tests.stream();
     }
 

@@ -19,7 +19,7 @@ class JavaDecoderHandOverTest {
 
     @Test
     void stridedHandOverEqualsPackedCopy() {
-        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        FixtureSet set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         Qwen2VlNetwork net = LoadedNetworks.of(set);
         Qwen2JavaDecoder decoder = net.javaDecoder();
         assertThat(decoder).isNotNull();
@@ -67,21 +67,18 @@ class JavaDecoderHandOverTest {
      */
     @Test
     void pagedCacheEqualsOnePage() {
-        FixtureSet set = FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
+        FixtureSet set = FixtureRoot.bundledSets().stream().filter(FixtureSet::isQwen2Family).findFirst().orElseThrow();
         Qwen2JavaDecoder decoder = LoadedNetworks.of(set).javaDecoder();
         var text = LoadedNetworks.of(set).config().text();
         int heads = text.numKeyValueHeads();
         int hd = text.headDim();
         int tokens = 5;
         Qwen2JavaDecoder.State onePage = decoder.newState(32);
-        int saved = Qwen2JavaDecoder.pageElements;
-        Qwen2JavaDecoder.State paged;
-        try {
-            Qwen2JavaDecoder.pageElements = 2 * hd;
-            paged = decoder.newState(32);
-        } finally {
-            Qwen2JavaDecoder.pageElements = saved;
-        }
+        Qwen2JavaDecoder.State[] pagedState = new Qwen2JavaDecoder.State[1];
+        // a network loaded with KV pages of two tokens
+        io.github.qwenvl.testing.SmallBlocks.run(io.github.qwenvl.EngineTuning.DEFAULTS.withKvPageElements(2 * hd),
+                () -> pagedState[0] = LoadedNetworks.of(set).javaDecoder().newState(32));
+        Qwen2JavaDecoder.State paged = pagedState[0];
         assertThat(paged.pageTokens()).isEqualTo(2);
         assertThat(onePage.pageTokens()).isGreaterThan(32);
         Random random = new Random(5);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.testing.FixtureSet;
+import io.github.qwenvl.testing.SmallBlocks;
 import io.github.qwenvl.testing.TestDevice;
 
 import java.nio.file.Path;
@@ -14,16 +15,21 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LoadedNetworks {
 
     private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
-    private static final Map<Path, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
+    private static final Map<java.util.List<Object>, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
     private static final Map<Path, Qwen2VlNetwork> COPIES = new ConcurrentHashMap<>();
 
     private LoadedNetworks() {
     }
 
+    /** The network of a set's checkpoint, loaded with the tuning of the running check ({@link SmallBlocks#current()}). */
     static Qwen2VlNetwork of(FixtureSet set) {
-        return NETWORKS.computeIfAbsent(set.modelDir(), dir -> {
+        io.github.qwenvl.EngineTuning tuning = SmallBlocks.current();
+        return NETWORKS.computeIfAbsent(java.util.List.of(set.modelDir(), tuning), key -> {
+            Path dir = set.modelDir();
             SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir);
-            return new Qwen2VlNetwork(ModelConfig.load(dir), checkpoint, MANAGER.newSubManager(), TestDevice.matrixType());
+            return new Qwen2VlNetwork(ModelConfig.load(dir), checkpoint, null, MANAGER.newSubManager(),
+                    TestDevice.matrixType(), io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null,
+                    io.github.qwenvl.QwenVlOptions.WeightMode.AUTO, tuning);
         });
     }
 

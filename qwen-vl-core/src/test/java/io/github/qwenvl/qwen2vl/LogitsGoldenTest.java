@@ -1,5 +1,6 @@
 package io.github.qwenvl.qwen2vl;
 
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -28,16 +29,25 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LogitsGoldenTest {
 
+    /** The Qwen2-family sets with a logits case. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> s.isQwen2Family() && s.cases().entrySet().stream().anyMatch(e -> isLogitsCase(e.getValue())))
+                .toList();
+    }
+
+    private static boolean isLogitsCase(JsonElement c) {
+        return c.isJsonObject() && c.getAsJsonObject().has("keys")
+                && c.getAsJsonObject().getAsJsonObject("keys").has("final_hidden");
+    }
+
     @TestFactory
     Stream<DynamicTest> logitsCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family()) {
-                continue;
-            }
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             for (Map.Entry<String, JsonElement> e : set.cases().entrySet()) {
                 JsonObject c = e.getValue().getAsJsonObject();
-                if (c.has("keys") && c.getAsJsonObject("keys").has("final_hidden")) {
+                if (isLogitsCase(c)) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
                     // the same prompt with prefill attention in 16-query-row blocks (what long prompts use)
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/query_row_blocks",
@@ -51,7 +61,7 @@ class LogitsGoldenTest {
                         () -> io.github.qwenvl.testing.SmallBlocks.run(() -> checkPaddedBatch(set))));
             }
         }
-        assertThat(tests).isNotEmpty();
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("LogitsGoldenTest", sets, tests);
         return tests.stream();
     }
 

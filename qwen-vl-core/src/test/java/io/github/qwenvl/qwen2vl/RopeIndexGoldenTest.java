@@ -20,13 +20,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Goldens (c): get_rope_index for every prompt of every Qwen2-family set, padded batch included. */
 class RopeIndexGoldenTest {
 
+    /** The Qwen2-family sets with rope_index goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> s.isQwen2Family() && s.cases().has("rope_index")).toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> ropeIndexCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family() || !set.cases().has("rope_index")) {
-                continue;
-            }
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             JsonObject ropeCase = set.cases().getAsJsonObject("rope_index");
             Path file = set.resolve(ropeCase.get("file").getAsString());
             for (Map.Entry<String, JsonElement> e : ropeCase.getAsJsonObject("cases").entrySet()) {
@@ -34,7 +37,7 @@ class RopeIndexGoldenTest {
                 tests.add(DynamicTest.dynamicTest(set.name() + "/rope_index/" + name, () -> check(set, file, name)));
             }
         }
-        assertThat(tests).isNotEmpty();
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("RopeIndexGoldenTest", sets, tests);
         return tests.stream();
     }
 

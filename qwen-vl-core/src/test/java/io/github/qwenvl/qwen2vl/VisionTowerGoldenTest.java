@@ -7,7 +7,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
-import io.github.qwenvl.nn.RowBlocks;
+import io.github.qwenvl.EngineTuning;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
@@ -27,40 +27,42 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Goldens (b): every vision case of every Qwen2-family set — output and every recorded intermediate. */
 class VisionTowerGoldenTest {
 
+    /** The Qwen2-family sets with vision goldens. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> s.isQwen2Family() && s.cases().entrySet().stream().anyMatch(e -> isVisionCase(e.getValue())))
+                .toList();
+    }
+
+    private static boolean isVisionCase(JsonElement e) {
+        if (!e.isJsonObject()) {
+            return false;
+        }
+        JsonObject c = e.getAsJsonObject();
+        return c.has("inputs") && c.has("keys") && c.getAsJsonObject("keys").has("output");
+    }
+
     @TestFactory
     Stream<DynamicTest> visionCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
-            if (!set.isQwen2Family()) {
-                continue;
-            }
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             for (Map.Entry<String, JsonElement> e : set.cases().entrySet()) {
-                JsonObject c = e.getValue().getAsJsonObject();
-                if (!c.has("inputs") || !c.has("keys") || !c.getAsJsonObject("keys").has("output")) {
+                if (!isVisionCase(e.getValue())) {
                     continue;
                 }
-                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> runCase(set, c)));
+                JsonObject c = e.getValue().getAsJsonObject();
+                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> runCase(set, c, EngineTuning.DEFAULTS)));
                 // the same case with attention in 64-query-row blocks and the MLPs in 16-row blocks (what large
                 // images use)
-                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/row_blocks", () -> {
-                    long savedScores = io.github.qwenvl.nn.VisionAttention.scoreBlockElements;
-                    long savedIntermediates = RowBlocks.intermediateElements;
-                    io.github.qwenvl.nn.VisionAttention.scoreBlockElements = 1;
-                    RowBlocks.intermediateElements = 1;
-                    try {
-                        runCase(set, c);
-                    } finally {
-                        io.github.qwenvl.nn.VisionAttention.scoreBlockElements = savedScores;
-                        RowBlocks.intermediateElements = savedIntermediates;
-                    }
-                }));
+                tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/row_blocks", () -> runCase(set, c,
+                        EngineTuning.DEFAULTS.withVisionAttentionBlockElements(1).withMlpBlockElements(1))));
             }
         }
-        assertThat(tests).isNotEmpty();
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("VisionTowerGoldenTest", sets, tests);
         return tests.stream();
     }
 
-    private void runCase(FixtureSet set, JsonObject c) {
+    private void runCase(FixtureSet set, JsonObject c, EngineTuning tuning) {
         Path golden = set.resolve(c.get("file").getAsString());
         float[] pixels = ConcatInputs.floats(set, c.getAsJsonObject("inputs").getAsJsonObject("pixel_values"));
         long[] gridRows = Goldens.longs(golden, "image_grid_thw");
@@ -71,8 +73,9 @@ class VisionTowerGoldenTest {
         ModelConfig config = ModelConfig.load(set.modelDir());
         try (NDManager manager = NDManager.newBaseManager(io.github.qwenvl.testing.TestDevice.device());
              SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(set.modelDir())) {
-            Qwen2VisionTower tower = new Qwen2VisionTower(config.vision(), new WeightLoader(checkpoint, manager,
-                    io.github.qwenvl.testing.TestDevice.matrixType()));
+            WeightLoader loader = new WeightLoader(checkpoint, manager, io.github.qwenvl.testing.TestDevice.matrixType());
+            Qwen2VisionTower tower = new Qwen2VisionTower(config.vision(), loader,
+                    io.github.qwenvl.nn.LayerMatrices.copies(loader, "visual.blocks."), tuning);
             Map<String, float[]> traced = new HashMap<>();
             try (NDManager scope = manager.newSubManager()) {
                 NDArray input = scope.create(pixels, new Shape(pixels.length / config.vision().patchDim(), config.vision().patchDim()));

@@ -13,11 +13,9 @@ import io.github.qwenvl.image.ProcessedImage;
 import io.github.qwenvl.image.Qwen2VlImageProcessor;
 import io.github.qwenvl.config.ImageProcessorConfig;
 import io.github.qwenvl.nn.LayerMatrices;
-import io.github.qwenvl.nn.RowBlocks;
 import io.github.qwenvl.nn.cpu.DecodeThreads;
 import io.github.qwenvl.nn.cpu.Kernels;
 import io.github.qwenvl.nn.cpu.MappedMatrices;
-import io.github.qwenvl.nn.VisionAttention;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.qwen2vl.ImageGrid;
 import io.github.qwenvl.testing.FixtureSet;
@@ -65,20 +63,12 @@ class Qwen3VisionTowerGoldenTest {
                 }
                 JsonObject c = e.getValue().getAsJsonObject();
                 String name = set.name() + "/" + e.getKey();
-                tests.add(DynamicTest.dynamicTest(name, () -> runCase(set, c, false)));
-                tests.add(DynamicTest.dynamicTest(name + "/widened_per_layer", () -> runCase(set, c, true)));
-                tests.add(DynamicTest.dynamicTest(name + "/row_blocks", () -> {
-                    long savedScores = VisionAttention.scoreBlockElements;
-                    long savedIntermediates = RowBlocks.intermediateElements;
-                    VisionAttention.scoreBlockElements = 1;
-                    RowBlocks.intermediateElements = 1;
-                    try {
-                        runCase(set, c, false);
-                    } finally {
-                        VisionAttention.scoreBlockElements = savedScores;
-                        RowBlocks.intermediateElements = savedIntermediates;
-                    }
-                }));
+                tests.add(DynamicTest.dynamicTest(name, () -> runCase(set, c, false, io.github.qwenvl.EngineTuning.DEFAULTS)));
+                tests.add(DynamicTest.dynamicTest(name + "/widened_per_layer",
+                        () -> runCase(set, c, true, io.github.qwenvl.EngineTuning.DEFAULTS)));
+                // attention in 64-query-row blocks, heads one at a time, MLPs in 16-row blocks
+                tests.add(DynamicTest.dynamicTest(name + "/row_blocks", () -> runCase(set, c, false,
+                        io.github.qwenvl.EngineTuning.DEFAULTS.withVisionAttentionBlockElements(1).withMlpBlockElements(1))));
                 if (c.getAsJsonObject("inputs").has("images")) {
                     tests.add(DynamicTest.dynamicTest(name + "/from_images", () -> fromImages(set, c)));
                 }
@@ -102,7 +92,7 @@ class Qwen3VisionTowerGoldenTest {
     }
 
     /** @param widened the blocks' matrices widened per block from the mapped BF16 checkpoint (the CPU default) */
-    private void runCase(FixtureSet set, JsonObject c, boolean widened) {
+    private void runCase(FixtureSet set, JsonObject c, boolean widened, io.github.qwenvl.EngineTuning tuning) {
         Path golden = set.resolve(c.get("file").getAsString());
         float[] pixels = Qwen3Sets.concat(set, c.getAsJsonObject("inputs").getAsJsonObject("pixel_values"));
         List<ImageGrid> grids = grids(golden);
@@ -115,7 +105,7 @@ class Qwen3VisionTowerGoldenTest {
                     ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", new MappedMatrices(checkpoint),
                             Kernels.get(), threads)
                     : LayerMatrices.copies(weights, "visual.blocks.");
-            Qwen3VisionTower tower = new Qwen3VisionTower(config, weights, matrices);
+            Qwen3VisionTower tower = new Qwen3VisionTower(config, weights, matrices, tuning);
             assertThat(matrices.widenedPerLayer()).isEqualTo(widened);
             Map<String, float[]> traced = new HashMap<>();
             try (NDManager scope = manager.newSubManager()) {

@@ -45,10 +45,17 @@ class QwenVlEndToEndTest {
         return MODELS.computeIfAbsent(QwenVlSets.modelDir(set), QwenVlModel::load);
     }
 
+    /** The Qwen-VL checkpoint sets with a case holding a {@code chat()} result. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return QwenVlSets.modelSets(sets).stream().filter(s -> QwenVlSets.cases(s).asList().stream()
+                .anyMatch(c -> c.getAsJsonObject().has("chat") && c.getAsJsonObject().get("chat").isJsonObject())).toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> chatCases() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : QwenVlSets.modelSets()) {
+        List<FixtureSet> sets = goldenSets(io.github.qwenvl.testing.FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             for (JsonElement e : QwenVlSets.cases(set)) {
                 JsonObject c = e.getAsJsonObject();
                 if (c.has("chat") && c.get("chat").isJsonObject()) {
@@ -56,6 +63,7 @@ class QwenVlEndToEndTest {
                 }
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("QwenVlEndToEndTest", sets, tests);
         return tests.stream();
     }
 

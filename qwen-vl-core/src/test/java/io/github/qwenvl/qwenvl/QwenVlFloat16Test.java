@@ -28,7 +28,7 @@ class QwenVlFloat16Test {
     @TestFactory
     Stream<DynamicTest> visualEmbedsWithFloat16Matrices() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : QwenVlSets.modelSets()) {
+        for (FixtureSet set : QwenVlSets.modelSets(io.github.qwenvl.testing.FixtureRoot.bundledSets())) {
             JsonObject m = set.manifest();
             if (!m.has("visual")) {
                 continue;

@@ -12,7 +12,7 @@ import io.github.qwenvl.checkpoint.TensorStore;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.RgbImage;
-import io.github.qwenvl.qwen2vl.Trace;
+import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
@@ -60,10 +60,16 @@ class QwenVlModelGoldenTest {
         record(what, Goldens.maxAbsDiff(expected, actual));
     }
 
+    /** The Qwen-VL checkpoint sets. */
+    static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
+        return QwenVlSets.modelSets(sets);
+    }
+
     @TestFactory
     Stream<DynamicTest> qwenVlGoldens() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (FixtureSet set : QwenVlSets.modelSets()) {
+        List<FixtureSet> sets = goldenSets(FixtureRoot.sets());
+        for (FixtureSet set : sets) {
             JsonObject m = set.manifest();
             if (m.has("preprocess")) {
                 for (String key : m.getAsJsonObject("preprocess").getAsJsonObject("tensors").keySet()) {
@@ -117,6 +123,7 @@ class QwenVlModelGoldenTest {
                 }
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("QwenVlModelGoldenTest", sets, tests);
         return tests.stream();
     }
 

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
 final class QwenVlSets {
 
     private static final NDManager MANAGER = NDManager.newBaseManager(io.github.qwenvl.testing.TestDevice.device());
-    private static final Map<Path, QwenVlNetwork> NETWORKS = new ConcurrentHashMap<>();
+    private static final Map<List<Object>, QwenVlNetwork> NETWORKS = new ConcurrentHashMap<>();
     private static final Map<Path, QwenTiktokenTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
     private QwenVlSets() {
@@ -43,10 +43,15 @@ final class QwenVlSets {
         return MANAGER;
     }
 
-    /** Sets whose manifest names a Qwen-VL checkpoint directory. */
+    /** Sets of the golden root whose manifest names a Qwen-VL checkpoint directory. */
     static List<FixtureSet> modelSets() {
+        return modelSets(FixtureRoot.sets());
+    }
+
+    /** Sets among {@code sets} whose manifest names a Qwen-VL checkpoint directory. */
+    static List<FixtureSet> modelSets(List<FixtureSet> sets) {
         List<FixtureSet> out = new ArrayList<>();
-        for (FixtureSet set : FixtureRoot.sets()) {
+        for (FixtureSet set : sets) {
             JsonObject m = set.manifest();
             if (!m.has("model") || !m.get("model").isJsonObject() || !m.getAsJsonObject("model").has("dir")) {
                 continue;
@@ -107,10 +112,13 @@ final class QwenVlSets {
         return QwenVlConfig.from(ModelConfig.load(dir).raw(), dir.resolve("config.json").toString());
     }
 
+    /** The network of a set's checkpoint, loaded with the tuning of the running check ({@code SmallBlocks.current()}). */
     static QwenVlNetwork network(FixtureSet set) {
-        return NETWORKS.computeIfAbsent(modelDir(set), dir -> {
-            TensorStore store = TensorStore.open(dir);
-            return new QwenVlNetwork(config(set), store, MANAGER.newSubManager(), io.github.qwenvl.testing.TestDevice.matrixType(), false);
+        io.github.qwenvl.EngineTuning tuning = io.github.qwenvl.testing.SmallBlocks.current();
+        return NETWORKS.computeIfAbsent(List.of(modelDir(set), tuning), key -> {
+            TensorStore store = TensorStore.open(modelDir(set));
+            return new QwenVlNetwork(config(set), store, null, MANAGER.newSubManager(),
+                    io.github.qwenvl.testing.TestDevice.matrixType(), false, 1, tuning);
         });
     }
 
@@ -177,10 +185,23 @@ final class QwenVlSets {
         return parts;
     }
 
-    /** A case prompt of a manifest as messages: chat (system, history, list-format query) or raw list. */
+    /** The fields each prompt kind may have: all are applied ({@code text}, the rendered prompt, is compared). */
+    private static final Map<String, java.util.Set<String>> PROMPT_FIELDS = Map.of(
+            "chat", java.util.Set.of("kind", "system", "history", "list_format", "query", "text"),
+            "raw_list", java.util.Set.of("kind", "list_format", "text"),
+            "raw", java.util.Set.of("kind", "text"));
+
+    /**
+     * A case prompt of a manifest as messages: chat (system, history, list-format query) or raw list. Strict: an
+     * unknown prompt kind or field fails with its name.
+     */
     static List<ChatMessage> messages(JsonObject prompt) {
         List<ChatMessage> messages = new ArrayList<>();
         String kind = prompt.get("kind").getAsString();
+        if (!PROMPT_FIELDS.containsKey(kind)) {
+            throw new AssertionError("prompt kind " + kind + " is not supported (" + PROMPT_FIELDS.keySet() + ")");
+        }
+        io.github.qwenvl.testing.CaseFields.check("prompt of kind " + kind, prompt, PROMPT_FIELDS.get(kind), java.util.Set.of());
         if (kind.equals("chat")) {
             messages.add(ChatMessage.system(prompt.get("system").getAsString()));
             for (JsonElement h : prompt.getAsJsonArray("history")) {

@@ -45,6 +45,16 @@ public final class Glibc {
     private Glibc() {
     }
 
+    /** Whether this process's C library is glibc 2.33 or later, i.e. has {@code mallinfo2}. */
+    public static boolean available() {
+        try {
+            mallinfo2();
+            return true;
+        } catch (LinkageError e) { // UnsatisfiedLinkError without glibc; NoClassDefFoundError once its loading failed
+            return false;
+        }
+    }
+
     /** glibc's counters now, summed over all arenas. */
     public static MallInfo2 mallinfo2() {
         return Lib.C.mallinfo2();

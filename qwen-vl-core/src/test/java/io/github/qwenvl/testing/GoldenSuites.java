@@ -31,7 +31,9 @@ public final class GoldenSuites {
             "io.github.qwenvl.qwen2vl.RopeIndexGoldenTest",
             "io.github.qwenvl.qwen2vl.LogitsGoldenTest",
             "io.github.qwenvl.qwen2vl.GenerationGoldenTest",
-            "io.github.qwenvl.qwenvl.QwenVlModelGoldenTest");
+            "io.github.qwenvl.qwenvl.QwenVlModelGoldenTest",
+            // every set of the root is run by some golden suite
+            "io.github.qwenvl.testing.GoldenCoverageTest");
 
     private GoldenSuites() {
     }

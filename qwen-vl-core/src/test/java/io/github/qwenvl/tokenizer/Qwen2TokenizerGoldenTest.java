@@ -23,6 +23,12 @@ class Qwen2TokenizerGoldenTest {
      * {@code <set>/tokenizer/<i>} for checkpoint sets, {@code <set>/<case key>/<i>} for tokenizer-set variants:
      * ids, tokens and both decodes exact.
      */
+    /** The sets with a Qwen2 tokenizer (a checkpoint's or a tokenizer set's variant) and tokenizer cases. */
+    static List<io.github.qwenvl.testing.FixtureSet> goldenSets(List<io.github.qwenvl.testing.FixtureSet> sets) {
+        return TokenizerFixtures.sources(sets).stream().filter(s -> !TokenizerFixtures.caseFiles(s).isEmpty())
+                .map(TokenizerFixtures.Source::set).distinct().toList();
+    }
+
     @TestFactory
     Stream<DynamicTest> goldenCases() {
         List<DynamicTest> tests = new ArrayList<>();
@@ -36,6 +42,8 @@ class Qwen2TokenizerGoldenTest {
                 }
             }
         }
+        io.github.qwenvl.testing.GoldenCoverage.eachSetHasTests("Qwen2TokenizerGoldenTest",
+                goldenSets(io.github.qwenvl.testing.FixtureRoot.sets()), tests);
         return tests.stream();
     }
 

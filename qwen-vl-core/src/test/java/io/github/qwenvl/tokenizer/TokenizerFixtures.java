@@ -53,23 +53,33 @@ public final class TokenizerFixtures {
     private TokenizerFixtures() {
     }
 
-    /** Qwen2-family checkpoint sets. */
+    /** Qwen2-family checkpoint sets of the golden root. */
     public static List<FixtureSet> modelSets() {
-        return FixtureRoot.sets().stream().filter(FixtureSet::isQwen2Family).toList();
+        return modelSets(FixtureRoot.sets());
     }
 
-    /** Sets of kind "tokenizer". */
-    public static List<FixtureSet> tokenizerSets() {
-        return FixtureRoot.sets().stream().filter(s -> "tokenizer".equals(s.kind())).toList();
+    /** Qwen2-family checkpoint sets among {@code sets}. */
+    public static List<FixtureSet> modelSets(List<FixtureSet> sets) {
+        return sets.stream().filter(FixtureSet::isQwen2Family).toList();
     }
 
-    /** Every Qwen2 tokenizer source: model sets first, then tokenizer-set variants with a tokenizer.json. */
+    /** Sets of kind "tokenizer" among {@code sets}. */
+    public static List<FixtureSet> tokenizerSets(List<FixtureSet> sets) {
+        return sets.stream().filter(s -> "tokenizer".equals(s.kind())).toList();
+    }
+
+    /** Every Qwen2 tokenizer source of the golden root. */
     public static List<Source> sources() {
+        return sources(FixtureRoot.sets());
+    }
+
+    /** Every Qwen2 tokenizer source among {@code sets}: model sets first, then tokenizer-set variants with a tokenizer.json. */
+    public static List<Source> sources(List<FixtureSet> sets) {
         List<Source> out = new ArrayList<>();
-        for (FixtureSet set : modelSets()) {
+        for (FixtureSet set : modelSets(sets)) {
             out.add(new Source(set.name(), set, null, null, set.modelDir()));
         }
-        for (FixtureSet set : tokenizerSets()) {
+        for (FixtureSet set : tokenizerSets(sets)) {
             for (Entry<String, JsonElement> v : variants(set).entrySet()) {
                 JsonObject variant = v.getValue().getAsJsonObject();
                 if (hasTokenizerJson(variant)) {

@@ -17,13 +17,20 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
  * Turns Spring AI {@link Media} into engine images: bytes and resources as they are, {@code data:}
- * URLs decoded, {@code file:} URLs read when allowed, and http(s) URLs fetched only from hosts the
- * application allows (never arbitrary URLs: that would let a prompt make the server fetch anything),
- * without following redirects and with a size cap.
+ * URLs decoded, {@code file:} URLs read only when allowed (off by default: an application passing a
+ * user's URL into {@code Media} would otherwise let the user read any file the server can), and http(s)
+ * URLs fetched only from hosts the application allows (never arbitrary URLs: that would let a prompt make
+ * the server fetch anything), without following redirects, with a size cap and one deadline
+ * ({@code download-timeout}) for the connection, the response headers and the whole body together.
  */
 public final class MediaResolver {
 
@@ -41,9 +48,9 @@ public final class MediaResolver {
         this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).build();
     }
 
-    /** Defaults: file URLs allowed, no http(s) hosts, 20 MiB, 30 s. */
+    /** Defaults: no file URLs, no http(s) hosts, 20 MiB, 30 s. */
     public static MediaResolver defaults() {
-        return new MediaResolver(true, Set.of(), 20L << 20, Duration.ofSeconds(30));
+        return new MediaResolver(false, Set.of(), 20L << 20, Duration.ofSeconds(30));
     }
 
     public ImageSource resolve(Media media) {
@@ -117,25 +124,72 @@ public final class MediaResolver {
         }
     }
 
+    /**
+     * Fetches {@code uri} within one deadline. The client's own timeouts cover only connecting and the
+     * response headers, so a server trickling the body byte by byte would keep the caller reading for as
+     * long as it likes: the body stream is closed at the deadline, which ends the blocked read.
+     */
     private byte[] download(URI uri) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+        CompletableFuture<HttpResponse<InputStream>> pending =
+                http.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> response;
         try {
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = response.body()) {
-                if (response.statusCode() != 200) {
-                    throw new UnsupportedContentException("Fetching " + uri + " answered HTTP " + response.statusCode());
-                }
-                byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxDownloadBytes + 1));
-                if (bytes.length > maxDownloadBytes) {
-                    throw new UnsupportedContentException("Image at " + uri + " is larger than " + maxDownloadBytes + " bytes");
-                }
-                return bytes;
+            response = pending.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            pending.cancel(true);
+            throw timedOut(uri);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof java.net.http.HttpTimeoutException) {
+                throw timedOut(uri);
             }
-        } catch (IOException e) {
-            throw new UnsupportedContentException("Cannot fetch " + uri + ": " + e.getMessage());
+            throw new UnsupportedContentException("Cannot fetch " + uri + ": " + cause.getMessage());
         } catch (InterruptedException e) {
+            pending.cancel(true);
             Thread.currentThread().interrupt();
             throw new UnsupportedContentException("Interrupted while fetching " + uri);
+        }
+        InputStream in = response.body();
+        AtomicBoolean expired = new AtomicBoolean();
+        CompletableFuture<Void> watchdog = CompletableFuture.runAsync(() -> {
+            expired.set(true);
+            closeQuietly(in);
+        }, CompletableFuture.delayedExecutor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+        try (in) {
+            if (response.statusCode() != 200) {
+                throw new UnsupportedContentException("Fetching " + uri + " answered HTTP " + response.statusCode());
+            }
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxDownloadBytes + 1));
+            if (expired.get()) {
+                throw timedOut(uri);
+            }
+            if (bytes.length > maxDownloadBytes) {
+                throw new UnsupportedContentException("Image at " + uri + " is larger than " + maxDownloadBytes
+                        + " bytes (spring.ai.qwen-vl.media.max-download-bytes)");
+            }
+            return bytes;
+        } catch (IOException e) {
+            if (expired.get()) {
+                throw timedOut(uri);
+            }
+            throw new UnsupportedContentException("Cannot fetch " + uri + ": " + e.getMessage());
+        } finally {
+            watchdog.cancel(false);
+        }
+    }
+
+    private UnsupportedContentException timedOut(URI uri) {
+        return new UnsupportedContentException("Fetching " + uri + " took longer than " + timeout
+                + " (spring.ai.qwen-vl.media.download-timeout)");
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // the reader sees the stream closed
         }
     }
 

@@ -70,7 +70,8 @@ public class QwenVlChatModel implements ChatModel, AutoCloseable {
 
     protected QwenVlChatModel(Builder b) {
         this.backend = Objects.requireNonNull(b.backend, "model or backend must be set");
-        this.defaultOptions = b.defaultOptions != null ? b.defaultOptions : QwenVlChatOptions.builder().build();
+        // a copy: the caller's options object is theirs (it may be a shared bean), never filled in here
+        this.defaultOptions = b.defaultOptions != null ? b.defaultOptions.copy() : QwenVlChatOptions.builder().build();
         if (this.defaultOptions.getModel() == null) {
             this.defaultOptions.setModel(backend.modelId());
         }

@@ -37,6 +37,20 @@ class QwenVlArchitectureChatModelTest {
         return tests.stream();
     }
 
+    /** The builder copies the caller's default options: filling in the model id never writes into the caller's object. */
+    @org.junit.jupiter.api.Test
+    void theCallersDefaultOptionsAreLeftAsTheyWere() {
+        QwenVlChatOptions mine = QwenVlChatOptions.builder().maxTokens(4).build();
+        try (QwenVlModel engine = QwenVlModel.load(TinyModels.qwen2vl())) {
+            QwenVlChatModel model = QwenVlChatModel.builder().model(engine).defaultOptions(mine).build();
+            assertThat(mine.getModel()).isNull();
+            assertThat(model.getDefaultOptions().getModel()).isNotNull();
+            assertThat(((QwenVlChatOptions) model.getDefaultOptions()).getMaxTokens()).isEqualTo(4);
+            mine.setMaxTokens(8);
+            assertThat(((QwenVlChatOptions) model.getDefaultOptions()).getMaxTokens()).isEqualTo(4);
+        }
+    }
+
     private static Media image(int i) {
         Path p = TinyModels.images().get(i % TinyModels.images().size());
         return Media.builder().mimeType(p.toString().endsWith(".jpg") ? MimeTypeUtils.IMAGE_JPEG : MimeTypeUtils.IMAGE_PNG)

@@ -10,14 +10,14 @@ import java.nio.file.Paths;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Finds the tiny random-weight checkpoints and images of the fixture root (-Dqwenvl.fixtures). */
+/** Finds the tiny random-weight checkpoints and images of the repository's own fixtures (-Dqwenvl.bundled.fixtures). */
 public final class TinyModels {
 
     private TinyModels() {
     }
 
     public static Path root() {
-        String configured = System.getProperty("qwenvl.fixtures");
+        String configured = System.getProperty("qwenvl.bundled.fixtures");
         return (configured != null ? Paths.get(configured) : Paths.get("..", "fixtures")).toAbsolutePath().normalize();
     }
 

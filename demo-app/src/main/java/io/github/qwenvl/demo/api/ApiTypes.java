@@ -47,6 +47,22 @@ public final class ApiTypes {
         }
     }
 
+    /** {@code POST /api/images/cost}: images as data URLs, before they are sent with a question. */
+    public record ImageCostRequest(List<String> images) {
+    }
+
+    /**
+     * What one image will cost: its size as the model will see it and its image tokens, or why it would be
+     * refused ({@code error}, the other fields then 0).
+     */
+    public record ImageCost(int index, int originalWidth, int originalHeight, int resizedWidth, int resizedHeight,
+                            int tokens, String error) {
+    }
+
+    /** The images' costs and their total. */
+    public record ImageCostResponse(List<ImageCost> images, int totalTokens) {
+    }
+
     /** A normalized ([0, 1]) rectangle. */
     public record Rect(double x1, double y1, double x2, double y2) {
     }
@@ -82,7 +98,11 @@ public final class ApiTypes {
                              Timings timings) {
     }
 
-    /** An error body: {@code {"status":413,"error":"too_large","message":"..."}}. */
-    public record Error(int status, String error, String message) {
+    /**
+     * An error body: {@code {"status":400,"error":"invalid_value","message":"...","param":"options.maxTokens"}}.
+     *
+     * @param param the request field at fault (or the property of a limit that was hit), or {@code null}
+     */
+    public record Error(int status, String error, String message, String param) {
     }
 }

@@ -120,7 +120,7 @@ public class DemoApiController {
                 .concatWith(events)
                 .onErrorResume(e -> {
                     ErrorMapping.Mapped m = ErrorMapping.map(e);
-                    return Flux.just(event("error", new ApiTypes.Error(m.status().value(), m.code(), m.message())));
+                    return Flux.just(event("error", new ApiTypes.Error(m.status().value(), m.code(), m.message(), m.param())));
                 });
     }
 
@@ -142,6 +142,36 @@ public class DemoApiController {
         String markup = QwenVlGrounding.region(vision.architecture(), info, request.x1(), request.y1(), request.x2(),
                 request.y2(), label);
         return new ApiTypes.RegionResponse(markup, vision.architecture().name(), ApiTypes.ImageDto.of(info));
+    }
+
+    /**
+     * The image tokens each image will cost, before it is sent: decoded and resized exactly as a request would
+     * (the model's pixel and token limits included), without running the model. An image that a request would
+     * refuse gets its reason instead.
+     */
+    @PostMapping(path = "/images/cost", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ApiTypes.ImageCostResponse imageCost(@RequestBody ApiTypes.ImageCostRequest request) {
+        if (request == null || request.images() == null) {
+            throw ApiException.invalidField("images", "must be an array of data: URLs");
+        }
+        if (request.images().size() > properties.getMaxImages()) {
+            throw new ApiException(org.springframework.http.HttpStatus.CONTENT_TOO_LARGE, "too_large",
+                    "Too many images; the limit is " + properties.getMaxImages() + " per request (demo.max-images)",
+                    "images");
+        }
+        List<ApiTypes.ImageCost> costs = new ArrayList<>();
+        int total = 0;
+        for (int i = 0; i < request.images().size(); i++) {
+            try {
+                ImageInfo info = vision.describe(uploads.fromDataUrl(request.images().get(i)), i);
+                costs.add(new ApiTypes.ImageCost(i, info.originalWidth(), info.originalHeight(), info.resizedWidth(),
+                        info.resizedHeight(), info.tokens(), null));
+                total += info.tokens();
+            } catch (RuntimeException e) {
+                costs.add(new ApiTypes.ImageCost(i, 0, 0, 0, 0, 0, ErrorMapping.map(e).message()));
+            }
+        }
+        return new ApiTypes.ImageCostResponse(costs, total);
     }
 
     @GetMapping("/presets")
@@ -187,15 +217,16 @@ public class DemoApiController {
 
     /** The answer's boxes drawn on one of its images by the server ({@code BoxRenderer}), as PNG. */
     @GetMapping(path = "/annotated/{id}/{image}", produces = MediaType.IMAGE_PNG_VALUE)
-    public ResponseEntity<byte[]> annotated(@PathVariable("id") String id, @PathVariable("image") int image) {
+    public ResponseEntity<byte[]> annotated(@PathVariable("id") String id, @PathVariable("image") String imageIndex) {
         if (!ID.matcher(id).matches()) {
-            throw ApiException.badRequest("Malformed answer id");
+            throw ApiException.notFound("No answer has this id");
         }
-        AnnotationStore.Entry entry = annotations.get(id).orElseThrow(() -> new ApiException(
-                org.springframework.http.HttpStatus.NOT_FOUND, "not_found",
+        AnnotationStore.Entry entry = annotations.get(id).orElseThrow(() -> ApiException.notFound(
                 "No boxes are kept for this answer (only the last " + properties.getAnnotationCacheSize() + " are)"));
+        int image = imageIndex.matches("[0-9]{1,4}") ? Integer.parseInt(imageIndex) : -1;
         if (image < 0 || image >= entry.images().size()) {
-            throw new ApiException(org.springframework.http.HttpStatus.NOT_FOUND, "not_found", "No image " + image);
+            throw ApiException.notFound("This answer has no image '" + ErrorMapping.abbreviate(imageIndex)
+                    + "' (images are numbered from 0)");
         }
         BufferedImage decoded;
         try {
@@ -221,7 +252,12 @@ public class DemoApiController {
         }
         List<Conversation.Turn> turns = new ArrayList<>();
         int count = 0;
-        for (ApiTypes.Message m : request.messages()) {
+        for (int i = 0; i < request.messages().size(); i++) {
+            ApiTypes.Message m = request.messages().get(i);
+            if (m == null) {
+                throw ApiException.invalidField("messages[" + i + "]",
+                        "expected an object with 'role', 'text' and 'images', got null");
+            }
             List<UploadedImage> images = new ArrayList<>();
             if (m.images() != null) {
                 count += m.images().size();

@@ -63,11 +63,11 @@ public class OpenAiController {
             produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.TEXT_EVENT_STREAM_VALUE})
     public Object completions(@RequestBody JsonNode body) {
         if (body == null || !body.isObject()) {
-            throw ApiException.badRequest("The body must be a JSON object");
+            throw ApiException.invalidField("body", "must be a JSON object");
         }
         Conversation conversation = conversation(body);
         ChatService.PreparedChat prepared = chat.prepare(conversation);
-        boolean stream = body.path("stream").asBoolean(false);
+        boolean stream = bool(body, "stream", false);
         if (!stream) {
             ApiTypes.ChatResult result = chat.call(prepared, "/v1/chat/completions");
             Map<String, Object> response = base(prepared.id(), "chat.completion", result.model());
@@ -85,7 +85,8 @@ public class OpenAiController {
             response.put("qwen_vl", extra(result));
             return org.springframework.http.ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(response);
         }
-        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        boolean includeUsage = body.path("stream_options").isObject()
+                && bool(body.path("stream_options"), "include_usage", false);
         String model = vision.modelId();
         Flux<ServerSentEvent<String>> first = Flux.just(data(chunk(prepared.id(), model,
                 Map.of("role", "assistant", "content", ""), null)));
@@ -110,7 +111,7 @@ public class OpenAiController {
             }
         });
         return first.concatWith(rest)
-                .onErrorResume(e -> Flux.just(data(OpenAiErrorAdvice.body(ErrorMapping.map(e)))))
+                .onErrorResume(e -> Flux.just(data(ApiErrorAdvice.openAiBody(ErrorMapping.map(e)))))
                 .concatWith(Flux.just(ServerSentEvent.builder("[DONE]").build()));
     }
 
@@ -165,29 +166,39 @@ public class OpenAiController {
     private Conversation conversation(JsonNode body) {
         JsonNode messages = body.path("messages");
         if (!messages.isArray() || messages.isEmpty()) {
-            throw ApiException.badRequest("'messages' must be a non-empty array");
+            throw ApiException.invalidField("messages", "must be a non-empty array of messages");
         }
         if (body.hasNonNull("tools") || body.hasNonNull("functions")) {
             throw ApiException.unsupported("Tools / function calling are not supported by this model");
         }
-        if (body.hasNonNull("n") && body.path("n").asInt(1) != 1) {
-            throw ApiException.badRequest("Only n=1 is supported");
+        Integer n = integer(body, "n", 1, Integer.MAX_VALUE);
+        if (n != null && n != 1) {
+            throw ApiException.invalidField("n", "only n=1 is supported");
         }
         for (String penalty : List.of("frequency_penalty", "presence_penalty")) {
-            if (body.hasNonNull(penalty) && body.path(penalty).asDouble(0) != 0) {
-                throw ApiException.badRequest(penalty + " is not supported; use repetition_penalty");
+            Double value = number(body, penalty);
+            if (value != null && value != 0) {
+                throw ApiException.invalidField(penalty, "not supported; use repetition_penalty");
             }
         }
         List<Conversation.Turn> turns = new ArrayList<>();
         String system = null;
         int imageCount = 0;
-        for (JsonNode m : messages) {
-            String role = m.path("role").asString("").toLowerCase(Locale.ROOT);
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String at = "messages[" + i + "]";
+            if (!m.isObject()) {
+                throw ApiException.invalidField(at, "expected an object with 'role' and 'content', got " + kind(m));
+            }
+            String role = string(m, "role", at + ".role");
+            role = role == null ? "" : role.toLowerCase(Locale.ROOT);
             if (role.equals("developer")) {
                 role = "system";
             }
             if (!List.of("system", "user", "assistant").contains(role)) {
-                throw ApiException.unsupported("Unsupported message role '" + role + "' (tool messages are not supported)");
+                throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "unsupported_content",
+                        "Unsupported message role '" + role + "': use system, developer, user or assistant"
+                                + " (tool messages are not supported)", at + ".role");
             }
             StringBuilder text = new StringBuilder();
             List<UploadedImage> images = new ArrayList<>();
@@ -195,30 +206,39 @@ public class OpenAiController {
             if (content.isString()) {
                 text.append(content.asString());
             } else if (content.isArray()) {
-                for (JsonNode part : content) {
-                    String type = part.path("type").asString("");
-                    switch (type) {
+                for (int j = 0; j < content.size(); j++) {
+                    JsonNode part = content.get(j);
+                    String partAt = at + ".content[" + j + "]";
+                    if (!part.isObject()) {
+                        throw ApiException.invalidField(partAt, "expected a content part object, got " + kind(part));
+                    }
+                    String type = string(part, "type", partAt + ".type");
+                    switch (type == null ? "" : type) {
                         case "text" -> {
                             if (!text.isEmpty()) {
                                 text.append('\n');
                             }
-                            text.append(part.path("text").asString(""));
+                            String value = string(part, "text", partAt + ".text");
+                            text.append(value == null ? "" : value);
                         }
                         case "image_url" -> {
                             JsonNode url = part.path("image_url");
-                            String value = url.isString() ? url.asString() : url.path("url").asString(null);
+                            String value = url.isString() ? url.asString() : string(url, "url", partAt + ".image_url.url");
                             if (++imageCount > properties.getMaxImages()) {
-                                throw ApiException.tooLarge("Too many images; the limit is " + properties.getMaxImages()
-                                        + " per request (demo.max-images)");
+                                throw new ApiException(org.springframework.http.HttpStatus.CONTENT_TOO_LARGE, "too_large",
+                                        "Too many images; the limit is " + properties.getMaxImages()
+                                                + " per request (demo.max-images)", "messages");
                             }
                             images.add(uploads.fromDataUrl(value));
                         }
-                        default -> throw ApiException.unsupported("Unsupported content part type '" + type
-                                + "': this model takes text and image_url (data: URLs)");
+                        default -> throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST,
+                                "unsupported_content", "Unsupported content part type '" + type
+                                + "': this model takes text and image_url (data: URLs)", partAt + ".type");
                     }
                 }
             } else if (!content.isNull() && !content.isMissingNode()) {
-                throw ApiException.badRequest("'content' must be a string or an array of parts");
+                throw ApiException.invalidField(at + ".content", "must be a string or an array of parts, got "
+                        + kind(content));
             }
             if (role.equals("system") && turns.isEmpty() && system == null && images.isEmpty()) {
                 system = text.toString();
@@ -226,14 +246,24 @@ public class OpenAiController {
                 turns.add(new Conversation.Turn(role, text.toString(), images));
             }
         }
-        Integer maxTokens = body.hasNonNull("max_completion_tokens") ? Integer.valueOf(body.path("max_completion_tokens").asInt())
-                : body.hasNonNull("max_tokens") ? Integer.valueOf(body.path("max_tokens").asInt()) : null;
-        ApiTypes.Options options = new ApiTypes.Options(maxTokens,
-                body.hasNonNull("temperature") ? body.path("temperature").asDouble() : null,
-                body.hasNonNull("top_p") ? body.path("top_p").asDouble() : null,
-                body.hasNonNull("top_k") ? body.path("top_k").asInt() : null,
-                body.hasNonNull("seed") ? body.path("seed").asLong() : null,
-                body.hasNonNull("repetition_penalty") ? body.path("repetition_penalty").asDouble() : null);
+        Integer maxTokens = body.hasNonNull("max_completion_tokens")
+                ? integer(body, "max_completion_tokens", 1, Integer.MAX_VALUE)
+                : integer(body, "max_tokens", 1, Integer.MAX_VALUE);
+        Double temperature = number(body, "temperature");
+        if (temperature != null && (temperature < 0 || temperature > 2)) {
+            throw ApiException.invalidField("temperature", temperature + " is out of range: 0 to 2");
+        }
+        Double topP = number(body, "top_p");
+        if (topP != null && (topP <= 0 || topP > 1)) {
+            throw ApiException.invalidField("top_p", topP + " is out of range: above 0, at most 1");
+        }
+        Long seed = body.hasNonNull("seed") ? integralLong(body, "seed") : null;
+        Double repetitionPenalty = number(body, "repetition_penalty");
+        if (repetitionPenalty != null && repetitionPenalty <= 0) {
+            throw ApiException.invalidField("repetition_penalty", "must be above 0");
+        }
+        ApiTypes.Options options = new ApiTypes.Options(maxTokens, temperature, topP,
+                integer(body, "top_k", 1, Integer.MAX_VALUE), seed, repetitionPenalty);
         List<String> stop = null;
         JsonNode stopNode = body.path("stop");
         if (stopNode.isString()) {
@@ -241,9 +271,93 @@ public class OpenAiController {
         } else if (stopNode.isArray()) {
             stop = new ArrayList<>();
             for (JsonNode s : stopNode) {
+                if (!s.isString()) {
+                    throw ApiException.invalidField("stop", "expected strings, got " + kind(s));
+                }
                 stop.add(s.asString());
             }
+        } else if (!stopNode.isNull() && !stopNode.isMissingNode()) {
+            throw ApiException.invalidField("stop", "expected a string or an array of strings, got " + kind(stopNode));
         }
         return new Conversation(system, turns, options, stop);
+    }
+
+    /** A boolean field, {@code fallback} when absent or null. */
+    private static boolean bool(JsonNode body, String field, boolean fallback) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isBoolean()) {
+            throw ApiException.invalidField(field, "expected true or false, got " + kind(n));
+        }
+        return n.booleanValue();
+    }
+
+    /** A string field of an object, {@code null} when absent or null. */
+    private static String string(JsonNode object, String field, String path) {
+        JsonNode n = object.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isString()) {
+            throw ApiException.invalidField(path, "expected a string, got " + kind(n));
+        }
+        return n.asString();
+    }
+
+    /** A number field, {@code null} when absent or null. */
+    private static Double number(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isNumber()) {
+            throw ApiException.invalidField(field, "expected a number, got " + kind(n));
+        }
+        double value = n.doubleValue();
+        if (!Double.isFinite(value)) {
+            throw ApiException.invalidField(field, "expected a finite number");
+        }
+        return value;
+    }
+
+    /** An integer field within [min, max], {@code null} when absent or null; 12.0 counts as 12, 1e20 is out of range. */
+    private static Integer integer(JsonNode body, String field, int min, int max) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isNumber()) {
+            throw ApiException.invalidField(field, "expected an integer, got " + kind(n));
+        }
+        double value = n.doubleValue();
+        if (value != Math.rint(value)) {
+            throw ApiException.invalidField(field, "expected an integer, got " + n);
+        }
+        if (value < min || value > max) {
+            throw ApiException.invalidField(field, n + " is out of range: " + min + " to " + max);
+        }
+        return (int) value;
+    }
+
+    private static Long integralLong(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (!n.isNumber() || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw ApiException.invalidField(field, "expected an integer (64-bit), got " + (n.isNumber() ? n.toString() : kind(n)));
+        }
+        return n.longValue();
+    }
+
+    private static String kind(JsonNode n) {
+        return switch (n.getNodeType()) {
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case NULL -> "null";
+            default -> n.getNodeType().name().toLowerCase(Locale.ROOT);
+        };
     }
 }

@@ -47,7 +47,7 @@ public class RequestSizeFilter extends OncePerRequestFilter {
             response.setContentType(MediaType.APPLICATION_JSON_VALUE);
             String body = request.getRequestURI().startsWith("/v1/")
                     ? "{\"error\":{\"message\":\"" + TOO_LARGE_MESSAGE + "\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"too_large\"}}"
-                    : "{\"status\":413,\"error\":\"too_large\",\"message\":\"" + TOO_LARGE_MESSAGE + "\"}";
+                    : "{\"status\":413,\"error\":\"too_large\",\"message\":\"" + TOO_LARGE_MESSAGE + "\",\"param\":null}";
             response.getOutputStream().write(body.getBytes(StandardCharsets.UTF_8));
             return;
         }

@@ -44,7 +44,7 @@ public final class MappedMatrices {
 
     private WeightMatrix map(String name, TensorDType dtype, int rows, int cols) {
         WeightMatrix.Format format = dtype == TensorDType.BF16 ? WeightMatrix.Format.BF16 : WeightMatrix.Format.F32;
-        int perSegment = WeightMatrix.rowsPerSegment(format, rows, cols, SafetensorsFile.maxMapBytes());
+        int perSegment = WeightMatrix.rowsPerSegment(format, rows, cols, checkpoint.mapLimitBytes());
         long rowBytes = (long) cols * format.bytes();
         int segments = (rows + perSegment - 1) / perSegment;
         ByteBuffer[] buffers = new ByteBuffer[segments];

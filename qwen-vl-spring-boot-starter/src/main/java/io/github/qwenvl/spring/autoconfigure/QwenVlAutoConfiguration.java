@@ -55,7 +55,7 @@ public class QwenVlAutoConfiguration {
             b.token(hub.getToken());
         }
         if (hub.getOffline() != null) {
-            b.offline(hub.getOffline());
+            b.offline(hub.getOffline(), QwenVlProperties.PREFIX + ".hub.offline=" + hub.getOffline());
         }
         return b.build();
     }
@@ -70,6 +70,9 @@ public class QwenVlAutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnProperty(name = QwenVlProperties.PREFIX + ".backend", havingValue = "local", matchIfMissing = true)
     public QwenVlModelHolder qwenVlModelHolder(QwenVlProperties properties, QwenVlModelSource source) {
+        if (properties.getRuntime().isLazyLoad()) {
+            source.validate(); // lazy loading defers the weights, not finding out that the model is wrong
+        }
         return new QwenVlModelHolder(source.modelId(),
                 () -> QwenVlModel.load(source.resolve(), properties.toEngineOptions()), properties.getRuntime().isLazyLoad());
     }

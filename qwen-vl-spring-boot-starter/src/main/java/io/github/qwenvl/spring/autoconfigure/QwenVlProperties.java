@@ -294,13 +294,13 @@ public class QwenVlProperties {
 
     /** Where images may come from besides bytes and data: URLs. */
     public static class Media {
-        /** Read file: image URLs named in prompts by the application. */
-        private boolean allowFileUrls = true;
+        /** Read file: image URLs named in prompts (off: an application passing a user's URL into Media would let the user read server files). */
+        private boolean allowFileUrls = false;
         /** Hosts http(s) image URLs may be fetched from; empty = none (the default). */
         private List<String> allowedHosts = new ArrayList<>();
         /** Largest image download in bytes. */
         private long maxDownloadBytes = 20L << 20;
-        /** Timeout of an image download. */
+        /** Deadline of an image download: connecting, the response headers and the whole body together. */
         private Duration downloadTimeout = Duration.ofSeconds(30);
 
         public boolean isAllowFileUrls() {

@@ -142,14 +142,20 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
-    void lazyLoadDefersLoadingAndReportsFailureInHealth() {
-        runner.withPropertyValues("spring.ai.qwen-vl.model=" + TinyModels.root(), "spring.ai.qwen-vl.runtime.lazy-load=true")
+    void lazyLoadDefersLoadingAndReportsFailureInHealth(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        // complete and well-formed enough for the startup checks, corrupt weights that only the load finds
+        java.nio.file.Path copy = LazyLoadValidationTest.copyOfTinyModel(dir);
+        java.nio.file.Path weights = copy.resolve("model.safetensors");
+        byte[] bytes = java.nio.file.Files.readAllBytes(weights);
+        java.nio.file.Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        runner.withPropertyValues("spring.ai.qwen-vl.model=" + copy, "spring.ai.qwen-vl.runtime.lazy-load=true")
                 .run(context -> {
                     assertThat(context).hasNotFailed().hasSingleBean(QwenVlChatModel.class);
                     QwenVlModelHolder holder = context.getBean(QwenVlModelHolder.class);
                     assertThat(holder.isLoaded()).isFalse();
                     assertThat(context.getBean(QwenVlHealthIndicator.class).health(true).getStatus()).isEqualTo(Status.UNKNOWN);
-                    org.assertj.core.api.Assertions.assertThatThrownBy(holder::get).hasMessageContaining("config.json");
+                    org.assertj.core.api.Assertions.assertThatThrownBy(holder::get).hasMessageContaining("model.safetensors");
                     assertThat(context.getBean(QwenVlHealthIndicator.class).health(true).getStatus()).isEqualTo(Status.DOWN);
                 });
     }

@@ -1,4 +1,4 @@
-package io.github.qwenvl.qwen2vl;
+package io.github.qwenvl.nn;
 
 import ai.djl.ndarray.NDArray;
 
