@@ -53,7 +53,9 @@ class RemoteBackendDemoTest {
     static void remoteServer(DynamicPropertyRegistry registry) {
         if (server == null) {
             server = new SpringApplicationBuilder(DemoApplication.class).profiles("tiny")
-                    .properties("server.port=0", "spring.ai.qwen-vl.serving.max-concurrent-requests=2").run();
+                    .properties("server.port=0", "spring.ai.qwen-vl.serving.max-concurrent-requests=2",
+                            // the remote side sizes images by the checkpoint's bounds: the server uses them too
+                            "spring.ai.qwen-vl.serving.max-image-tokens=16384").run();
         }
         String port = server.getEnvironment().getProperty("local.server.port");
         registry.add("spring.ai.qwen-vl.remote.base-url", () -> "http://127.0.0.1:" + port);

@@ -242,6 +242,42 @@ public class QwenVlProperties {
         private int maxImages = QwenVlOptions.DEFAULT_MAX_IMAGES;
         /** Largest decoded image (pixels), checked from the header before decoding. */
         private long maxImagePixels = QwenVlOptions.DEFAULT_MAX_IMAGE_PIXELS;
+        /**
+         * Most tokens per image: a larger image is scaled down as the reference processor does with max_pixels =
+         * this x 28^2 (unset: 384 on a CPU, the checkpoint's preprocessor_config.json bounds on a GPU).
+         */
+        private Integer maxImageTokens;
+        /** Most prompt tokens per request, image tokens included; a request over it is refused at once (unset: none). */
+        private Integer maxPromptTokens;
+        /**
+         * Read every special token written in message text as that token (trusted callers only); by default the chat
+         * template's own tokens in text are plain text and only grounding markup is special.
+         */
+        private boolean allowSpecialTokens = false;
+
+        public Integer getMaxImageTokens() {
+            return maxImageTokens;
+        }
+
+        public void setMaxImageTokens(Integer maxImageTokens) {
+            this.maxImageTokens = maxImageTokens;
+        }
+
+        public Integer getMaxPromptTokens() {
+            return maxPromptTokens;
+        }
+
+        public void setMaxPromptTokens(Integer maxPromptTokens) {
+            this.maxPromptTokens = maxPromptTokens;
+        }
+
+        public boolean isAllowSpecialTokens() {
+            return allowSpecialTokens;
+        }
+
+        public void setAllowSpecialTokens(boolean allowSpecialTokens) {
+            this.allowSpecialTokens = allowSpecialTokens;
+        }
 
         public int getMaxConcurrentRequests() {
             return maxConcurrentRequests;
@@ -524,6 +560,8 @@ public class QwenVlProperties {
     public QwenVlOptions toEngineOptions() {
         return new QwenVlOptions(runtime.device, runtime.precision, runtime.threads, serving.maxImagePixels,
                 serving.maxImages, runtime.contextLength, runtime.decodeMode, runtime.weightCacheDir,
-                runtime.weightMode, runtime.collectGarbage);
+                runtime.weightMode, runtime.collectGarbage).withServing(new io.github.qwenvl.ServingLimits(
+                serving.maxImageTokens != null ? serving.maxImageTokens : io.github.qwenvl.ServingLimits.AUTO,
+                serving.maxPromptTokens, serving.allowSpecialTokens));
     }
 }
