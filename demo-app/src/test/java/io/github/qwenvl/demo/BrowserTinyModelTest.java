@@ -46,10 +46,11 @@ class BrowserTinyModelTest {
         driver.findElement(By.id("images-input")).sendKeys(Fixtures.image("photo_640x480.jpg").toString());
         WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60), Duration.ofMillis(20));
         wait.until(d -> d.findElements(By.cssSelector("#thumbs .thumb")).size() == 1);
-        // before sending, the page shows what the image will cost: 640x480 is seen at 644x476 = 23 x 17 tokens
+        // before sending, the page shows what the image will cost: the CPU default serving.max-image-tokens (384)
+        // scales 640x480 down as smart_resize does for that max_pixels, to 616x448 = 22 x 16 tokens
         wait.until(d -> d.findElements(By.cssSelector("#thumbs .thumb .cost")).size() == 1);
-        assertThat(driver.findElement(By.cssSelector("#thumbs .thumb .cost")).getText()).isEqualTo("391 tokens");
-        assertThat(driver.findElement(By.id("image-cost-total")).getText()).isEqualTo("≈ 391 image tokens");
+        assertThat(driver.findElement(By.cssSelector("#thumbs .thumb .cost")).getText()).isEqualTo("352 tokens");
+        assertThat(driver.findElement(By.id("image-cost-total")).getText()).isEqualTo("≈ 352 image tokens");
         driver.findElement(By.id("question")).sendKeys("Describe this image.");
         driver.findElement(By.id("send")).click();
         WebElement toolbar = wait.until(d -> d.findElement(By.cssSelector(".msg.assistant .toolbar")));
