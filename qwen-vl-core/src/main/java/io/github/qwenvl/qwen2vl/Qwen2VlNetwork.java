@@ -11,9 +11,7 @@ import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.WeightLoader;
 import io.github.qwenvl.nn.LayerMatrices;
-import io.github.qwenvl.nn.cpu.DecodeThreads;
 import io.github.qwenvl.nn.cpu.Kernels;
-import io.github.qwenvl.nn.cpu.MappedMatrices;
 
 import java.util.List;
 
@@ -30,9 +28,7 @@ public final class Qwen2VlNetwork {
     private final long parameterCount;
     private final long weightBytes;
     private final QwenVlOptions.DecodeMode decodeMode;
-    private final Qwen2JavaDecoder javaDecoder;
-    private final QwenVlOptions.WeightMode weightMode;
-    private final DecodeThreads widenThreads; // null with float32 copies
+    private final WeightPlacement placement;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Qwen2VlNetwork.class);
 
     public Qwen2VlNetwork(ModelConfig config, SafetensorsCheckpoint checkpoint, NDManager manager, DataType dataType) {
@@ -70,62 +66,29 @@ public final class Qwen2VlNetwork {
         this.config = config;
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
-        QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
-        Qwen2JavaDecoder decoder = null;
-        DecodeThreads widening = null;
+        Qwen2VlConfig qwen2 = Qwen2VlConfig.of(config);
+        WeightPlacement placed = null;
         // closing the loader waits for its fill threads, also when a constructor below fails: only then may
         // the caller close the manager that owns the tensors being filled
         try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count,
                 tuning.loadSliceElements())) {
-            String decoderReason = javaDecoderReason(Qwen2VlConfig.of(config).text(), weights, manager, dataType, this.decodeMode);
-            String perLayerReason = decoderReason != null
-                    ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
-                    : float32Cache != null ? "a float32 weight cache is configured" : null;
-            if (requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER && perLayerReason != null) {
-                throw new QwenVlException("weightMode WIDEN_PER_LAYER is not possible: " + perLayerReason);
-            }
-            boolean perLayer = requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
-            this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
-            Kernels kernels = Kernels.get();
-            MappedMatrices mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
-            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, Qwen2VlConfig.of(config).text().headDim(),
-                    Qwen2VlConfig.of(config).text().ropeTheta());
-            decoder = decoderReason == null ? Qwen2JavaDecoder.create(Qwen2VlConfig.of(config).text(), weights, inverseFrequencies,
-                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped,
-                    tuning.kvPageElements()) : null;
-            this.javaDecoder = decoder;
-            widening = perLayer ? new DecodeThreads(count) : null;
-            this.widenThreads = widening;
-            LayerMatrices visionMatrices = perLayer
-                    ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
-                    : LayerMatrices.copies(weights, "visual.blocks.");
-            LayerMatrices textMatrices = perLayer
-                    ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
-                    : LayerMatrices.copies(weights, "model.layers.");
-            this.vision = new Qwen2VisionTower(Qwen2VlConfig.of(config).vision(), weights, visionMatrices, tuning);
-            this.text = new Qwen2TextModel(Qwen2VlConfig.of(config).text(), weights, textMatrices, perLayer ? javaDecoder : null,
-                    inverseFrequencies, tuning);
+            placed = new WeightPlacement(qwen2.text(), weights, checkpoint, float32Cache != null, manager, dataType,
+                    this.decodeMode, weightMode, count, tuning);
+            this.placement = placed;
+            LayerMatrices visionMatrices = placed.matrices(weights, "visual.blocks.");
+            LayerMatrices textMatrices = placed.matrices(weights, "model.layers.");
+            this.vision = new Qwen2VisionTower(qwen2.vision(), weights, visionMatrices, tuning);
+            this.text = new Qwen2TextModel(qwen2.text(), weights, textMatrices, placed.handOverDecoder(),
+                    placed.inverseFrequencies(), tuning);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();
-            // int8 copies are held besides the engine's tensors (the mapped BF16 are the checkpoint's; with matrices
-            // widened per layer they count, at their stored size, in the loader's bytes)
-            this.weightBytes = weights.loadedBytes() + (javaDecoder != null
-                    && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
-                    ? javaDecoder.bytesPerToken() : 0);
-            if (perLayer) {
-                LOG.info("Weights: layer matrices widened per layer from the mapped checkpoint ({} MB of float32 layer"
-                        + " buffers)", (visionMatrices.slotBytes() + textMatrices.slotBytes()) / 1_000_000);
-            } else {
-                LOG.info("Weights: float32 copies ({})", perLayerReason != null ? perLayerReason : "weightMode " + requested);
-            }
+            this.weightBytes = placed.weightBytes(weights);
+            placed.log(LOG, visionMatrices.slotBytes() + textMatrices.slotBytes());
         } catch (RuntimeException e) {
             // a missing or misshapen weight of the towers: the threads started above would otherwise outlive us
-            if (decoder != null) {
-                decoder.close();
-            }
-            if (widening != null) {
-                widening.close();
+            if (placed != null) {
+                placed.close();
             }
             throw e;
         }
@@ -160,7 +123,7 @@ public final class Qwen2VlNetwork {
 
     /** How the engine's float32 weights are held: FLOAT32_COPIES or WIDEN_PER_LAYER (never AUTO). */
     public QwenVlOptions.WeightMode weightMode() {
-        return weightMode;
+        return placement.weightMode();
     }
 
     /** The default decode mode this network was loaded with. */
@@ -170,17 +133,12 @@ public final class Qwen2VlNetwork {
 
     /** The Java decoder, or null when decode runs on the engine only. */
     public Qwen2JavaDecoder javaDecoder() {
-        return javaDecoder;
+        return placement.javaDecoder();
     }
 
     /** Stops the Java decoder's and the widening's threads (float32 copies stay usable by the engine). */
     public void close() {
-        if (javaDecoder != null) {
-            javaDecoder.close();
-        }
-        if (widenThreads != null) {
-            widenThreads.close();
-        }
+        placement.close();
     }
 
     /** Parameters loaded. */

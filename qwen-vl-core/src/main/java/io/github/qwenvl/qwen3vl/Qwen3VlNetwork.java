@@ -5,22 +5,18 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.github.qwenvl.QwenVlException;
 import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.config.Qwen2TextConfig;
 import io.github.qwenvl.nn.LayerMatrices;
 import io.github.qwenvl.nn.WeightLoader;
-import io.github.qwenvl.nn.cpu.DecodeThreads;
-import io.github.qwenvl.nn.cpu.Kernels;
-import io.github.qwenvl.nn.cpu.MappedMatrices;
 import io.github.qwenvl.qwen2vl.ImageGrid;
 import io.github.qwenvl.qwen2vl.Qwen2JavaDecoder;
 import io.github.qwenvl.qwen2vl.Qwen2TextModel;
 import io.github.qwenvl.qwen2vl.Qwen2VlNetwork;
 import io.github.qwenvl.qwen2vl.RopeIndex;
-import io.github.qwenvl.qwen2vl.RotaryTables;
+import io.github.qwenvl.qwen2vl.WeightPlacement;
 
 import java.util.List;
 
@@ -40,10 +36,8 @@ public final class Qwen3VlNetwork {
     private final Qwen3VlConfig qwen3;
     private final Qwen2TextModel text;
     private final Qwen3VisionTower vision;
-    private final Qwen2JavaDecoder javaDecoder;
     private final QwenVlOptions.DecodeMode decodeMode;
-    private final QwenVlOptions.WeightMode weightMode;
-    private final DecodeThreads widenThreads;
+    private final WeightPlacement placement;
     private final long parameterCount;
     private final long weightBytes;
 
@@ -66,57 +60,27 @@ public final class Qwen3VlNetwork {
                           QwenVlOptions.WeightMode weightMode, io.github.qwenvl.EngineTuning tuning) {
         this.config = config;
         this.qwen3 = Qwen3VlConfig.of(config);
-        Qwen2TextConfig textConfig = qwen3.text();
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
-        QwenVlOptions.WeightMode requested = weightMode == null ? QwenVlOptions.WeightMode.AUTO : weightMode;
-        Qwen2JavaDecoder decoder = null;
-        DecodeThreads widening = null;
+        WeightPlacement placed = null;
         try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count,
                 tuning.loadSliceElements())) {
-            String decoderReason = Qwen2VlNetwork.javaDecoderReason(textConfig, weights, manager, dataType,
-                    this.decodeMode);
-            String perLayerReason = decoderReason != null
-                    ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
-                    : float32Cache != null ? "a float32 weight cache is configured" : null;
-            if (requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER && perLayerReason != null) {
-                throw new QwenVlException("weightMode WIDEN_PER_LAYER is not possible: " + perLayerReason);
-            }
-            boolean perLayer = requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
-            this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
-            Kernels kernels = Kernels.get();
-            MappedMatrices mapped = new MappedMatrices(checkpoint);
-            float[] inverseFrequencies = RotaryTables.inverseFrequencies(manager, textConfig.headDim(),
-                    textConfig.ropeTheta());
-            decoder = decoderReason == null ? Qwen2JavaDecoder.create(textConfig, weights, inverseFrequencies,
-                    kernels, count, this.decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped,
-                    tuning.kvPageElements()) : null;
-            this.javaDecoder = decoder;
-            widening = perLayer ? new DecodeThreads(count) : null;
-            this.widenThreads = widening;
-            LayerMatrices visionMatrices = perLayer
-                    ? LayerMatrices.widenedPerLayer(weights, "visual.blocks.", mapped, kernels, widenThreads)
-                    : LayerMatrices.copies(weights, "visual.blocks.");
+            placed = new WeightPlacement(qwen3.text(), weights, checkpoint, float32Cache != null, manager, dataType,
+                    this.decodeMode, weightMode, count, tuning);
+            this.placement = placed;
+            LayerMatrices visionMatrices = placed.matrices(weights, "visual.blocks.");
             this.vision = new Qwen3VisionTower(qwen3.vision(), weights, visionMatrices, tuning);
-            LayerMatrices textMatrices = perLayer
-                    ? LayerMatrices.widenedPerLayer(weights, "model.layers.", mapped, kernels, widenThreads)
-                    : LayerMatrices.copies(weights, "model.layers.");
-            this.text = new Qwen2TextModel(textConfig, weights, textMatrices, perLayer ? javaDecoder : null,
-                    inverseFrequencies, tuning);
+            LayerMatrices textMatrices = placed.matrices(weights, "model.layers.");
+            this.text = new Qwen2TextModel(qwen3.text(), weights, textMatrices, placed.handOverDecoder(),
+                    placed.inverseFrequencies(), tuning);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();
-            this.weightBytes = weights.loadedBytes() + (javaDecoder != null
-                    && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
-                    ? javaDecoder.bytesPerToken() : 0);
-            LOG.info("Weights: {}", perLayer ? "layer matrices widened per layer from the mapped checkpoint"
-                    : "float32 copies (" + (perLayerReason != null ? perLayerReason : "weightMode " + requested) + ")");
+            this.weightBytes = placed.weightBytes(weights);
+            placed.log(LOG, visionMatrices.slotBytes() + textMatrices.slotBytes());
         } catch (RuntimeException e) {
-            if (decoder != null) {
-                decoder.close();
-            }
-            if (widening != null) {
-                widening.close();
+            if (placed != null) {
+                placed.close();
             }
             throw e;
         }
@@ -140,7 +104,7 @@ public final class Qwen3VlNetwork {
 
     /** The Java decoder, or null when decode runs on the engine only. */
     public Qwen2JavaDecoder javaDecoder() {
-        return javaDecoder;
+        return placement.javaDecoder();
     }
 
     public QwenVlOptions.DecodeMode decodeMode() {
@@ -148,7 +112,7 @@ public final class Qwen3VlNetwork {
     }
 
     public QwenVlOptions.WeightMode weightMode() {
-        return weightMode;
+        return placement.weightMode();
     }
 
     public long parameterCount() {
@@ -161,12 +125,7 @@ public final class Qwen3VlNetwork {
 
     /** Stops the Java decoder's and the widening's threads. */
     public void close() {
-        if (javaDecoder != null) {
-            javaDecoder.close();
-        }
-        if (widenThreads != null) {
-            widenThreads.close();
-        }
+        placement.close();
     }
 
     /**
