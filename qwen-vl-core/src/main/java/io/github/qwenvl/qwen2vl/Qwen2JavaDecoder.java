@@ -532,6 +532,24 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         return s.logits;
     }
 
+    /**
+     * One decode step of several sequences: appends {@code tokens[i]} at rotary position {@code positions[i]} to
+     * {@code states[i]} and returns each state's logits (V) for its next token, in the order given. Each returned
+     * array belongs to its state and is overwritten by that state's next step. The states must be distinct; they
+     * may have different lengths. Not to be called concurrently with another step of this decoder.
+     */
+    public float[][] step(State[] states, int[] tokens, long[] positions) {
+        if (states.length != tokens.length || states.length != positions.length) {
+            throw new IllegalArgumentException("states, tokens and positions differ in length: " + states.length
+                    + ", " + tokens.length + ", " + positions.length);
+        }
+        float[][] logits = new float[states.length][];
+        for (int i = 0; i < states.length; i++) {
+            logits[i] = step(states[i], tokens[i], positions[i]);
+        }
+        return logits;
+    }
+
     /** cos/sin over the head dim: angle[d] = position · inv_freq[d mod hd/2] in float32, as the engine's rotary(). */
     private void rotaryAngles(State s, long position) {
         int hd = config.headDim();
