@@ -30,6 +30,18 @@ public final class Ops {
     }
 
     /**
+     * Rows [r0, r1) of a (out, in) weight, a view, multiplied by {@link #linear} as the weight is (a bfloat16 weight's
+     * view stays bfloat16).
+     */
+    public static NDArray rows(NDArray weight, long r0, long r1) {
+        NDArray view = weight.get("{}:{}", r0, r1);
+        if (Bf16Linear.isBf16(weight)) {
+            view.setName(weight.getName());
+        }
+        return view;
+    }
+
+    /**
      * {@code x @ weight} for a weight stored as (in, out) (Qwen-VL's {@code visual.proj}); with a float16 weight the
      * float32 input is cast down for the product and the result back up, as in {@link #linear}.
      */

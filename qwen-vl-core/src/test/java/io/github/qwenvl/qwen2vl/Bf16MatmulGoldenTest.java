@@ -40,6 +40,11 @@ class Bf16MatmulGoldenTest {
                 JsonObject c = e.getValue().getAsJsonObject();
                 if (c.has("keys") && c.getAsJsonObject("keys").has("final_hidden")) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
+                    // small blocks: MLP row blocks, query-row blocks, and vision attention in groups of heads whose
+                    // q/k/v come from row views of the fused bfloat16 qkv weight
+                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/small_blocks",
+                            () -> io.github.qwenvl.testing.SmallBlocks.run(io.github.qwenvl.EngineTuning.smallBlocks(),
+                                    () -> check(set, c))));
                 }
             }
         }

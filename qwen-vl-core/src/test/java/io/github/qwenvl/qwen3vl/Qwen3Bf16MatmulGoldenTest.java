@@ -38,7 +38,7 @@ class Qwen3Bf16MatmulGoldenTest {
 
     private static final double TOLERANCE = 0.05;
     private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
-    private static final Map<Path, Qwen3VlNetwork> NETWORKS = new ConcurrentHashMap<>();
+    private static final Map<List<Object>, Qwen3VlNetwork> NETWORKS = new ConcurrentHashMap<>();
 
     @TestFactory
     Stream<DynamicTest> bf16Matmul() {
@@ -47,22 +47,28 @@ class Qwen3Bf16MatmulGoldenTest {
             for (Map.Entry<String, JsonElement> e : set.cases().entrySet()) {
                 JsonObject c = e.getValue().getAsJsonObject();
                 if (c.has("keys") && c.getAsJsonObject("keys").has("final_hidden")) {
-                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c)));
+                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey(), () -> check(set, c,
+                            io.github.qwenvl.EngineTuning.DEFAULTS)));
+                    // small blocks: row blocks, and vision attention in groups of heads whose q/k/v come from row
+                    // views of the fused bfloat16 qkv weight
+                    tests.add(DynamicTest.dynamicTest(set.name() + "/" + e.getKey() + "/small_blocks", () -> check(set,
+                            c, io.github.qwenvl.EngineTuning.smallBlocks())));
                 }
             }
         }
         return tests.stream();
     }
 
-    private static Qwen3VlNetwork network(FixtureSet set) {
-        return NETWORKS.computeIfAbsent(set.modelDir(), dir -> new Qwen3VlNetwork(ModelConfig.load(dir),
-                SafetensorsCheckpoint.open(dir), null, MANAGER.newSubManager(), TestDevice.matrixType(),
-                QwenVlOptions.DecodeMode.AUTO, null, QwenVlOptions.WeightMode.BF16_MATMUL));
+    private static Qwen3VlNetwork network(FixtureSet set, io.github.qwenvl.EngineTuning tuning) {
+        return NETWORKS.computeIfAbsent(List.of(set.modelDir(), tuning), key -> new Qwen3VlNetwork(
+                ModelConfig.load(set.modelDir()), SafetensorsCheckpoint.open(set.modelDir()), null,
+                MANAGER.newSubManager(), TestDevice.matrixType(), QwenVlOptions.DecodeMode.AUTO, null,
+                QwenVlOptions.WeightMode.BF16_MATMUL, tuning));
     }
 
-    private void check(FixtureSet set, JsonObject c) {
+    private void check(FixtureSet set, JsonObject c, io.github.qwenvl.EngineTuning tuning) {
         Assumptions.assumeFalse(TestDevice.device().isGpu(), "BF16_MATMUL is a CPU mode");
-        Qwen3VlNetwork net = network(set);
+        Qwen3VlNetwork net = network(set, tuning);
         assertThat(net.weightMode()).isEqualTo(QwenVlOptions.WeightMode.BF16_MATMUL);
         Path file = set.resolve(c.get("file").getAsString());
         String tag = set.name() + "/" + file.getFileName();
