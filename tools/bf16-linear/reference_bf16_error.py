@@ -1,9 +1,9 @@
 """How far the reference itself moves from its float32 goldens when it runs in bfloat16.
 
     python3 reference_bf16_error.py FIXTURES [SET ...]   (FIXTURES: the repository's fixtures/; sets default to
-                                                          qwen2-vl-tiny qwen2_5-vl-tiny)
+                                                          qwen2-vl-tiny qwen2_5-vl-tiny qwen3-vl-tiny)
 
-Runs transformers' Qwen2-VL / Qwen2.5-VL on each set's logits cases (the goldens' input ids, pixel values and image
+Runs transformers' Qwen2-VL / Qwen2.5-VL / Qwen3-VL on each set's logits cases (the goldens' input ids, pixel values and image
 grids) with the model in bfloat16 (torch_dtype=torch.bfloat16: every weight, activation and product in bfloat16, as
 transformers users run it), and prints the largest |logit difference| against the float32 goldens relative to the
 largest |golden| (at least 1) and the share of positions whose argmax agrees: the same figures
@@ -21,12 +21,14 @@ def model_class(config):
     import transformers
     if config["model_type"] == "qwen2_5_vl":
         return transformers.Qwen2_5_VLForConditionalGeneration
+    if config["model_type"] == "qwen3_vl":
+        return transformers.Qwen3VLForConditionalGeneration
     return transformers.Qwen2VLForConditionalGeneration
 
 
 def main():
     root = sys.argv[1]
-    sets = sys.argv[2:] or ["qwen2-vl-tiny", "qwen2_5-vl-tiny"]
+    sets = sys.argv[2:] or ["qwen2-vl-tiny", "qwen2_5-vl-tiny", "qwen3-vl-tiny"]
     for name in sets:
         model_dir = os.path.join(root, name, "model")
         config = json.load(open(os.path.join(model_dir, "config.json")))
@@ -36,7 +38,9 @@ def main():
             if not (isinstance(case, dict) and "keys" in case and "final_hidden" in case["keys"]):
                 continue
             golden = load_file(os.path.join(root, case["file"]))
-            kwargs = {"input_ids": golden["input_ids"], "attention_mask": golden["attention_mask"]}
+            # the goldens' own M-RoPE positions (transformers 5.x would otherwise want the processor's mm_token_type_ids)
+            kwargs = {"input_ids": golden["input_ids"], "attention_mask": golden["attention_mask"],
+                      "position_ids": golden["position_ids"]}
             if isinstance(case.get("pixel_values"), dict):
                 parts = []
                 for ref in case["pixel_values"]["concat_of"]:
