@@ -12,7 +12,7 @@ public final class MatVec {
 
     private final Kernels kernels;
     private final DecodeThreads threads;
-    /** x permuted for Q8 rows, per calling thread (requests may step concurrently); read by the workers. */
+    /** x permuted for Q8 or prepared for Q4 rows, per calling thread (requests may step concurrently); read by the workers. */
     private final ThreadLocal<float[]> q8Scratch = ThreadLocal.withInitial(() -> new float[0]);
 
     public MatVec(Kernels kernels, DecodeThreads threads) {
@@ -38,7 +38,7 @@ public final class MatVec {
         int cols = matrices[0].cols();
         int total = 0;
         for (WeightMatrix m : matrices) {
-            if (m.cols() != cols || m.format() != matrices[0].format()) {
+            if (m.cols() != cols || m.format() != matrices[0].format() || m.groupSize() != matrices[0].groupSize()) {
                 throw new IllegalArgumentException("matrices of one pass must share the column count and format");
             }
             total += m.rows();
@@ -68,7 +68,7 @@ public final class MatVec {
         if (up.cols() != cols || up.rows() != gate.rows()) {
             throw new IllegalArgumentException("gate and up must have the same shape");
         }
-        if (up.format() != gate.format()) {
+        if (up.format() != gate.format() || up.groupSize() != gate.groupSize()) {
             throw new IllegalArgumentException("gate and up must have the same format");
         }
         float[] prepared = prepare(gate, x, cols, even, odd);
@@ -88,6 +88,16 @@ public final class MatVec {
      * this thread's scratch. Every matrix of one pass must have the format of {@code m}.
      */
     private float[] prepare(WeightMatrix m, float[] x, int cols, float[] even, float[] odd) {
+        if (m.format() == WeightMatrix.Format.Q4) {
+            int length = Kernels.q4PreparedLength(cols, m.groupSize());
+            float[] scratch = q8Scratch.get();
+            if (scratch.length < length) {
+                scratch = new float[length];
+                q8Scratch.set(scratch);
+            }
+            kernels.prepareForQ4(x, cols, m.groupSize(), scratch);
+            return scratch;
+        }
         if (m.format() == WeightMatrix.Format.Q8) {
             float[] scratch = q8Scratch.get();
             if (scratch.length < cols) {
