@@ -213,7 +213,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, storedHead, List.copyOf(layers),
                 finalNorm, inverseFrequencies.clone(), kernels, threadCount, pageElements);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
-                threadCount, decoder.bytesPerToken() / 1_000_000, lmHead.format());
+                threadCount, decoder.bytesPerToken() / 1_000_000, decoder.weightFormat());
         return decoder;
     }
 

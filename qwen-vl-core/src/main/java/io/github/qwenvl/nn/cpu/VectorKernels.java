@@ -353,13 +353,17 @@ final class VectorKernels implements Kernels {
         FloatVector acc = FloatVector.zero(F);
         float offsetSum = 0f;
         for (int g = 0; g < groups; g++) {
-            FloatVector block = FloatVector.zero(F);
+            // two chains of fused multiply-adds (even and odd nibbles), so one row is not bound by their latency
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
             for (int off = g * groupSize; off < (g + 1) * groupSize; off += Q4_CHUNK) {
                 IntVector w = IntVector.fromByteBuffer(I, codes, base + off / 2, LE);
-                for (int k = 0; k < 8; k++) {
-                    block = q4Lanes(w, k).fma(FloatVector.fromArray(F, prepared, off + k * L), block);
+                for (int k = 0; k < 8; k += 2) {
+                    even = q4Lanes(w, k).fma(FloatVector.fromArray(F, prepared, off + k * L), even);
+                    odd = q4Lanes(w, k + 1).fma(FloatVector.fromArray(F, prepared, off + (k + 1) * L), odd);
                 }
             }
+            FloatVector block = even.add(odd);
             int at = 4 * (r * groups + g);
             acc = block.fma(FloatVector.broadcast(F, scales.getFloat(at)), acc);
             offsetSum += offsets.getFloat(at) * prepared[cols + g];
@@ -381,24 +385,38 @@ final class VectorKernels implements Kernels {
         float m2 = 0f;
         float m3 = 0f;
         for (int g = 0; g < groups; g++) {
-            FloatVector c0 = FloatVector.zero(F);
-            FloatVector c1 = FloatVector.zero(F);
-            FloatVector c2 = FloatVector.zero(F);
-            FloatVector c3 = FloatVector.zero(F);
+            // even and odd nibbles in separate chains, as in q4Row (same arithmetic per row)
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector e1 = FloatVector.zero(F);
+            FloatVector e2 = FloatVector.zero(F);
+            FloatVector e3 = FloatVector.zero(F);
+            FloatVector o0 = FloatVector.zero(F);
+            FloatVector o1 = FloatVector.zero(F);
+            FloatVector o2 = FloatVector.zero(F);
+            FloatVector o3 = FloatVector.zero(F);
             for (int off = g * groupSize; off < (g + 1) * groupSize; off += Q4_CHUNK) {
                 int o = b0 + off / 2;
                 IntVector w0 = IntVector.fromByteBuffer(I, codes, o, LE);
                 IntVector w1 = IntVector.fromByteBuffer(I, codes, o + rowBytes, LE);
                 IntVector w2 = IntVector.fromByteBuffer(I, codes, o + 2 * rowBytes, LE);
                 IntVector w3 = IntVector.fromByteBuffer(I, codes, o + 3 * rowBytes, LE);
-                for (int k = 0; k < 8; k++) {
-                    FloatVector xk = FloatVector.fromArray(F, prepared, off + k * L);
-                    c0 = q4Lanes(w0, k).fma(xk, c0);
-                    c1 = q4Lanes(w1, k).fma(xk, c1);
-                    c2 = q4Lanes(w2, k).fma(xk, c2);
-                    c3 = q4Lanes(w3, k).fma(xk, c3);
+                for (int k = 0; k < 8; k += 2) {
+                    FloatVector xe = FloatVector.fromArray(F, prepared, off + k * L);
+                    FloatVector xo = FloatVector.fromArray(F, prepared, off + (k + 1) * L);
+                    e0 = q4Lanes(w0, k).fma(xe, e0);
+                    o0 = q4Lanes(w0, k + 1).fma(xo, o0);
+                    e1 = q4Lanes(w1, k).fma(xe, e1);
+                    o1 = q4Lanes(w1, k + 1).fma(xo, o1);
+                    e2 = q4Lanes(w2, k).fma(xe, e2);
+                    o2 = q4Lanes(w2, k + 1).fma(xo, o2);
+                    e3 = q4Lanes(w3, k).fma(xe, e3);
+                    o3 = q4Lanes(w3, k + 1).fma(xo, o3);
                 }
             }
+            FloatVector c0 = e0.add(o0);
+            FloatVector c1 = e1.add(o1);
+            FloatVector c2 = e2.add(o2);
+            FloatVector c3 = e3.add(o3);
             float sumX = prepared[cols + g];
             int s = 4 * (r * groups + g);
             int step = 4 * groups;

@@ -63,7 +63,7 @@ public final class WeightMatrix {
     private final int groupSize;      // Q4 only: values per scale along a row (0 otherwise)
 
     /** Least-squares refits of a Q4 group's scale and offset after its min/max start ({@link #quantizeRowsQ4}). */
-    static final int Q4_REFITS = 2;
+    static final int Q4_REFITS = 1;
 
     /** Values per scale of {@link Format#Q8}. */
     public static final int Q8_BLOCK = 64;
