@@ -24,8 +24,6 @@ import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.nn.Ops;
 import io.github.qwenvl.nn.cpu.Kernels;
 import io.github.qwenvl.nn.cpu.WeightMatrix;
-import io.github.qwenvl.qwen2vl.Qwen2VlDecodingSession;
-import io.github.qwenvl.qwen2vl.Qwen2VlNetwork;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -347,7 +345,7 @@ public final class EngineBenchmark {
         // above are then those of a fresh process (a service's first load, no other network's allocation history
         // in glibc's heap or the JVM's), as for a user.
         resetPeakRss();
-        List<SweepRun> sweep = spec.qwen2Family()
+        List<SweepRun> sweep = spec.qwen2Decoder()
                 ? decodeSweep(prepared.directory(), threads, s.decodeContexts(), s.sweepTokens(), device,
                         precision == QwenVlOptions.Precision.FLOAT16 ? ai.djl.ndarray.types.DataType.FLOAT16
                                 : ai.djl.ndarray.types.DataType.FLOAT32, log)
@@ -357,7 +355,7 @@ public final class EngineBenchmark {
         phases.put("decode sweep (its own network)", procStatusGiB("VmHWM"));
 
         CopiesRun copies = null;
-        if (spec.qwen2Family() && !device.isGpu() && Boolean.parseBoolean(System.getProperty("qwenvl.bench.copies", "true"))) {
+        if (spec.qwen2Decoder() && !device.isGpu() && Boolean.parseBoolean(System.getProperty("qwenvl.bench.copies", "true"))) {
             resetPeakRss();
             copies = copiesRun(prepared.directory(), threads, s.imageRuns(), log);
             phases.put("float32 copies: load + 448x448 requests", procStatusGiB("VmHWM"));
@@ -447,7 +445,6 @@ public final class EngineBenchmark {
         }
         ModelConfig config = ModelConfig.load(dir);
         long engineWeights = decodeBytesPerToken(dir, 4);
-        var text = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text();
         // one network for ENGINE and JAVA (BF16) steps, then one loaded with JAVA_INT8 for the int8 steps (CPU only)
         List<QwenVlOptions.DecodeMode> loads = device.isGpu() ? List.of(QwenVlOptions.DecodeMode.AUTO)
                 : List.of(QwenVlOptions.DecodeMode.AUTO, QwenVlOptions.DecodeMode.JAVA_INT8);
@@ -457,7 +454,7 @@ public final class EngineBenchmark {
                 long t0 = System.nanoTime();
                 // ENGINE steps run every layer on the engine: its network holds float32 copies (widening every layer
                 // at every step is what WIDEN_PER_LAYER is not for); the int8 network is loaded as a service would be
-                Qwen2VlNetwork net = new Qwen2VlNetwork(config, ckpt, null, manager, matrixType, loadMode, threads,
+                SweepNetwork net = SweepNetwork.load(config, ckpt, manager, matrixType, loadMode, threads,
                         loadMode == QwenVlOptions.DecodeMode.AUTO ? QwenVlOptions.WeightMode.FLOAT32_COPIES
                                 : QwenVlOptions.WeightMode.AUTO);
                 log.printf("[bench] sweep: network loaded (%s) in %.1f s; Java decoder: %s%n", loadMode, seconds(t0),
@@ -467,6 +464,7 @@ public final class EngineBenchmark {
                         ? List.of(QwenVlOptions.DecodeMode.JAVA_INT8)
                         : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA);
                 try {
+                    var text = net.text();
                     java.util.Random random = new java.util.Random(11);
                     for (int context : contexts) {
                         int[] ids = new int[context];
@@ -480,8 +478,8 @@ public final class EngineBenchmark {
                             }
                             long weights = mode != QwenVlOptions.DecodeMode.ENGINE
                                     ? net.javaDecoder().bytesPerToken() : engineWeights;
-                            try (Qwen2VlDecodingSession session = new Qwen2VlDecodingSession(net, manager, ids,
-                                    List.of(), null, context + tokens + 2, mode)) {
+                            try (io.github.qwenvl.generate.DecodingSession session = net.open(manager, ids,
+                                    context + tokens + 2, mode)) {
                                 long p0 = System.nanoTime();
                                 float[] logits = session.prefill();
                                 double prefill = seconds(p0);
@@ -523,7 +521,7 @@ public final class EngineBenchmark {
         boolean anyFull = !spec.qwen25() || spec.fullAttention().length > 0;
         long window = spec.qwen25() ? (long) (spec.windowSize() / ModelSpec.PATCH) * (spec.windowSize() / ModelSpec.PATCH) : 0;
         long segment = anyFull ? patches : Math.min(window, patches);
-        long rows = spec.qwen2Family()
+        long rows = spec.qwen2Decoder()
                 ? Math.min(segment, Math.max(64, (4L << 20) / ((long) spec.visionHeads() * segment)))
                 : segment;
         return 3L * 4 * spec.visionHeads() * rows * segment;
@@ -581,9 +579,12 @@ public final class EngineBenchmark {
     static long decodeBytesPerToken(Path dir, int bytesPerElement) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             long elements = 0;
-            String head = ckpt.contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+            // Qwen3-VL nests the decoder under model.language_model. and the vision tower under model.visual.
+            String embed = ckpt.contains("model.language_model.embed_tokens.weight")
+                    ? "model.language_model.embed_tokens.weight" : "model.embed_tokens.weight";
+            String head = ckpt.contains("lm_head.weight") ? "lm_head.weight" : embed;
             for (String name : ckpt.names()) {
-                boolean lmBody = (name.startsWith("model.") && !name.equals("model.embed_tokens.weight"))
+                boolean lmBody = (name.startsWith("model.") && !name.startsWith("model.visual.") && !name.equals(embed))
                         || (name.startsWith("transformer.") && !name.startsWith("transformer.visual.")
                         && !name.equals("transformer.wte.weight"));
                 if (lmBody || name.equals(head)) {
@@ -824,7 +825,7 @@ public final class EngineBenchmark {
      */
     static double visionFlops(Report r, ImageRun i) {
         ModelSpec spec = ModelSpec.named(r.model());
-        return spec.visionFlops(i.resizedWidth() / ModelSpec.PATCH, i.resizedHeight() / ModelSpec.PATCH);
+        return spec.visionFlops(i.resizedWidth() / spec.patch(), i.resizedHeight() / spec.patch());
     }
 
     private static String count(long n) {

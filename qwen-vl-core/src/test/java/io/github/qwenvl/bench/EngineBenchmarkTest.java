@@ -138,6 +138,35 @@ class EngineBenchmarkTest {
         assertThat(run.table()).contains("GFLOP/s, ").doesNotContain("vs ENGINE");
     }
 
+    @Test
+    void qwen3VlPipelineReportsEveryFigure() throws Exception {
+        Qwen3VlSpec spec = Qwen3VlSpec.TINY;
+        // the fabricated tiny checkpoint has the shared fixture's layout: its README's parameter and tensor counts
+        assertThat(spec.parameters()).isEqualTo(1_450_048L);
+        assertThat(spec.tensors()).hasSize(146);
+        Pipeline run = runPipeline(spec);
+        EngineBenchmark.Report r = run.report();
+        assertThat(r.architecture()).isEqualTo("QWEN3_VL");
+        assertThat(r.parameters()).isEqualTo(spec.parameters());
+        // 16-px patches merged 2 x 2: both sides a multiple of 32, one image token per 4 patches
+        assertThat(r.images()).allSatisfy(i -> {
+            assertThat(i.resizedWidth() % 32).isZero();
+            assertThat(i.resizedHeight() % 32).isZero();
+            assertThat(i.imageTokens()).isEqualTo(i.resizedWidth() / 32 * (i.resizedHeight() / 32));
+        });
+        // 4 layers of (q 128x64, k and v 64x64, o 64x128, q/k norms 32, 3 MLP matrices, 2 norms) + final norm
+        // + untied lm_head (4160 x 64); the vision tower (model.visual.) and the embedding are not read per token
+        long layer = 128 * 64 + 2 * 64 * 64 + 64 * 128 + 2 * 32 + 3 * 192 * 64 + 2 * 64;
+        assertThat(r.decodeBytesPerToken()).isEqualTo(4L * (4 * layer + 64 + 4160 * 64));
+        assertThat(r.sweep()).extracting(EngineBenchmark.SweepRun::mode)
+                .containsExactly("ENGINE", "JAVA", "ENGINE", "JAVA", "JAVA_INT8", "JAVA_INT8");
+        assertThat(r.sweep()).allSatisfy(sweep -> assertThat(sweep.tokensPerSecond()).isPositive());
+        assertThat(spec.visionFlops(32, 32)).isPositive();
+        assertThat(EngineBenchmark.predictedVisionAttentionBytes(Qwen3VlSpec.QWEN3_VL_2B, 1344, 1008))
+                .isEqualTo(3L * 4 * 16 * 64 * 5376); // 84 x 64 patches, blocks of at least 64 query rows
+        assertThat(run.table()).contains("vs ENGINE").contains("JAVA_INT8");
+    }
+
     /** What one pipeline run gave: the report and its printed table. */
     private record Pipeline(EngineBenchmark.Report report, String table) {
     }

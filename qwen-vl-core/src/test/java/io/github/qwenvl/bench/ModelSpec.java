@@ -8,15 +8,16 @@ import java.util.Map;
 
 /**
  * A checkpoint to fabricate with random weights ({@link RandomCheckpoint}) and what {@link EngineBenchmark} needs
- * to know about its architecture. Two layouts: {@link Qwen2VlSpec} (Qwen2-VL / Qwen2.5-VL) and {@link QwenVlSpec}
- * (the original Qwen-VL-Chat, {@code QWenLMHeadModel}); they share nothing but these methods.
+ * to know about its architecture. Three layouts: {@link Qwen2VlSpec} (Qwen2-VL / Qwen2.5-VL), {@link Qwen3VlSpec}
+ * (Qwen3-VL, dense) and {@link QwenVlSpec} (the original Qwen-VL-Chat, {@code QWenLMHeadModel}); they share nothing
+ * but these methods.
  *
  * <p>The presets are constants of those records and are listed here by {@link #presets()}; the interface holds no
  * preset fields itself, so initialising it never depends on the records' initialisation order.
  */
-public sealed interface ModelSpec permits Qwen2VlSpec, QwenVlSpec {
+public sealed interface ModelSpec permits Qwen2VlSpec, Qwen3VlSpec, QwenVlSpec {
 
-    /** Vision patch side in pixels (14 in both families). */
+    /** Vision patch side in pixels of Qwen2-VL and Qwen-VL (Qwen3-VL: 16, see {@link #patch()}). */
     int PATCH = 14;
     /** RGB input channels of the patch embedding. */
     int CHANNELS = 3;
@@ -24,7 +25,7 @@ public sealed interface ModelSpec permits Qwen2VlSpec, QwenVlSpec {
     /** Every preset the benchmark can run ({@code -Dqwenvl.bench.model=<name>}). */
     static List<ModelSpec> presets() {
         return List.of(Qwen2VlSpec.QWEN2_VL_2B, Qwen2VlSpec.QWEN2_5_VL_3B, Qwen2VlSpec.TINY, Qwen2VlSpec.TINY_25,
-                QwenVlSpec.QWEN_VL_CHAT_REDUCED, QwenVlSpec.TINY);
+                QwenVlSpec.QWEN_VL_CHAT_REDUCED, QwenVlSpec.TINY, Qwen3VlSpec.QWEN3_VL_2B, Qwen3VlSpec.TINY);
     }
 
     /** The preset of that name (case-insensitive; '_' reads as '.', so {@code qwen2_5-vl-3b} works on a shell). */
@@ -59,6 +60,19 @@ public sealed interface ModelSpec permits Qwen2VlSpec, QwenVlSpec {
 
     /** Qwen2-VL / Qwen2.5-VL: the engine's Qwen2 path (Java decode, decode-mode sweep). */
     boolean qwen2Family();
+
+    /**
+     * The engine's Qwen2-style decoder ({@code Qwen2TextModel} + {@code Qwen2JavaDecoder}) and row-blocked vision
+     * attention: Java decode, the decode-mode sweep and the float32-copies run apply (Qwen2-VL, Qwen2.5-VL, Qwen3-VL).
+     */
+    default boolean qwen2Decoder() {
+        return qwen2Family();
+    }
+
+    /** Vision patch side in pixels. */
+    default int patch() {
+        return PATCH;
+    }
 
     /** Qwen2.5-VL (window attention in the vision tower). */
     boolean qwen25();

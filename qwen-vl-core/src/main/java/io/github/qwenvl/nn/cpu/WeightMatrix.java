@@ -352,6 +352,32 @@ public final class WeightMatrix {
     }
 
     /**
+     * {@link #rows} for {@code batch} vectors at once: {@code out[b][outOffset + r - from] = row r · x[b]}, each value
+     * exactly as {@link #rows} computes it for x[b] alone; the rows are read once for all vectors (see the kernels'
+     * {@code *RowsBatch}). {@code even[b]}/{@code odd[b]} as {@link #rows}'s {@code even}/{@code odd} for x[b].
+     */
+    public void rowsBatch(Kernels kernels, int batch, float[][] x, float[][] even, float[][] odd, float[][] out,
+                          int outOffset, int from, int to) {
+        int r = from;
+        while (r < to) {
+            int s = r / rowsPerSegment;
+            int segmentStart = s * rowsPerSegment;
+            int end = Math.min(to, segmentStart + rowsPerSegment);
+            if (format == Format.BF16) {
+                kernels.bf16RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, even, odd,
+                        out, outOffset + r - from);
+            } else if (format == Format.Q8) {
+                kernels.q8RowsBatch(segments[s], scales, cols, r - segmentStart, end - segmentStart, batch, x, even,
+                        out, outOffset + r - from);
+            } else {
+                kernels.f32RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, out,
+                        outOffset + r - from);
+            }
+            r = end;
+        }
+    }
+
+    /**
      * Rows [from, to) as float32 into {@code target} (native order), row r at byte r · cols · 4: the layer-by-layer
      * widening of {@code WIDEN_PER_LAYER}. BF16 and F32 exactly; Q4 dequantised (d · q + m: the values of a 4-bit
      * checkpoint). Not Q8 (an int8 copy is not the stored value).
