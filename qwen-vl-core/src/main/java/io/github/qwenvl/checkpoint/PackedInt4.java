@@ -102,6 +102,25 @@ public final class PackedInt4 {
     private PackedInt4() {
     }
 
+    /**
+     * Refuses to load a whole model from a quantised checkpoint (config.json with a {@code quantization_config}):
+     * its packed layers can be read ({@link #read}), but the networks take their matrices from 16- or 32-bit tensors.
+     * The message names the method and the way to 4-bit decode that exists: the float checkpoint with
+     * {@code decodeMode JAVA_INT4}.
+     */
+    public static void refuseWholeModel(JsonObject config, java.nio.file.Path directory) {
+        if (config == null || !config.has("quantization_config")) {
+            return;
+        }
+        JsonElement q = config.get("quantization_config");
+        String method = q.isJsonObject() && q.getAsJsonObject().has("quant_method")
+                ? q.getAsJsonObject().get("quant_method").getAsString() : "unknown method";
+        throw new CheckpointException("Quantised checkpoint in " + directory + " (" + method + ", quantization_config"
+                + " in config.json): loading a model from GPTQ Int4 / AWQ checkpoints is not supported; load the float"
+                + " checkpoint (e.g. Qwen/Qwen2-VL-2B-Instruct instead of its -GPTQ-Int4) and set decode-mode java-int4"
+                + " for 4-bit decode");
+    }
+
     /** True when the checkpoint holds the packed tensors of the linear layer {@code base} ({@code base.qweight}). */
     public static boolean isPacked(SafetensorsCheckpoint checkpoint, String base) {
         return checkpoint.contains(base + ".qweight");

@@ -442,7 +442,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             int widest = Math.max(Math.max(h, inter), config.numHeads() * hd);
             this.x = new float[h];
             this.normed = new float[h];
-            this.even = new float[widest]; // a batched Q8 product permutes x into it
+            // a batched Q8 product permutes x into it, a Q4 one adds x's group sums (groups of 2 or more)
+            this.even = new float[widest + widest / 2];
             this.odd = new float[(widest + 1) / 2];
             this.q = new float[config.numHeads() * hd];
             this.k = new float[hkv * hd];

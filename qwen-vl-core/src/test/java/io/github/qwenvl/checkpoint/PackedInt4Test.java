@@ -254,6 +254,23 @@ class PackedInt4Test {
     }
 
     @Test
+    void loadingAWholeModelFromAQuantisedCheckpointIsRefusedWithTheWayTo4BitDecode() throws Exception {
+        Path source = io.github.qwenvl.testing.FixtureRoot.bundled().resolve("qwen2_5-vl-tiny").resolve("model");
+        Path model = dir.resolve("awq");
+        java.nio.file.Files.createDirectories(model);
+        try (var files = java.nio.file.Files.list(source)) {
+            for (Path f : files.toList()) {
+                java.nio.file.Files.copy(f, model.resolve(f.getFileName().toString()));
+            }
+        }
+        String config = java.nio.file.Files.readString(model.resolve("config.json")).replaceFirst("\\{",
+                "{\"quantization_config\": {\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128},");
+        java.nio.file.Files.writeString(model.resolve("config.json"), config);
+        assertThatThrownBy(() -> io.github.qwenvl.QwenVlModel.load(model)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("awq").hasMessageContaining("java-int4");
+    }
+
+    @Test
     void halvesWidenExactly() {
         assertThat(PackedInt4.halfToFloat((short) 0x3C00)).isEqualTo(1f);
         assertThat(PackedInt4.halfToFloat((short) 0xC000)).isEqualTo(-2f);

@@ -116,7 +116,8 @@ public final class MatVec {
      * matrices[i] · xs[b]} for b &lt; batch, each block of rows read once for all vectors, every value exactly as the
      * single-vector product computes it (so a vector's result does not depend on the batch it is in).
      *
-     * @param even per vector, scratch of at least n floats (BF16: x's even entries; Q8: x permuted)
+     * @param even per vector, scratch of at least n floats (BF16: x's even entries; Q8: x permuted), for Q4
+     *             {@link Kernels#q4PreparedLength}
      * @param odd  per vector, scratch of at least n / 2 floats
      */
     public void multiplyBatch(int batch, float[][] xs, float[][] even, float[][] odd, WeightMatrix[] matrices,
@@ -124,7 +125,7 @@ public final class MatVec {
         int cols = matrices[0].cols();
         int total = 0;
         for (WeightMatrix m : matrices) {
-            if (m.cols() != cols || m.format() != matrices[0].format()) {
+            if (m.cols() != cols || m.format() != matrices[0].format() || m.groupSize() != matrices[0].groupSize()) {
                 throw new IllegalArgumentException("matrices of one pass must share the column count and format");
             }
             total += m.rows();
@@ -157,7 +158,7 @@ public final class MatVec {
         if (up.cols() != cols || up.rows() != gate.rows()) {
             throw new IllegalArgumentException("gate and up must have the same shape");
         }
-        if (up.format() != gate.format()) {
+        if (up.format() != gate.format() || up.groupSize() != gate.groupSize()) {
             throw new IllegalArgumentException("gate and up must have the same format");
         }
         prepareBatch(gate, batch, xs, cols, even, odd);
@@ -178,7 +179,9 @@ public final class MatVec {
     /** Each vector in the form the kernels of {@code m}'s format read (see {@link #prepare}), into its scratch. */
     private void prepareBatch(WeightMatrix m, int batch, float[][] xs, int cols, float[][] even, float[][] odd) {
         for (int b = 0; b < batch; b++) {
-            if (m.format() == WeightMatrix.Format.Q8) {
+            if (m.format() == WeightMatrix.Format.Q4) {
+                kernels.prepareForQ4(xs[b], cols, m.groupSize(), even[b]);
+            } else if (m.format() == WeightMatrix.Format.Q8) {
                 kernels.permuteForQ8(xs[b], cols, even[b]);
             } else if (m.format() == WeightMatrix.Format.BF16) {
                 Kernels.deinterleave(xs[b], cols, even[b], odd[b]);

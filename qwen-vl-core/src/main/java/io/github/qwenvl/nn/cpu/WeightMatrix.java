@@ -369,6 +369,12 @@ public final class WeightMatrix {
             } else if (format == Format.Q8) {
                 kernels.q8RowsBatch(segments[s], scales, cols, r - segmentStart, end - segmentStart, batch, x, even,
                         out, outOffset + r - from);
+            } else if (format == Format.Q4) {
+                // one vector at a time: the 4-bit kernel's widening arithmetic, not memory, bounds it
+                for (int b = 0; b < batch; b++) {
+                    kernels.q4Rows(segments[s], scales, offsets, cols, groupSize, r - segmentStart, end - segmentStart,
+                            x[b], even[b], out[b], outOffset + r - from);
+                }
             } else {
                 kernels.f32RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, out,
                         outOffset + r - from);
