@@ -17,7 +17,10 @@ package io.github.qwenvl;
  *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported);
  *                         JAVA_INT8 = opt-in, in Java over 8-bit copies of the language model's matrices (Q8: int8
  *                         with a float32 scale per 64 values, made at load; faster decode than BF16, not
- *                         token-identical to the reference: its logit error on the goldens is in docs/performance.md)
+ *                         token-identical to the reference: its logit error on the goldens is in docs/performance.md);
+ *                         JAVA_INT4 = opt-in, in Java over 4-bit copies made at load (Q4: a float32 scale and offset
+ *                         per group of 128 values along a row, about a quarter of BF16's bytes; a larger logit error
+ *                         than int8, also in docs/performance.md)
  * @param weightCacheDir   opt-in: a folder for float32 copies of BF16/F16 checkpoints, written on the first load and
  *                         memory-mapped by later ones (fast starts, shared between processes; 4 bytes per parameter of
  *                         disk), see {@link io.github.qwenvl.checkpoint.Float32WeightCache}; null (default) = widen at
@@ -28,7 +31,12 @@ package io.github.qwenvl;
  *                         (4 more bytes per parameter held, the fastest prefill); WIDEN_PER_LAYER = the layers' matrices
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
  *                         each layer runs (exact; loads in about a second and holds about half the memory, for the cost
- *                         of widening at every pass; see docs/performance.md)
+ *                         of widening at every pass; see docs/performance.md); BF16_MATMUL = opt-in, the layers'
+ *                         matrices (decoder layers and vision blocks) are the memory-mapped BF16 checkpoint itself and
+ *                         their products run in bfloat16 (same conditions as WIDEN_PER_LAYER; nothing widened or
+ *                         copied; faster prefill and vision on CPUs with bfloat16 instructions; not bit-identical to
+ *                         float32: the input and the result of each product are rounded to bfloat16, logit error on
+ *                         the goldens in docs/performance.md)
  * @param collectGarbage   whole-heap garbage collections (default true, 30–60 ms each) when the load is done, when the
  *                         first request is, and when the model falls idle after a request that grew the heap by
  *                         64 MiB or more, so that G1 gives back the heap that the load's short-lived objects, the
@@ -59,16 +67,22 @@ public record QwenVlOptions(
 
     /** Where decode steps run, see {@link QwenVlOptions}. */
     public enum DecodeMode {
-        AUTO, ENGINE, JAVA, JAVA_INT8;
+        AUTO, ENGINE, JAVA, JAVA_INT8, JAVA_INT4;
 
-        /** JAVA and JAVA_INT8: decode steps must run in the Java decoder (an error where there is none). */
+        /** JAVA, JAVA_INT8 and JAVA_INT4: decode steps must run in the Java decoder (an error where there is none). */
         public boolean requiresJavaDecoder() {
-            return this == JAVA || this == JAVA_INT8;
+            return this == JAVA || this == JAVA_INT8 || this == JAVA_INT4;
+        }
+
+        /** The format of the copies the Java decoder reads in this mode (Q8, Q4), or null: the stored weights. */
+        public io.github.qwenvl.nn.cpu.WeightMatrix.Format quantizedFormat() {
+            return this == JAVA_INT8 ? io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                    : this == JAVA_INT4 ? io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q4 : null;
         }
     }
 
     /** How float32 weights are held, see {@link QwenVlOptions}. */
-    public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER }
+    public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER, BF16_MATMUL }
 
     /** Weight / compute precision. */
     public enum Precision { FLOAT32, FLOAT16 }

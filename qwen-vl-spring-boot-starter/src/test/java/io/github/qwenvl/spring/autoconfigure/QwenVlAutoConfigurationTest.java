@@ -63,9 +63,21 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void int4DecodeModeBindsAndAnswers() {
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.decode-mode=java-int4",
+                options -> assertThat(options.decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT4));
+    }
+
+    @Test
     void weightModeBindsAndAnswers() {
         bindsAndAnswers("spring.ai.qwen-vl.runtime.weight-mode=float32-copies",
                 options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES));
+    }
+
+    @Test
+    void bf16MatmulWeightModeBindsAndAnswers() {
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.weight-mode=bf16-matmul",
+                options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.BF16_MATMUL));
     }
 
     @Test
