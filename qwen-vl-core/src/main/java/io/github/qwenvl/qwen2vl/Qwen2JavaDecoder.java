@@ -256,6 +256,11 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         return ckpt.readFloats(weights.checkedInfo(name, length).name()); // missing or misshapen: a CheckpointException
     }
 
+    /** The language model's configuration. */
+    Qwen2TextConfig config() {
+        return config;
+    }
+
     /** Bytes of weights one decode step reads (all matrices of the layers, and the LM head). */
     public long bytesPerToken() {
         return bytesPerToken;
@@ -366,7 +371,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             int widest = Math.max(Math.max(h, inter), config.numHeads() * hd);
             this.x = new float[h];
             this.normed = new float[h];
-            this.even = new float[(widest + 1) / 2];
+            this.even = new float[widest]; // a batched Q8 product permutes x into it
             this.odd = new float[(widest + 1) / 2];
             this.q = new float[config.numHeads() * hd];
             this.k = new float[hkv * hd];
@@ -382,6 +387,10 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             this.head = new float[hd];
             this.scores = new float[threads.threads()][0];
             grow(1);
+        }
+
+        private Qwen2JavaDecoder owner() {
+            return Qwen2JavaDecoder.this;
         }
 
         /** Tokens cached. */
@@ -537,16 +546,137 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * {@code states[i]} and returns each state's logits (V) for its next token, in the order given. Each returned
      * array belongs to its state and is overwritten by that state's next step. The states must be distinct; they
      * may have different lengths. Not to be called concurrently with another step of this decoder.
+     *
+     * <p>One pass over each weight matrix serves all the states: per layer the RMSNorms, then q/k/v, o_proj, gate/up
+     * and down as batched products (each block of a matrix's rows is read once and multiplied with every state's
+     * vector: {@link MatVec#multiplyBatch}), biases, q/k norms and rotary per state at its own position, attention
+     * per state over its own cache (all states' heads in one parallel pass), and the LM head batched. Every state's
+     * logits are bit for bit those of {@link #step(State, int, long)} on that state alone: the batched kernels sum
+     * the same products in the same order, so a sequence's tokens do not depend on the batch it runs in. One state
+     * takes the single-sequence path. A refused step (a state twice, another decoder's state, a full cache, a token
+     * outside the vocabulary) throws before any state changes.
      */
     public float[][] step(State[] states, int[] tokens, long[] positions) {
         if (states.length != tokens.length || states.length != positions.length) {
             throw new IllegalArgumentException("states, tokens and positions differ in length: " + states.length
                     + ", " + tokens.length + ", " + positions.length);
         }
-        float[][] logits = new float[states.length][];
-        for (int i = 0; i < states.length; i++) {
-            logits[i] = step(states[i], tokens[i], positions[i]);
+        int batch = states.length;
+        if (batch == 0) {
+            return new float[0][];
         }
+        if (batch == 1) { // the single-sequence kernels: the same values, no batch bookkeeping
+            return new float[][] {step(states[0], tokens[0], positions[0])};
+        }
+        // every check before any state changes: a refused step leaves all of them as they were
+        java.util.IdentityHashMap<State, Boolean> seen = new java.util.IdentityHashMap<>();
+        for (int b = 0; b < batch; b++) {
+            State s = states[b];
+            if (s == null || s.owner() != this) {
+                throw new IllegalArgumentException("state " + b + " is " + (s == null ? "null" : "another decoder's"));
+            }
+            if (seen.put(s, Boolean.TRUE) != null) {
+                throw new IllegalArgumentException("state " + b + " appears twice in one step");
+            }
+            if (s.length + 1 > s.capacity) {
+                throw new IllegalStateException("KV cache full: " + (s.length + 1) + " > " + s.capacity
+                        + " (state " + b + ")");
+            }
+            if (tokens[b] < 0 || tokens[b] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + tokens[b] + " outside the vocabulary of "
+                        + config.vocabSize());
+            }
+        }
+        int hd = config.headDim();
+        int hq = config.numHeads();
+        int hkv = config.numKeyValueHeads();
+        float eps = (float) config.rmsNormEps();
+        float[][] x = new float[batch][];
+        float[][] normed = new float[batch][];
+        float[][] even = new float[batch][];
+        float[][] odd = new float[batch][];
+        float[][] q = new float[batch][];
+        float[][] k = new float[batch][];
+        float[][] v = new float[batch][];
+        float[][] attended = new float[batch][];
+        float[][] projected = new float[batch][];
+        float[][] gate = new float[batch][];
+        float[][] up = new float[batch][];
+        float[][] activated = new float[batch][];
+        float[][] logits = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            State s = states[b];
+            s.grow(s.length + 1);
+            x[b] = s.x;
+            normed[b] = s.normed;
+            even[b] = s.even;
+            odd[b] = s.odd;
+            q[b] = s.q;
+            k[b] = s.k;
+            v[b] = s.v;
+            attended[b] = s.attended;
+            projected[b] = s.projected;
+            gate[b] = s.gate;
+            up[b] = s.up;
+            activated[b] = s.activated;
+            logits[b] = s.logits;
+            embed.row(tokens[b], s.x);
+            rotaryAngles(s, positions[b]);
+        }
+        float[][][] qkv = {q, k, v};
+        for (int l = 0; l < layers.size(); l++) {
+            Layer w = layers.get(l);
+            for (int b = 0; b < batch; b++) {
+                rmsNorm(x[b], w.inputNorm(), eps, normed[b]);
+            }
+            matVec.multiplyBatch(batch, normed, even, odd, w.qkv(), qkv);
+            for (int b = 0; b < batch; b++) {
+                State s = states[b];
+                if (w.qBias() != null) {
+                    addInPlace(s.q, w.qBias());
+                    addInPlace(s.k, w.kBias());
+                    addInPlace(s.v, w.vBias());
+                }
+                if (w.qNorm() != null) {
+                    normHeads(s.q, hq, hd, w.qNorm(), eps, s.head);
+                    normHeads(s.k, hkv, hd, w.kNorm(), eps, s.head);
+                }
+                for (int head = 0; head < hq; head++) {
+                    rotate(s.q, head * hd, hd, s.cos, s.sin);
+                }
+                int t = s.length;
+                int page = t / s.pageTokens;
+                int slot = (t % s.pageTokens) * hd;
+                for (int g = 0; g < hkv; g++) {
+                    rotate(s.k, g * hd, hd, s.cos, s.sin);
+                    System.arraycopy(s.k, g * hd, s.keys[l][g][page], slot, hd);
+                    System.arraycopy(s.v, g * hd, s.values[l][g][page], slot, hd);
+                }
+            }
+            int layer = l;
+            // every (sequence, head) pair is independent: one parallel pass over all of them
+            threads.run(batch * hq, 1, (worker, from, to) -> {
+                for (int i = from; i < to; i++) {
+                    State s = states[i / hq];
+                    attendHead(s, layer, s.length + 1, i % hq, s.scores[worker]);
+                }
+            });
+            matVec.multiplyBatch(batch, attended, even, odd, w.o(), projected);
+            for (int b = 0; b < batch; b++) {
+                addInPlace(x[b], projected[b]);
+                rmsNorm(x[b], w.postNorm(), eps, normed[b]);
+            }
+            matVec.gatedSiluBatch(batch, normed, even, odd, w.gateUp()[0], w.gateUp()[1], gate, up, activated);
+            matVec.multiplyBatch(batch, activated, even, odd, w.down(), projected);
+            for (int b = 0; b < batch; b++) {
+                addInPlace(x[b], projected[b]);
+            }
+        }
+        for (int b = 0; b < batch; b++) {
+            states[b].length++;
+            rmsNorm(x[b], finalNorm, eps, normed[b]);
+        }
+        matVec.multiplyBatch(batch, normed, even, odd, lmHead, logits);
         return logits;
     }
 
@@ -574,43 +704,46 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
 
     /** Attention of every query head over tokens [0, t) of layer l's cache, into s.attended. */
     private void attention(State s, int l, int t) {
-        int hd = config.headDim();
-        int hq = config.numHeads();
-        int groups = hq / config.numKeyValueHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        Kernels kernels = matVec.kernels();
-        threads.run(hq, 1, (worker, from, to) -> {
-            float[] scores = s.scores[worker];
+        threads.run(config.numHeads(), 1, (worker, from, to) -> {
             for (int head = from; head < to; head++) {
-                int g = head / groups;
-                float[][] keys = s.keys[l][g];     // [page][(j mod pageTokens) · hd + d]
-                float[][] values = s.values[l][g];
-                int pageTokens = s.pageTokens;
-                int qOffset = head * hd;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int page = 0, j = 0; j < t; page++) { // page by page: no division per token
-                    float[] pageKeys = keys[page];
-                    for (int at = 0; at < pageTokens && j < t; at++, j++) {
-                        float score = kernels.dot(s.q, qOffset, pageKeys, at * hd, hd) * scale;
-                        scores[j] = score;
-                        max = Math.max(max, score);
-                    }
-                }
-                float sum = 0f;
-                for (int j = 0; j < t; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                Arrays.fill(s.attended, qOffset, qOffset + hd, 0f);
-                for (int page = 0, j = 0; j < t; page++) {
-                    float[] pageValues = values[page];
-                    for (int at = 0; at < pageTokens && j < t; at++, j++) {
-                        kernels.axpy(scores[j] / sum, pageValues, at * hd, s.attended, qOffset, hd);
-                    }
-                }
+                attendHead(s, l, t, head, s.scores[worker]);
             }
         });
+    }
+
+    /** Attention of query head {@code head} over tokens [0, t) of layer l's cache, into s.attended. */
+    private void attendHead(State s, int l, int t, int head, float[] scores) {
+        int hd = config.headDim();
+        int groups = config.numHeads() / config.numKeyValueHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        Kernels kernels = matVec.kernels();
+        int g = head / groups;
+        float[][] keys = s.keys[l][g];     // [page][(j mod pageTokens) · hd + d]
+        float[][] values = s.values[l][g];
+        int pageTokens = s.pageTokens;
+        int qOffset = head * hd;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int page = 0, j = 0; j < t; page++) { // page by page: no division per token
+            float[] pageKeys = keys[page];
+            for (int at = 0; at < pageTokens && j < t; at++, j++) {
+                float score = kernels.dot(s.q, qOffset, pageKeys, at * hd, hd) * scale;
+                scores[j] = score;
+                max = Math.max(max, score);
+            }
+        }
+        float sum = 0f;
+        for (int j = 0; j < t; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        Arrays.fill(s.attended, qOffset, qOffset + hd, 0f);
+        for (int page = 0, j = 0; j < t; page++) {
+            float[] pageValues = values[page];
+            for (int at = 0; at < pageTokens && j < t; at++, j++) {
+                kernels.axpy(scores[j] / sum, pageValues, at * hd, s.attended, qOffset, hd);
+            }
+        }
     }
 
     /** Qwen2RMSNorm: weight · (x / sqrt(mean(x²) + eps)). */

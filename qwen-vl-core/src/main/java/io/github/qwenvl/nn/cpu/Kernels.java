@@ -46,6 +46,58 @@ public interface Kernels {
     /** As {@link #bf16Rows} for a float32 segment. */
     void f32Rows(ByteBuffer segment, int cols, int rowFrom, int rowTo, float[] x, float[] out, int outOffset);
 
+    /**
+     * Rows per block of the batched defaults below: every vector of the batch goes through a block of rows before the
+     * next block, so the block is read from memory once and from the cache by the other vectors.
+     */
+    int BATCH_ROWS = 16;
+
+    /**
+     * {@link #bf16Rows} for {@code batch} vectors through the same rows: {@code out[b][outOffset + i] = Σ_j bf16(row
+     * rowFrom + i)[j] · x[b][j]} for b &lt; batch, with {@code even[b]}/{@code odd[b]} x[b] deinterleaved. Every value
+     * is computed with exactly the arithmetic of {@link #bf16Rows} (the same products summed in the same order), so
+     * a vector's result never depends on the other vectors of the batch. This default runs {@link #bf16Rows} per
+     * vector over blocks of {@link #BATCH_ROWS} rows.
+     */
+    default void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                               float[][] even, float[][] odd, float[][] out, int outOffset) {
+        for (int r = rowFrom; r < rowTo; r += BATCH_ROWS) {
+            int end = Math.min(rowTo, r + BATCH_ROWS);
+            for (int b = 0; b < batch; b++) {
+                bf16Rows(segment, cols, r, end, x[b], even[b], odd[b], out[b], outOffset + r - rowFrom);
+            }
+        }
+    }
+
+    /**
+     * {@link #q8Rows} for {@code batch} vectors ({@code permuted[b]}: x[b] {@link #permuteForQ8 permuted}), each value
+     * with exactly the arithmetic of {@link #q8Rows}. This default runs {@link #q8Rows} per vector over blocks of
+     * {@link #BATCH_ROWS} rows.
+     */
+    default void q8RowsBatch(ByteBuffer quants, ByteBuffer scales, int cols, int rowFrom, int rowTo, int batch,
+                             float[][] x, float[][] permuted, float[][] out, int outOffset) {
+        for (int r = rowFrom; r < rowTo; r += BATCH_ROWS) {
+            int end = Math.min(rowTo, r + BATCH_ROWS);
+            for (int b = 0; b < batch; b++) {
+                q8Rows(quants, scales, cols, r, end, x[b], permuted[b], out[b], outOffset + r - rowFrom);
+            }
+        }
+    }
+
+    /**
+     * {@link #f32Rows} for {@code batch} vectors, each value with exactly the arithmetic of {@link #f32Rows}. This
+     * default runs {@link #f32Rows} per vector over blocks of {@link #BATCH_ROWS} rows.
+     */
+    default void f32RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                              float[][] out, int outOffset) {
+        for (int r = rowFrom; r < rowTo; r += BATCH_ROWS) {
+            int end = Math.min(rowTo, r + BATCH_ROWS);
+            for (int b = 0; b < batch; b++) {
+                f32Rows(segment, cols, r, end, x[b], out[b], outOffset + r - rowFrom);
+            }
+        }
+    }
+
     /** Σ a[aOffset + i] · b[bOffset + i], i < n. */
     float dot(float[] a, int aOffset, float[] b, int bOffset, int n);
 
@@ -65,6 +117,11 @@ public interface Kernels {
     /** The fastest kernels this JVM can run (chosen once, logged once). */
     static Kernels get() {
         return KernelChoice.BEST;
+    }
+
+    /** The plain-Java kernels (comparisons, tests), whatever {@link #get()} chose. */
+    static Kernels scalar() {
+        return ScalarKernels.INSTANCE;
     }
 
     /** True when the Vector API module is in the boot layer and its kernels loaded. */

@@ -101,6 +101,81 @@ public final class MatVec {
         return even;
     }
 
+    /**
+     * The batched {@link #multiply(float[], float[], float[], WeightMatrix[], float[][])}: {@code outs[i][b] =
+     * matrices[i] · xs[b]} for b &lt; batch, each block of rows read once for all vectors, every value exactly as the
+     * single-vector product computes it (so a vector's result does not depend on the batch it is in).
+     *
+     * @param even per vector, scratch of at least n floats (BF16: x's even entries; Q8: x permuted)
+     * @param odd  per vector, scratch of at least n / 2 floats
+     */
+    public void multiplyBatch(int batch, float[][] xs, float[][] even, float[][] odd, WeightMatrix[] matrices,
+                              float[][][] outs) {
+        int cols = matrices[0].cols();
+        int total = 0;
+        for (WeightMatrix m : matrices) {
+            if (m.cols() != cols || m.format() != matrices[0].format()) {
+                throw new IllegalArgumentException("matrices of one pass must share the column count and format");
+            }
+            total += m.rows();
+        }
+        prepareBatch(matrices[0], batch, xs, cols, even, odd);
+        threads.run(total, GRAIN, (worker, from, to) -> {
+            int offset = 0;
+            for (int i = 0; i < matrices.length; i++) {
+                WeightMatrix m = matrices[i];
+                int lo = Math.max(from, offset);
+                int hi = Math.min(to, offset + m.rows());
+                if (lo < hi) {
+                    m.rowsBatch(kernels, batch, xs, even, odd, outs[i], lo - offset, lo - offset, hi - offset);
+                }
+                offset += m.rows();
+            }
+        });
+    }
+
+    /** The batched {@link #multiply(float[], float[], float[], WeightMatrix, float[])}: outs[b] = matrix · xs[b]. */
+    public void multiplyBatch(int batch, float[][] xs, float[][] even, float[][] odd, WeightMatrix matrix,
+                              float[][] outs) {
+        multiplyBatch(batch, xs, even, odd, new WeightMatrix[] {matrix}, new float[][][] {outs});
+    }
+
+    /** The batched {@link #gatedSilu}: per vector b, out[b][i] = silu(gate_i · xs[b]) · (up_i · xs[b]). */
+    public void gatedSiluBatch(int batch, float[][] xs, float[][] even, float[][] odd, WeightMatrix gate,
+                               WeightMatrix up, float[][] gateOut, float[][] upOut, float[][] out) {
+        int cols = gate.cols();
+        if (up.cols() != cols || up.rows() != gate.rows()) {
+            throw new IllegalArgumentException("gate and up must have the same shape");
+        }
+        if (up.format() != gate.format()) {
+            throw new IllegalArgumentException("gate and up must have the same format");
+        }
+        prepareBatch(gate, batch, xs, cols, even, odd);
+        threads.run(gate.rows(), GRAIN, (worker, from, to) -> {
+            gate.rowsBatch(kernels, batch, xs, even, odd, gateOut, from, from, to);
+            up.rowsBatch(kernels, batch, xs, even, odd, upOut, from, from, to);
+            for (int b = 0; b < batch; b++) {
+                float[] g = gateOut[b];
+                float[] u = upOut[b];
+                float[] o = out[b];
+                for (int i = from; i < to; i++) {
+                    o[i] = g[i] * (float) (1.0 / (1.0 + Math.exp(-g[i]))) * u[i];
+                }
+            }
+        });
+    }
+
+    /** Each vector in the form the kernels of {@code m}'s format read (see {@link #prepare}), into its scratch. */
+    private void prepareBatch(WeightMatrix m, int batch, float[][] xs, int cols, float[][] even, float[][] odd) {
+        for (int b = 0; b < batch; b++) {
+            if (m.format() == WeightMatrix.Format.Q8) {
+                kernels.permuteForQ8(xs[b], cols, even[b]);
+            } else if (m.format() == WeightMatrix.Format.BF16) {
+                Kernels.deinterleave(xs[b], cols, even[b], odd[b]);
+            }
+        }
+    }
+
     /** out = matrix · x. */
     public void multiply(float[] x, float[] even, float[] odd, WeightMatrix matrix, float[] out) {
         multiply(x, even, odd, new WeightMatrix[] {matrix}, new float[][] {out});

@@ -182,6 +182,18 @@ public final class WeightMatrix {
         return cols;
     }
 
+    /**
+     * The stored bytes of all rows as one read-only little-endian buffer (no copy), or null when the matrix has several
+     * segments or is {@link Format#Q8} (its scales are apart).
+     */
+    public ByteBuffer wholeBytes() {
+        if (segments.length != 1 || scales != null) {
+            return null;
+        }
+        return segments[0].asReadOnlyBuffer().limit((int) ((long) rows * cols * format.bytes()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     /** Bytes one full product reads (for Q8 including its scales). */
     public long bytes() {
         long bytes = (long) rows * cols * format.bytes();
@@ -207,6 +219,32 @@ public final class WeightMatrix {
                         outOffset + r - from);
             } else {
                 kernels.f32Rows(segments[s], cols, r - segmentStart, end - segmentStart, x, out, outOffset + r - from);
+            }
+            r = end;
+        }
+    }
+
+    /**
+     * {@link #rows} for {@code batch} vectors at once: {@code out[b][outOffset + r - from] = row r · x[b]}, each value
+     * exactly as {@link #rows} computes it for x[b] alone; the rows are read once for all vectors (see the kernels'
+     * {@code *RowsBatch}). {@code even[b]}/{@code odd[b]} as {@link #rows}'s {@code even}/{@code odd} for x[b].
+     */
+    public void rowsBatch(Kernels kernels, int batch, float[][] x, float[][] even, float[][] odd, float[][] out,
+                          int outOffset, int from, int to) {
+        int r = from;
+        while (r < to) {
+            int s = r / rowsPerSegment;
+            int segmentStart = s * rowsPerSegment;
+            int end = Math.min(to, segmentStart + rowsPerSegment);
+            if (format == Format.BF16) {
+                kernels.bf16RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, even, odd,
+                        out, outOffset + r - from);
+            } else if (format == Format.Q8) {
+                kernels.q8RowsBatch(segments[s], scales, cols, r - segmentStart, end - segmentStart, batch, x, even,
+                        out, outOffset + r - from);
+            } else {
+                kernels.f32RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, out,
+                        outOffset + r - from);
             }
             r = end;
         }
