@@ -192,6 +192,314 @@ final class VectorKernels implements Kernels {
         return sum;
     }
 
+    /** Vectors per group of the batched kernels: four vectors' accumulators (16) stay in the 32 vector registers. */
+    private static final int GROUP = 4;
+
+    /**
+     * Rows per block of the batched kernels: a group's x (at most 4 × 4096 floats, from L1/L2) serves this many rows
+     * before the next group reuses the block's rows from L1. {@code -Dqwenvl.decode.batchRows} for measurements.
+     */
+    static final int BATCH_BLOCK = Integer.getInteger("qwenvl.decode.batchRows", 4);
+
+    /**
+     * Rows times groups of four vectors ({@link #bf16ShortRowFour}, {@link #bf16TwoRowsFour}): each widened weight
+     * vector feeds four vectors' FMAs, so with eight vectors the arithmetic, not the memory, bounds a step. Every value
+     * is the single-vector kernels' bit for bit (the same accumulators, steps and sums); a group's leftover vectors
+     * (batch not a multiple of four) and a block's leftover row go through those kernels directly.
+     */
+    @Override
+    public void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                              float[][] even, float[][] odd, float[][] out, int outOffset) {
+        boolean shortRows = cols <= SHORT_ROW;
+        for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
+            int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
+            int b = 0;
+            for (; b + GROUP <= batch; b += GROUP) {
+                int r = r0;
+                if (shortRows) {
+                    for (; r < r1; r++) {
+                        bf16ShortRowFour(segment, cols, r, x, even, odd, b, out, outOffset + r - rowFrom);
+                    }
+                } else {
+                    for (; r + 2 <= r1; r += 2) {
+                        bf16TwoRowsFour(segment, cols, r, x, even, odd, b, out, outOffset + r - rowFrom);
+                    }
+                    for (; r < r1; r++) {
+                        for (int v = b; v < b + GROUP; v++) {
+                            out[v][outOffset + r - rowFrom] = bf16Row(segment, cols, r, x[v], even[v], odd[v]);
+                        }
+                    }
+                }
+            }
+            for (; b < batch; b++) {
+                for (int r = r0; r < r1; r++) {
+                    out[b][outOffset + r - rowFrom] = shortRows ? bf16ShortRow(segment, cols, r, x[b], even[b], odd[b])
+                            : bf16Row(segment, cols, r, x[b], even[b], odd[b]);
+                }
+            }
+        }
+    }
+
+    /** As {@link #bf16RowsBatch}: one F32 row times groups of four vectors, each value {@link #f32Rows}' own. */
+    @Override
+    public void f32RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                             float[][] out, int outOffset) {
+        for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
+            int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
+            int b = 0;
+            for (; b + GROUP <= batch; b += GROUP) {
+                for (int r = r0; r < r1; r++) {
+                    f32RowFour(segment, cols, r, x, b, out, outOffset + r - rowFrom);
+                }
+            }
+            for (; b < batch; b++) {
+                f32Rows(segment, cols, r0, r1, x[b], out[b], outOffset + r0 - rowFrom);
+            }
+        }
+    }
+
+    /**
+     * One short row times four vectors (b .. b + 3 of the batch): per vector exactly {@link #bf16ShortRow}'s four
+     * accumulators, loop steps and final sum, so each value is bit for bit the single-vector one; each load of the
+     * row widens once and feeds the four vectors.
+     */
+    private static void bf16ShortRowFour(ByteBuffer segment, int cols, int r, float[][] x, float[][] even,
+                                         float[][] odd, int b, float[][] out, int at) {
+        int wide = 4 * L;
+        int single = 2 * L;
+        int base = r * cols * 2;
+        float[] e0 = even[b + 0];
+        float[] o0 = odd[b + 0];
+        float[] e1 = even[b + 1];
+        float[] o1 = odd[b + 1];
+        float[] e2 = even[b + 2];
+        float[] o2 = odd[b + 2];
+        float[] e3 = even[b + 3];
+        float[] o3 = odd[b + 3];
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a02 = FloatVector.zero(F);
+        FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a12 = FloatVector.zero(F);
+        FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a22 = FloatVector.zero(F);
+        FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        FloatVector a31 = FloatVector.zero(F);
+        FloatVector a32 = FloatVector.zero(F);
+        FloatVector a33 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int h = j >> 1;
+            a00 = l0.fma(FloatVector.fromArray(F, e0, h), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, o0, h), a01);
+            a02 = l1.fma(FloatVector.fromArray(F, e0, h + L), a02);
+            a03 = h1.fma(FloatVector.fromArray(F, o0, h + L), a03);
+            a10 = l0.fma(FloatVector.fromArray(F, e1, h), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, o1, h), a11);
+            a12 = l1.fma(FloatVector.fromArray(F, e1, h + L), a12);
+            a13 = h1.fma(FloatVector.fromArray(F, o1, h + L), a13);
+            a20 = l0.fma(FloatVector.fromArray(F, e2, h), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, o2, h), a21);
+            a22 = l1.fma(FloatVector.fromArray(F, e2, h + L), a22);
+            a23 = h1.fma(FloatVector.fromArray(F, o2, h + L), a23);
+            a30 = l0.fma(FloatVector.fromArray(F, e3, h), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, o3, h), a31);
+            a32 = l1.fma(FloatVector.fromArray(F, e3, h + L), a32);
+            a33 = h1.fma(FloatVector.fromArray(F, o3, h + L), a33);
+        }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            int h = j >> 1;
+            a00 = l0.fma(FloatVector.fromArray(F, e0, h), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, o0, h), a01);
+            a10 = l0.fma(FloatVector.fromArray(F, e1, h), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, o1, h), a11);
+            a20 = l0.fma(FloatVector.fromArray(F, e2, h), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, o2, h), a21);
+            a30 = l0.fma(FloatVector.fromArray(F, e3, h), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, o3, h), a31);
+        }
+        float s0 = a00.add(a02).add(a01.add(a03)).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a12).add(a11.add(a13)).reduceLanes(VectorOperators.ADD);
+        float s2 = a20.add(a22).add(a21.add(a23)).reduceLanes(VectorOperators.ADD);
+        float s3 = a30.add(a32).add(a31.add(a33)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16);
+            s0 += w * x[b + 0][j];
+            s1 += w * x[b + 1][j];
+            s2 += w * x[b + 2][j];
+            s3 += w * x[b + 3][j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+        out[b + 2][at] = s2;
+        out[b + 3][at] = s3;
+    }
+
+    /**
+     * Two long rows times four vectors: per (row, vector) exactly {@link #bf16Row}'s two accumulators and sum, so each
+     * value is bit for bit the single-vector one; each load of x serves both rows, each widened word four vectors.
+     */
+    private static void bf16TwoRowsFour(ByteBuffer segment, int cols, int r, float[][] x, float[][] even,
+                                        float[][] odd, int b, float[][] out, int at) {
+        int single = 2 * L;
+        int b0 = r * cols * 2;
+        int b1 = b0 + cols * 2;
+        float[] e0 = even[b + 0];
+        float[] o0 = odd[b + 0];
+        float[] e1 = even[b + 1];
+        float[] o1 = odd[b + 1];
+        float[] e2 = even[b + 2];
+        float[] o2 = odd[b + 2];
+        float[] e3 = even[b + 3];
+        float[] o3 = odd[b + 3];
+        FloatVector e00 = FloatVector.zero(F);
+        FloatVector e01 = FloatVector.zero(F);
+        FloatVector e02 = FloatVector.zero(F);
+        FloatVector e03 = FloatVector.zero(F);
+        FloatVector o00 = FloatVector.zero(F);
+        FloatVector o01 = FloatVector.zero(F);
+        FloatVector o02 = FloatVector.zero(F);
+        FloatVector o03 = FloatVector.zero(F);
+        FloatVector e10 = FloatVector.zero(F);
+        FloatVector e11 = FloatVector.zero(F);
+        FloatVector e12 = FloatVector.zero(F);
+        FloatVector e13 = FloatVector.zero(F);
+        FloatVector o10 = FloatVector.zero(F);
+        FloatVector o11 = FloatVector.zero(F);
+        FloatVector o12 = FloatVector.zero(F);
+        FloatVector o13 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int h = j >> 1;
+            FloatVector xe0 = FloatVector.fromArray(F, e0, h);
+            FloatVector xo0 = FloatVector.fromArray(F, o0, h);
+            e00 = l0.fma(xe0, e00);
+            o00 = h0.fma(xo0, o00);
+            e10 = l1.fma(xe0, e10);
+            o10 = h1.fma(xo0, o10);
+            FloatVector xe1 = FloatVector.fromArray(F, e1, h);
+            FloatVector xo1 = FloatVector.fromArray(F, o1, h);
+            e01 = l0.fma(xe1, e01);
+            o01 = h0.fma(xo1, o01);
+            e11 = l1.fma(xe1, e11);
+            o11 = h1.fma(xo1, o11);
+            FloatVector xe2 = FloatVector.fromArray(F, e2, h);
+            FloatVector xo2 = FloatVector.fromArray(F, o2, h);
+            e02 = l0.fma(xe2, e02);
+            o02 = h0.fma(xo2, o02);
+            e12 = l1.fma(xe2, e12);
+            o12 = h1.fma(xo2, o12);
+            FloatVector xe3 = FloatVector.fromArray(F, e3, h);
+            FloatVector xo3 = FloatVector.fromArray(F, o3, h);
+            e03 = l0.fma(xe3, e03);
+            o03 = h0.fma(xo3, o03);
+            e13 = l1.fma(xe3, e13);
+            o13 = h1.fma(xo3, o13);
+        }
+        float s00 = e00.add(o00).reduceLanes(VectorOperators.ADD);
+        float s01 = e01.add(o01).reduceLanes(VectorOperators.ADD);
+        float s02 = e02.add(o02).reduceLanes(VectorOperators.ADD);
+        float s03 = e03.add(o03).reduceLanes(VectorOperators.ADD);
+        float s10 = e10.add(o10).reduceLanes(VectorOperators.ADD);
+        float s11 = e11.add(o11).reduceLanes(VectorOperators.ADD);
+        float s12 = e12.add(o12).reduceLanes(VectorOperators.ADD);
+        float s13 = e13.add(o13).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w0 = Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16);
+            float w1 = Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16);
+            s00 += w0 * x[b + 0][j];
+            s10 += w1 * x[b + 0][j];
+            s01 += w0 * x[b + 1][j];
+            s11 += w1 * x[b + 1][j];
+            s02 += w0 * x[b + 2][j];
+            s12 += w1 * x[b + 2][j];
+            s03 += w0 * x[b + 3][j];
+            s13 += w1 * x[b + 3][j];
+        }
+        out[b + 0][at] = s00;
+        out[b + 0][at + 1] = s10;
+        out[b + 1][at] = s01;
+        out[b + 1][at + 1] = s11;
+        out[b + 2][at] = s02;
+        out[b + 2][at + 1] = s12;
+        out[b + 3][at] = s03;
+        out[b + 3][at + 1] = s13;
+    }
+
+    /** One F32 row times four vectors: per vector exactly {@link #f32Rows}' accumulators and sum. */
+    private static void f32RowFour(ByteBuffer segment, int cols, int r, float[][] x, int b, float[][] out, int at) {
+        int wide = 2 * L;
+        int base = r * cols * 4;
+        float[] x0 = x[b + 0];
+        float[] x1 = x[b + 1];
+        float[] x2 = x[b + 2];
+        float[] x3 = x[b + 3];
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        FloatVector a31 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            FloatVector w0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE);
+            FloatVector w1 = FloatVector.fromByteBuffer(F, segment, base + 4 * j + 4 * L, LE);
+            a00 = w0.fma(FloatVector.fromArray(F, x0, j), a00);
+            a01 = w1.fma(FloatVector.fromArray(F, x0, j + L), a01);
+            a10 = w0.fma(FloatVector.fromArray(F, x1, j), a10);
+            a11 = w1.fma(FloatVector.fromArray(F, x1, j + L), a11);
+            a20 = w0.fma(FloatVector.fromArray(F, x2, j), a20);
+            a21 = w1.fma(FloatVector.fromArray(F, x2, j + L), a21);
+            a30 = w0.fma(FloatVector.fromArray(F, x3, j), a30);
+            a31 = w1.fma(FloatVector.fromArray(F, x3, j + L), a31);
+        }
+        for (; j + L <= cols; j += L) {
+            FloatVector w0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE);
+            a00 = w0.fma(FloatVector.fromArray(F, x0, j), a00);
+            a10 = w0.fma(FloatVector.fromArray(F, x1, j), a10);
+            a20 = w0.fma(FloatVector.fromArray(F, x2, j), a20);
+            a30 = w0.fma(FloatVector.fromArray(F, x3, j), a30);
+        }
+        float s0 = a00.add(a01).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a11).reduceLanes(VectorOperators.ADD);
+        float s2 = a20.add(a21).reduceLanes(VectorOperators.ADD);
+        float s3 = a30.add(a31).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = segment.getFloat(base + 4 * j);
+            s0 += w * x0[j];
+            s1 += w * x1[j];
+            s2 += w * x2[j];
+            s3 += w * x3[j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+        out[b + 2][at] = s2;
+        out[b + 3][at] = s3;
+    }
+
     /** Elements of one int vector of int8s: four per 32-bit lane. */
     private static final int Q8_CHUNK = 4 * L;
 
