@@ -156,7 +156,9 @@ public final class BatchedDecodeBenchmark {
 
     /** The batched BF16 product alone on the 2B's shapes: per shape and batch size, GFLOP/s and weights GB/s. */
     static void kernels(int threads, List<Integer> batches, java.io.PrintStream out) {
-        int[][] shapes = {{8960, 1536}, {1536, 8960}, {2048, 1536}};
+        int[][] shapes = System.getProperty("qwenvl.bench.shape") != null
+                ? new int[][] {Arrays.stream(System.getProperty("qwenvl.bench.shape").split("x")).mapToInt(Integer::parseInt).toArray()}
+                : new int[][] {{8960, 1536}, {1536, 8960}, {2048, 1536}};
         int runs = Integer.getInteger("qwenvl.bench.steps", 16);
         try (DecodeThreads t = new DecodeThreads(threads)) {
             MatVec mv = new MatVec(Kernels.get(), t);
@@ -168,7 +170,8 @@ public final class BatchedDecodeBenchmark {
                 int rows = shape[0];
                 int cols = shape[1];
                 // several copies, cycled: together far beyond the caches, as the decoder's 28 layers are
-                int copies = Math.max(2, (int) (256_000_000L / ((long) rows * cols * 2)));
+                long total = Long.getLong("qwenvl.bench.kernelBytes", 256_000_000L); // small: cache-resident
+                int copies = Math.max(1, (int) (total / ((long) rows * cols * 2)));
                 WeightMatrix[] ms = new WeightMatrix[copies];
                 Random random = new Random(1);
                 for (int c = 0; c < copies; c++) {

@@ -196,33 +196,47 @@ final class VectorKernels implements Kernels {
     private static final int GROUP = 4;
 
     /**
-     * Rows per block of the batched kernels: a group's x (at most 4 × 4096 floats, from L1/L2) serves this many rows
-     * before the next group reuses the block's rows from L1. {@code -Dqwenvl.decode.batchRows} for measurements.
+     * Rows per block of the batched kernels: a group's x (from L1 or L2) serves this many rows before the next group
+     * reuses the block's rows from the cache; only its first group reads them from memory. 4 and 16 measured alike on
+     * the 2B's shapes (BatchedDecodeBenchmark kernels, one thread, by CPU time); {@code -Dqwenvl.decode.batchRows}
+     * for measurements.
      */
-    static final int BATCH_BLOCK = Integer.getInteger("qwenvl.decode.batchRows", 4);
+    static final int BATCH_BLOCK = Integer.getInteger("qwenvl.decode.batchRows", 16);
 
     /**
-     * Rows times groups of four vectors ({@link #bf16ShortRowFour}, {@link #bf16TwoRowsFour}): each widened weight
-     * vector feeds four vectors' FMAs, so with eight vectors the arithmetic, not the memory, bounds a step. Every value
-     * is the single-vector kernels' bit for bit (the same accumulators, steps and sums); a group's leftover vectors
-     * (batch not a multiple of four) and a block's leftover row go through those kernels directly.
+     * Rows times groups of four vectors ({@link #bf16ShortRowFour} for rows of up to {@link #SHORT_ROW} columns,
+     * {@link #bf16TwoRowsFour} for longer ones): each widened weight vector feeds four vectors' FMAs, and a group's x
+     * is first {@link #pack packed} into one array, so with eight vectors the arithmetic, not the memory, bounds a
+     * step. Every value is the single-vector kernels' bit for bit (the same accumulators, steps and sums); leftover
+     * vectors (batch not a multiple of four) and a block's leftover row go through those kernels directly.
      */
     @Override
     public void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
                               float[][] even, float[][] odd, float[][] out, int outOffset) {
         boolean shortRows = cols <= SHORT_ROW;
+        int groups = batch / GROUP;
+        int groupFloats = cols / (2 * L) * 8 * L;
+        float[] px = PACKED.get();
+        if (px.length < groups * groupFloats) {
+            px = new float[groups * groupFloats];
+            PACKED.set(px);
+        }
+        for (int g = 0; g < groups; g++) {
+            pack(even, odd, g * GROUP, cols, px, g * groupFloats);
+        }
         for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
             int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
             int b = 0;
             for (; b + GROUP <= batch; b += GROUP) {
                 int r = r0;
+                int pbase = (b / GROUP) * groupFloats;
                 if (shortRows) {
                     for (; r < r1; r++) {
-                        bf16ShortRowFour(segment, cols, r, x, even, odd, b, out, outOffset + r - rowFrom);
+                        bf16ShortRowFour(segment, cols, r, x, px, pbase, b, out, outOffset + r - rowFrom);
                     }
                 } else {
                     for (; r + 2 <= r1; r += 2) {
-                        bf16TwoRowsFour(segment, cols, r, x, even, odd, b, out, outOffset + r - rowFrom);
+                        bf16TwoRowsFour(segment, cols, r, x, px, pbase, b, out, outOffset + r - rowFrom);
                     }
                     for (; r < r1; r++) {
                         for (int v = b; v < b + GROUP; v++) {
@@ -258,24 +272,40 @@ final class VectorKernels implements Kernels {
         }
     }
 
+
+
+    /** Per calling thread: the batch's x packed by {@link #pack}. */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
-     * One short row times four vectors (b .. b + 3 of the batch): per vector exactly {@link #bf16ShortRow}'s four
-     * accumulators, loop steps and final sum, so each value is bit for bit the single-vector one; each load of the
-     * row widens once and feeds the four vectors.
+     * The x of vectors b .. b + 3 as one array from {@code at}: for every step of 2L columns (the full steps only; the
+     * tail is read from x), 8L floats: vector 0's even entries of the step, its odd entries, vector 1's, … so that a
+     * kernel's loads of one step come from one array at consecutive offsets (one range check pattern, no per-array
+     * registers). Returns the floats written (4 · the columns of the full steps).
      */
-    private static void bf16ShortRowFour(ByteBuffer segment, int cols, int r, float[][] x, float[][] even,
-                                         float[][] odd, int b, float[][] out, int at) {
+    private static int pack(float[][] even, float[][] odd, int b, int cols, float[] px, int at) {
+        int steps = cols / (2 * L);
+        for (int t = 0; t < steps; t++) {
+            int h = t * L;
+            int p = at + t * 8 * L;
+            for (int v = 0; v < 4; v++) {
+                System.arraycopy(even[b + v], h, px, p + 2 * v * L, L);
+                System.arraycopy(odd[b + v], h, px, p + (2 * v + 1) * L, L);
+            }
+        }
+        return steps * 8 * L;
+    }
+
+    /**
+     * One short row times four vectors (b .. b + 3, their x {@link #pack packed} at {@code pbase} of {@code px}): per
+     * vector exactly {@link #bf16ShortRow}'s four accumulators, loop steps and final sum, so each value is bit for bit
+     * the single-vector one; each load of the row widens once and feeds the four vectors.
+     */
+    private static void bf16ShortRowFour(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase,
+                                               int b, float[][] out, int at) {
         int wide = 4 * L;
         int single = 2 * L;
         int base = r * cols * 2;
-        float[] e0 = even[b + 0];
-        float[] o0 = odd[b + 0];
-        float[] e1 = even[b + 1];
-        float[] o1 = odd[b + 1];
-        float[] e2 = even[b + 2];
-        float[] o2 = odd[b + 2];
-        float[] e3 = even[b + 3];
-        float[] o3 = odd[b + 3];
         FloatVector a00 = FloatVector.zero(F);
         FloatVector a01 = FloatVector.zero(F);
         FloatVector a02 = FloatVector.zero(F);
@@ -300,37 +330,37 @@ final class VectorKernels implements Kernels {
             FloatVector h0 = high(w0);
             FloatVector l1 = low(w1);
             FloatVector h1 = high(w1);
-            int h = j >> 1;
-            a00 = l0.fma(FloatVector.fromArray(F, e0, h), a00);
-            a01 = h0.fma(FloatVector.fromArray(F, o0, h), a01);
-            a02 = l1.fma(FloatVector.fromArray(F, e0, h + L), a02);
-            a03 = h1.fma(FloatVector.fromArray(F, o0, h + L), a03);
-            a10 = l0.fma(FloatVector.fromArray(F, e1, h), a10);
-            a11 = h0.fma(FloatVector.fromArray(F, o1, h), a11);
-            a12 = l1.fma(FloatVector.fromArray(F, e1, h + L), a12);
-            a13 = h1.fma(FloatVector.fromArray(F, o1, h + L), a13);
-            a20 = l0.fma(FloatVector.fromArray(F, e2, h), a20);
-            a21 = h0.fma(FloatVector.fromArray(F, o2, h), a21);
-            a22 = l1.fma(FloatVector.fromArray(F, e2, h + L), a22);
-            a23 = h1.fma(FloatVector.fromArray(F, o2, h + L), a23);
-            a30 = l0.fma(FloatVector.fromArray(F, e3, h), a30);
-            a31 = h0.fma(FloatVector.fromArray(F, o3, h), a31);
-            a32 = l1.fma(FloatVector.fromArray(F, e3, h + L), a32);
-            a33 = h1.fma(FloatVector.fromArray(F, o3, h + L), a33);
+            int p = pbase + 4 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a02 = l1.fma(FloatVector.fromArray(F, px, p + 8 * L), a02);
+            a03 = h1.fma(FloatVector.fromArray(F, px, p + 9 * L), a03);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a12 = l1.fma(FloatVector.fromArray(F, px, p + 10 * L), a12);
+            a13 = h1.fma(FloatVector.fromArray(F, px, p + 11 * L), a13);
+            a20 = l0.fma(FloatVector.fromArray(F, px, p + 4 * L), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, px, p + 5 * L), a21);
+            a22 = l1.fma(FloatVector.fromArray(F, px, p + 12 * L), a22);
+            a23 = h1.fma(FloatVector.fromArray(F, px, p + 13 * L), a23);
+            a30 = l0.fma(FloatVector.fromArray(F, px, p + 6 * L), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, px, p + 7 * L), a31);
+            a32 = l1.fma(FloatVector.fromArray(F, px, p + 14 * L), a32);
+            a33 = h1.fma(FloatVector.fromArray(F, px, p + 15 * L), a33);
         }
         for (; j + single <= cols; j += single) {
             IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
             FloatVector l0 = low(w0);
             FloatVector h0 = high(w0);
-            int h = j >> 1;
-            a00 = l0.fma(FloatVector.fromArray(F, e0, h), a00);
-            a01 = h0.fma(FloatVector.fromArray(F, o0, h), a01);
-            a10 = l0.fma(FloatVector.fromArray(F, e1, h), a10);
-            a11 = h0.fma(FloatVector.fromArray(F, o1, h), a11);
-            a20 = l0.fma(FloatVector.fromArray(F, e2, h), a20);
-            a21 = h0.fma(FloatVector.fromArray(F, o2, h), a21);
-            a30 = l0.fma(FloatVector.fromArray(F, e3, h), a30);
-            a31 = h0.fma(FloatVector.fromArray(F, o3, h), a31);
+            int p = pbase + 4 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a20 = l0.fma(FloatVector.fromArray(F, px, p + 4 * L), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, px, p + 5 * L), a21);
+            a30 = l0.fma(FloatVector.fromArray(F, px, p + 6 * L), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, px, p + 7 * L), a31);
         }
         float s0 = a00.add(a02).add(a01.add(a03)).reduceLanes(VectorOperators.ADD);
         float s1 = a10.add(a12).add(a11.add(a13)).reduceLanes(VectorOperators.ADD);
@@ -350,22 +380,15 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * Two long rows times four vectors: per (row, vector) exactly {@link #bf16Row}'s two accumulators and sum, so each
-     * value is bit for bit the single-vector one; each load of x serves both rows, each widened word four vectors.
+     * Two long rows times four vectors (x {@link #pack packed} as for {@link #bf16ShortRowFour}): per (row, vector)
+     * exactly {@link #bf16Row}'s two accumulators and sum, so each value is bit for bit the single-vector one; each
+     * load of x serves both rows, each widened word four vectors.
      */
-    private static void bf16TwoRowsFour(ByteBuffer segment, int cols, int r, float[][] x, float[][] even,
-                                        float[][] odd, int b, float[][] out, int at) {
+    private static void bf16TwoRowsFour(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase,
+                                              int b, float[][] out, int at) {
         int single = 2 * L;
         int b0 = r * cols * 2;
         int b1 = b0 + cols * 2;
-        float[] e0 = even[b + 0];
-        float[] o0 = odd[b + 0];
-        float[] e1 = even[b + 1];
-        float[] o1 = odd[b + 1];
-        float[] e2 = even[b + 2];
-        float[] o2 = odd[b + 2];
-        float[] e3 = even[b + 3];
-        float[] o3 = odd[b + 3];
         FloatVector e00 = FloatVector.zero(F);
         FloatVector e01 = FloatVector.zero(F);
         FloatVector e02 = FloatVector.zero(F);
@@ -391,27 +414,27 @@ final class VectorKernels implements Kernels {
             FloatVector h0 = high(w0);
             FloatVector l1 = low(w1);
             FloatVector h1 = high(w1);
-            int h = j >> 1;
-            FloatVector xe0 = FloatVector.fromArray(F, e0, h);
-            FloatVector xo0 = FloatVector.fromArray(F, o0, h);
+            int p = pbase + 4 * j;
+            FloatVector xe0 = FloatVector.fromArray(F, px, p + 0 * L);
+            FloatVector xo0 = FloatVector.fromArray(F, px, p + 1 * L);
             e00 = l0.fma(xe0, e00);
             o00 = h0.fma(xo0, o00);
             e10 = l1.fma(xe0, e10);
             o10 = h1.fma(xo0, o10);
-            FloatVector xe1 = FloatVector.fromArray(F, e1, h);
-            FloatVector xo1 = FloatVector.fromArray(F, o1, h);
+            FloatVector xe1 = FloatVector.fromArray(F, px, p + 2 * L);
+            FloatVector xo1 = FloatVector.fromArray(F, px, p + 3 * L);
             e01 = l0.fma(xe1, e01);
             o01 = h0.fma(xo1, o01);
             e11 = l1.fma(xe1, e11);
             o11 = h1.fma(xo1, o11);
-            FloatVector xe2 = FloatVector.fromArray(F, e2, h);
-            FloatVector xo2 = FloatVector.fromArray(F, o2, h);
+            FloatVector xe2 = FloatVector.fromArray(F, px, p + 4 * L);
+            FloatVector xo2 = FloatVector.fromArray(F, px, p + 5 * L);
             e02 = l0.fma(xe2, e02);
             o02 = h0.fma(xo2, o02);
             e12 = l1.fma(xe2, e12);
             o12 = h1.fma(xo2, o12);
-            FloatVector xe3 = FloatVector.fromArray(F, e3, h);
-            FloatVector xo3 = FloatVector.fromArray(F, o3, h);
+            FloatVector xe3 = FloatVector.fromArray(F, px, p + 6 * L);
+            FloatVector xo3 = FloatVector.fromArray(F, px, p + 7 * L);
             e03 = l0.fma(xe3, e03);
             o03 = h0.fma(xo3, o03);
             e13 = l1.fma(xe3, e13);
@@ -446,6 +469,7 @@ final class VectorKernels implements Kernels {
         out[b + 3][at] = s03;
         out[b + 3][at + 1] = s13;
     }
+
 
     /** One F32 row times four vectors: per vector exactly {@link #f32Rows}' accumulators and sum. */
     private static void f32RowFour(ByteBuffer segment, int cols, int r, float[][] x, int b, float[][] out, int at) {
