@@ -207,22 +207,29 @@ final class VectorKernels implements Kernels {
      * Rows times groups of four vectors ({@link #bf16ShortRowFour} for rows of up to {@link #SHORT_ROW} columns,
      * {@link #bf16TwoRowsFour} for longer ones): each widened weight vector feeds four vectors' FMAs, and a group's x
      * is first {@link #pack packed} into one array, so with eight vectors the arithmetic, not the memory, bounds a
-     * step. Every value is the single-vector kernels' bit for bit (the same accumulators, steps and sums); leftover
-     * vectors (batch not a multiple of four) and a block's leftover row go through those kernels directly.
+     * step. Every value is the single-vector kernels' bit for bit (the same accumulators, steps and sums). Two or three
+     * leftover vectors (batch not a multiple of four) go as a pair ({@link #bf16ShortRowTwo}, {@link #bf16TwoRowsTwo});
+     * a last single vector and a block's leftover long row go through the single-vector kernels directly.
      */
     @Override
     public void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
                               float[][] even, float[][] odd, float[][] out, int outOffset) {
         boolean shortRows = cols <= SHORT_ROW;
         int groups = batch / GROUP;
-        int groupFloats = cols / (2 * L) * 8 * L;
+        boolean pair = batch % GROUP >= 2; // two leftover vectors go as a pair
+        int groupFloats = cols / (2 * L) * 2 * GROUP * L;
         float[] px = PACKED.get();
-        if (px.length < groups * groupFloats) {
-            px = new float[groups * groupFloats];
+        int needed = groups * groupFloats + (pair ? groupFloats / 2 : 0);
+        if (px.length < needed) {
+            px = new float[needed];
             PACKED.set(px);
         }
         for (int g = 0; g < groups; g++) {
-            pack(even, odd, g * GROUP, cols, px, g * groupFloats);
+            pack(even, odd, g * GROUP, GROUP, cols, px, g * groupFloats);
+        }
+        int pairAt = groups * groupFloats;
+        if (pair) {
+            pack(even, odd, groups * GROUP, 2, cols, px, pairAt);
         }
         for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
             int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
@@ -244,6 +251,24 @@ final class VectorKernels implements Kernels {
                         }
                     }
                 }
+            }
+            if (pair) {
+                int r = r0;
+                if (shortRows) {
+                    for (; r < r1; r++) {
+                        bf16ShortRowTwo(segment, cols, r, x, px, pairAt, b, out, outOffset + r - rowFrom);
+                    }
+                } else {
+                    for (; r + 2 <= r1; r += 2) {
+                        bf16TwoRowsTwo(segment, cols, r, x, px, pairAt, b, out, outOffset + r - rowFrom);
+                    }
+                    for (; r < r1; r++) {
+                        for (int v = b; v < b + 2; v++) {
+                            out[v][outOffset + r - rowFrom] = bf16Row(segment, cols, r, x[v], even[v], odd[v]);
+                        }
+                    }
+                }
+                b += 2;
             }
             for (; b < batch; b++) {
                 for (int r = r0; r < r1; r++) {
@@ -278,22 +303,22 @@ final class VectorKernels implements Kernels {
     private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
-     * The x of vectors b .. b + 3 as one array from {@code at}: for every step of 2L columns (the full steps only; the
-     * tail is read from x), 8L floats: vector 0's even entries of the step, its odd entries, vector 1's, … so that a
-     * kernel's loads of one step come from one array at consecutive offsets (one range check pattern, no per-array
-     * registers). Returns the floats written (4 · the columns of the full steps).
+     * The x of vectors b .. b + group - 1 as one array from {@code at}: for every step of 2L columns (the full steps
+     * only; the tail is read from x), 2 · group · L floats: vector 0's even entries of the step, its odd entries, vector
+     * 1's, … so that a kernel's loads of one step come from one array at consecutive offsets (one range check pattern,
+     * no per-array registers). Returns the floats written (group · the columns of the full steps).
      */
-    private static int pack(float[][] even, float[][] odd, int b, int cols, float[] px, int at) {
+    private static int pack(float[][] even, float[][] odd, int b, int group, int cols, float[] px, int at) {
         int steps = cols / (2 * L);
         for (int t = 0; t < steps; t++) {
             int h = t * L;
-            int p = at + t * 8 * L;
-            for (int v = 0; v < 4; v++) {
+            int p = at + t * 2 * group * L;
+            for (int v = 0; v < group; v++) {
                 System.arraycopy(even[b + v], h, px, p + 2 * v * L, L);
                 System.arraycopy(odd[b + v], h, px, p + (2 * v + 1) * L, L);
             }
         }
-        return steps * 8 * L;
+        return steps * 2 * group * L;
     }
 
     /**
@@ -470,6 +495,114 @@ final class VectorKernels implements Kernels {
         out[b + 3][at + 1] = s13;
     }
 
+
+    /** {@link #bf16ShortRowFour} for two vectors (b, b + 1; packed in a group of two). */
+    private static void bf16ShortRowTwo(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase, int b,
+                                        float[][] out, int at) {
+        int wide = 4 * L;
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a02 = FloatVector.zero(F);
+        FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a12 = FloatVector.zero(F);
+        FloatVector a13 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 2 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a02 = l1.fma(FloatVector.fromArray(F, px, p + 4 * L), a02);
+            a03 = h1.fma(FloatVector.fromArray(F, px, p + 5 * L), a03);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a12 = l1.fma(FloatVector.fromArray(F, px, p + 6 * L), a12);
+            a13 = h1.fma(FloatVector.fromArray(F, px, p + 7 * L), a13);
+        }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            int p = pbase + 2 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+        }
+        float s0 = a00.add(a02).add(a01.add(a03)).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a12).add(a11.add(a13)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16);
+            s0 += w * x[b + 0][j];
+            s1 += w * x[b + 1][j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+    }
+
+    /** {@link #bf16TwoRowsFour} for two vectors (b, b + 1; packed in a group of two). */
+    private static void bf16TwoRowsTwo(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase, int b,
+                                       float[][] out, int at) {
+        int single = 2 * L;
+        int b0 = r * cols * 2;
+        int b1 = b0 + cols * 2;
+        FloatVector e00 = FloatVector.zero(F);
+        FloatVector o00 = FloatVector.zero(F);
+        FloatVector e01 = FloatVector.zero(F);
+        FloatVector o01 = FloatVector.zero(F);
+        FloatVector e10 = FloatVector.zero(F);
+        FloatVector o10 = FloatVector.zero(F);
+        FloatVector e11 = FloatVector.zero(F);
+        FloatVector o11 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 2 * j;
+            FloatVector xe0 = FloatVector.fromArray(F, px, p + 0 * L);
+            FloatVector xo0 = FloatVector.fromArray(F, px, p + 1 * L);
+            e00 = l0.fma(xe0, e00);
+            o00 = h0.fma(xo0, o00);
+            e10 = l1.fma(xe0, e10);
+            o10 = h1.fma(xo0, o10);
+            FloatVector xe1 = FloatVector.fromArray(F, px, p + 2 * L);
+            FloatVector xo1 = FloatVector.fromArray(F, px, p + 3 * L);
+            e01 = l0.fma(xe1, e01);
+            o01 = h0.fma(xo1, o01);
+            e11 = l1.fma(xe1, e11);
+            o11 = h1.fma(xo1, o11);
+        }
+        float s00 = e00.add(o00).reduceLanes(VectorOperators.ADD);
+        float s01 = e01.add(o01).reduceLanes(VectorOperators.ADD);
+        float s10 = e10.add(o10).reduceLanes(VectorOperators.ADD);
+        float s11 = e11.add(o11).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w0 = Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16);
+            float w1 = Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16);
+            s00 += w0 * x[b + 0][j];
+            s10 += w1 * x[b + 0][j];
+            s01 += w0 * x[b + 1][j];
+            s11 += w1 * x[b + 1][j];
+        }
+        out[b + 0][at] = s00;
+        out[b + 0][at + 1] = s10;
+        out[b + 1][at] = s01;
+        out[b + 1][at + 1] = s11;
+    }
 
     /** One F32 row times four vectors: per vector exactly {@link #f32Rows}' accumulators and sum. */
     private static void f32RowFour(ByteBuffer segment, int cols, int r, float[][] x, int b, float[][] out, int at) {
