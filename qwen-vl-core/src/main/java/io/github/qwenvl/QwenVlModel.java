@@ -226,7 +226,7 @@ public final class QwenVlModel implements AutoCloseable {
     }
 
     private GenerationResult run(GenerationRequest request, GenerationListener listener, CancellationToken token) {
-        RequestCheck check = new RequestCheck(token, listener);
+        RequestCheck check = new RequestCheck(token, listener, backend.decodeBatcher());
         try (Checkpoints.Scope ignored = Checkpoints.enter(check)) {
             return run(request, listener, token, check);
         }
@@ -340,10 +340,13 @@ public final class QwenVlModel implements AutoCloseable {
         private final CancellationToken token;
         private final GenerationListener listener;
         volatile boolean generating;
+        /** The model's decode scheduler, whose due steps the vision tower and prefill let run first; null: none. */
+        private final io.github.qwenvl.generate.DecodeBatcher<?> batcher;
 
-        RequestCheck(CancellationToken token, GenerationListener listener) {
+        RequestCheck(CancellationToken token, GenerationListener listener, io.github.qwenvl.generate.DecodeBatcher<?> batcher) {
             this.token = token;
             this.listener = listener;
+            this.batcher = batcher;
         }
 
         @Override
@@ -356,6 +359,9 @@ public final class QwenVlModel implements AutoCloseable {
             if (listener.isCancelled()) {
                 token.cancel(RequestCancelledException.Reason.CLIENT);
                 token.throwIfCancelled();
+            }
+            if (batcher != null) {
+                batcher.yieldToDecode(); // running streams' due decode step first
             }
         }
     }
@@ -377,6 +383,15 @@ public final class QwenVlModel implements AutoCloseable {
             active.remove(token);
             lifecycle.notifyAll();
         }
+    }
+
+    /**
+     * What the decode scheduler is doing (sequences decoding, size of the last shared step), or null where each
+     * request's decode steps run alone (see {@link io.github.qwenvl.engine.ModelBackend#decodeBatcher()}).
+     */
+    public io.github.qwenvl.generate.DecodeBatcher.Stats decodeStats() {
+        io.github.qwenvl.generate.DecodeBatcher<?> batcher = backend.decodeBatcher();
+        return batcher == null ? null : batcher.stats();
     }
 
     /** Requests running in this model now. */

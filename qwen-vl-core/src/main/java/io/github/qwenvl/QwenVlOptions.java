@@ -28,7 +28,12 @@ package io.github.qwenvl;
  *                         (4 more bytes per parameter held, the fastest prefill); WIDEN_PER_LAYER = the layers' matrices
  *                         widened from the memory-mapped BF16 checkpoint into one reusable layer of float32 just before
  *                         each layer runs (exact; loads in about a second and holds about half the memory, for the cost
- *                         of widening at every pass; see docs/performance.md)
+ *                         of widening at every pass; see docs/performance.md); BF16_MATMUL = opt-in, the layers'
+ *                         matrices (decoder layers and vision blocks) are the memory-mapped BF16 checkpoint itself and
+ *                         their products run in bfloat16 (same conditions as WIDEN_PER_LAYER; nothing widened or
+ *                         copied; faster prefill and vision on CPUs with bfloat16 instructions; not bit-identical to
+ *                         float32: the input and the result of each product are rounded to bfloat16, logit error on
+ *                         the goldens in docs/performance.md)
  * @param collectGarbage   whole-heap garbage collections (default true, 30–60 ms each) when the load is done, when the
  *                         first request is, and when the model falls idle after a request that grew the heap by
  *                         64 MiB or more, so that G1 gives back the heap that the load's short-lived objects, the
@@ -68,7 +73,7 @@ public record QwenVlOptions(
     }
 
     /** How float32 weights are held, see {@link QwenVlOptions}. */
-    public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER }
+    public enum WeightMode { AUTO, FLOAT32_COPIES, WIDEN_PER_LAYER, BF16_MATMUL }
 
     /** Weight / compute precision. */
     public enum Precision { FLOAT32, FLOAT16 }

@@ -1,7 +1,8 @@
 package io.github.qwenvl;
 
 /**
- * What one request may cost and what its text may contain: the limits a service puts on requests from users.
+ * What one request may cost and what its text may contain: the limits a service puts on requests from users; and how
+ * many running requests share one decode step.
  *
  * @param maxImageTokens      most language-model tokens per image: larger images are scaled down as the reference
  *                            processor does for {@code max_pixels = maxImageTokens × (patch × merge)²} (28² for
@@ -17,13 +18,28 @@ package io.github.qwenvl;
  *                            grounding markup ({@code <ref>}, {@code <box>}, {@code <|object_ref_start|>},
  *                            {@code <|box_start|>}, {@code <quad>} …) stays special either way. true: every special
  *                            token written in text is read as that token (trusted callers only)
+ * @param maxBatchSize        most running sequences one decode step computes together where decode steps run in
+ *                            the Java decoder ({@link io.github.qwenvl.generate.DecodeBatcher}: continuous batching);
+ *                            more wait for the next step. 1 = steps of one sequence, taken in turn. Architectures and
+ *                            modes without the Java decoder (Qwen-VL, the ENGINE decode mode, a GPU) run each
+ *                            request's steps alone whatever this says
  */
-public record ServingLimits(Integer maxImageTokens, Integer maxPromptTokens, boolean allowSpecialTokens) {
+public record ServingLimits(Integer maxImageTokens, Integer maxPromptTokens, boolean allowSpecialTokens,
+                            int maxBatchSize) {
 
     /** The starter's property of {@link #maxImageTokens}, named by {@link RequestTooLargeException}s. */
     public static final String MAX_IMAGE_TOKENS_PROPERTY = "spring.ai.qwen-vl.serving.max-image-tokens";
     /** The starter's property of {@link #maxPromptTokens}. */
     public static final String MAX_PROMPT_TOKENS_PROPERTY = "spring.ai.qwen-vl.serving.max-prompt-tokens";
+
+    /** The starter's property of {@link #maxBatchSize}. */
+    public static final String MAX_BATCH_SIZE_PROPERTY = "spring.ai.qwen-vl.serving.max-batch-size";
+
+    /**
+     * Default {@link #maxBatchSize}: on two cores a Qwen2-VL-2B step for 4 sequences reads the weights once, as one
+     * for a single sequence does, and takes little longer (docs/performance.md, "Continuous batching").
+     */
+    public static final int DEFAULT_MAX_BATCH_SIZE = 4;
 
     /** {@code maxImageTokens} value meaning "per device" (resolved when the model loads). */
     public static final int AUTO = -1;
@@ -40,7 +56,15 @@ public record ServingLimits(Integer maxImageTokens, Integer maxPromptTokens, boo
     /** Per-device image tokens, no prompt limit, no special tokens from text. */
     public static final ServingLimits SERVING_DEFAULTS = new ServingLimits(AUTO, null, false);
 
+    /** With the default batch size ({@link #DEFAULT_MAX_BATCH_SIZE}). */
+    public ServingLimits(Integer maxImageTokens, Integer maxPromptTokens, boolean allowSpecialTokens) {
+        this(maxImageTokens, maxPromptTokens, allowSpecialTokens, DEFAULT_MAX_BATCH_SIZE);
+    }
+
     public ServingLimits {
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("maxBatchSize must be at least 1, was " + maxBatchSize);
+        }
         if (maxImageTokens != null && maxImageTokens != AUTO && maxImageTokens < 1) {
             throw new IllegalArgumentException("maxImageTokens must be at least 1 (or AUTO / null), was " + maxImageTokens);
         }
@@ -58,14 +82,18 @@ public record ServingLimits(Integer maxImageTokens, Integer maxPromptTokens, boo
     }
 
     public ServingLimits withMaxImageTokens(Integer v) {
-        return new ServingLimits(v, maxPromptTokens, allowSpecialTokens);
+        return new ServingLimits(v, maxPromptTokens, allowSpecialTokens, maxBatchSize);
     }
 
     public ServingLimits withMaxPromptTokens(Integer v) {
-        return new ServingLimits(maxImageTokens, v, allowSpecialTokens);
+        return new ServingLimits(maxImageTokens, v, allowSpecialTokens, maxBatchSize);
     }
 
     public ServingLimits withAllowSpecialTokens(boolean v) {
-        return new ServingLimits(maxImageTokens, maxPromptTokens, v);
+        return new ServingLimits(maxImageTokens, maxPromptTokens, v, maxBatchSize);
+    }
+
+    public ServingLimits withMaxBatchSize(int v) {
+        return new ServingLimits(maxImageTokens, maxPromptTokens, allowSpecialTokens, v);
     }
 }

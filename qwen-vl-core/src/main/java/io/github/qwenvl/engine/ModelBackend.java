@@ -46,6 +46,14 @@ public interface ModelBackend<P> extends AutoCloseable {
      */
     DecodingSession open(PreparedPrompt<P> prompt, int capacity);
 
+    /**
+     * The scheduler that batches this model's running sequences into shared decode steps, or null where every
+     * request's decode steps run alone (no Java decoder: Qwen-VL, the ENGINE decode mode, a GPU).
+     */
+    default io.github.qwenvl.generate.DecodeBatcher<?> decodeBatcher() {
+        return null;
+    }
+
     /** Parameters held in memory. */
     long parameterCount();
 

@@ -68,7 +68,12 @@ public final class GenerationLoop {
                 reason = FinishReason.CANCELLED;
                 break;
             }
-            logits = session.next(token);
+            try {
+                logits = session.next(token);
+            } catch (DecodeBatcher.Withdrawn withdrawn) { // interrupted while waiting for a shared decode step
+                reason = FinishReason.CANCELLED;
+                break;
+            }
         }
         return new Outcome(Arrays.copyOfRange(history, prompt.length, count), reason, prefillNanos,
                 System.nanoTime() - decodeStart);

@@ -20,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The weight matrices of a stack of identically shaped layers (the decoder's layers, the vision tower's blocks), held
- * one of two ways:
+ * one of three ways:
  * <ul>
  * <li><b>float32 copies</b>: every layer's matrices as engine tensors, widened once at load ({@link WeightLoader});
  * <li><b>widened per layer</b>: one set of float32 engine tensors for the whole stack (a slot per matrix role, e.g.
@@ -29,6 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * checkpoint's 2 bytes per parameter (shared with the page cache and the Java decoder) plus one layer of float32
  * instead of 4 more bytes per parameter, and loading does not write them. The price is the widening at every pass,
  * small against the pass's matrix products (figures: docs/performance.md).
+ * <li><b>bfloat16 in place</b>: every layer's matrices are the memory-mapped BF16 checkpoint itself, as engine tensors
+ * that {@link Ops#linear} multiplies in bfloat16 ({@link Bf16Linear}): nothing is widened or copied, and the products
+ * run at the CPU's bfloat16 rate, with the input and the result of each product rounded to bfloat16.
  * </ul>
  * Matrices stored other than BF16 are loaded as in the copies mode (a float32-stored one is mapped, not copied).
  *
@@ -42,6 +45,7 @@ public final class LayerMatrices {
     private final MappedMatrices mapped;   // null: float32 copies
     private final Kernels kernels;
     private final DecodeThreads threads;
+    private final boolean bf16;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<List<Fill>> fills = new ArrayList<>(); // per layer, what prepare() widens
     private final ReentrantLock lock = new ReentrantLock();
@@ -55,17 +59,27 @@ public final class LayerMatrices {
     }
 
     private LayerMatrices(WeightLoader weights, String prefix, MappedMatrices mapped, Kernels kernels,
-                          DecodeThreads threads) {
+                          DecodeThreads threads, boolean bf16) {
         this.weights = weights;
         this.prefix = prefix;
         this.mapped = mapped;
         this.kernels = kernels;
         this.threads = threads;
+        this.bf16 = bf16;
     }
 
     /** Float32 copies of every layer's matrices, loaded by {@code weights}. */
     public static LayerMatrices copies(WeightLoader weights, String prefix) {
-        return new LayerMatrices(weights, prefix, null, null, null);
+        return new LayerMatrices(weights, prefix, null, null, null, false);
+    }
+
+    /**
+     * Every layer's BF16-stored matrices as the mapped BF16 bytes of {@code mapped}, multiplied in bfloat16
+     * ({@link Bf16Linear}); matrices stored otherwise are loaded as in the copies mode.
+     */
+    public static LayerMatrices bfloat16(WeightLoader weights, String prefix, MappedMatrices mapped) {
+        Bf16Linear.load();
+        return new LayerMatrices(weights, prefix, mapped, null, null, true);
     }
 
     /**
@@ -74,22 +88,38 @@ public final class LayerMatrices {
      */
     public static LayerMatrices widenedPerLayer(WeightLoader weights, String prefix, MappedMatrices mapped,
                                                 Kernels kernels, DecodeThreads threads) {
-        return new LayerMatrices(weights, prefix, mapped, kernels, threads);
+        return new LayerMatrices(weights, prefix, mapped, kernels, threads, false);
     }
 
-    /** True when the matrices are widened per layer (false: float32 copies). */
+    /** True when the matrices are widened per layer (false: float32 copies or bfloat16 in place). */
     public boolean widenedPerLayer() {
-        return mapped != null;
+        return mapped != null && !bf16;
+    }
+
+    /** True when the BF16-stored matrices are multiplied in bfloat16 in place. */
+    public boolean bfloat16() {
+        return bf16;
     }
 
     /**
      * Weight {@code prefix + layer + "." + role} of shape {@code shape} (rows, cols): its float32 copy, or the slot it
-     * is widened into when layer {@code layer} is {@link Pass#prepare prepared}. Layers are declared in order.
+     * is widened into when layer {@code layer} is {@link Pass#prepare prepared}, or its mapped BF16 bytes
+     * ({@link #bfloat16}). Layers are declared in order.
      */
     public NDArray matrix(int layer, String role, long rows, long cols) {
         String name = prefix + layer + "." + role;
         if (mapped == null) {
             return weights.loadLinear(name, rows, cols);
+        }
+        if (bf16) {
+            TensorInfo info = weights.checkedInfo(name, rows, cols);
+            java.nio.ByteBuffer bits = info.dtype() == TensorDType.BF16
+                    ? mapped.get(info.name(), (int) rows, (int) cols).wholeBytes() : null;
+            if (bits == null) {
+                return weights.loadLinear(name, rows, cols); // F32 is mapped as is; F16, or over 1 GiB: a copy
+            }
+            weights.countMapped(info);
+            return Bf16Linear.weight(weights.manager(), bits, rows, cols, info.name());
         }
         while (fills.size() <= layer) {
             fills.add(new ArrayList<>());
@@ -138,7 +168,7 @@ public final class LayerMatrices {
             if (closed) {
                 throw new IllegalStateException("pass closed");
             }
-            if (mapped == null || layer >= fills.size()) {
+            if (mapped == null || bf16 || layer >= fills.size()) {
                 return;
             }
             long t0 = System.nanoTime();

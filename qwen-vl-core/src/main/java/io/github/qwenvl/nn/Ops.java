@@ -15,14 +15,30 @@ public final class Ops {
 
     /**
      * {@code x @ weight.T + bias}, exactly torch.nn.functional.linear. weight: (out, in), bias: (out) or null.
-     * With float16 weights the float32 input is cast down for the product and the result back up.
+     * With float16 weights the float32 input is cast down for the product and the result back up; a weight holding
+     * bfloat16 bits ({@link Bf16Linear#weight}) is multiplied in bfloat16.
      */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         if (weight.getDataType() != x.getDataType()) {
+            if (Bf16Linear.isBf16(weight)) {
+                return Bf16Linear.linear(x, weight, bias);
+            }
             NDArray low = x.toType(weight.getDataType(), false);
             return low.getNDArrayInternal().linear(low, weight, bias).singletonOrThrow().toType(x.getDataType(), false);
         }
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /**
+     * Rows [r0, r1) of a (out, in) weight, a view, multiplied by {@link #linear} as the weight is (a bfloat16 weight's
+     * view stays bfloat16).
+     */
+    public static NDArray rows(NDArray weight, long r0, long r1) {
+        NDArray view = weight.get("{}:{}", r0, r1);
+        if (Bf16Linear.isBf16(weight)) {
+            view.setName(weight.getName());
+        }
+        return view;
     }
 
     /**

@@ -115,7 +115,7 @@ public final class VisionAttention {
     /** Rows [r0, r1) of the fused qkv projection: (P, group, hd), a product with a view of the weight's rows. */
     private static NDArray groupProjection(NDArray normed, NDArray qkvWeight, NDArray qkvBias, long r0, long r1,
                                            int group, int headDim) {
-        try (NDArray weight = qkvWeight.get("{}:{}", r0, r1); NDArray bias = qkvBias.get("{}:{}", r0, r1)) {
+        try (NDArray weight = Ops.rows(qkvWeight, r0, r1); NDArray bias = qkvBias.get("{}:{}", r0, r1)) {
             return Ops.linear(normed, weight, bias).reshape(normed.getShape().get(0), group, headDim);
         }
     }

@@ -17,6 +17,7 @@ import io.github.qwenvl.config.ModelArchitecture;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.engine.ModelBackend;
 import io.github.qwenvl.engine.PreparedPrompt;
+import io.github.qwenvl.generate.DecodeBatcher;
 import io.github.qwenvl.generate.DecodingSession;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ProcessedImage;
@@ -52,6 +53,8 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
     private final QwenVlOptions options;
     private final long parameterCount;
     private final long weightBytes;
+    /** Batches the running sequences' Java decode steps; null without Java decode. */
+    private DecodeBatcher<Qwen2JavaDecoder.State> batcher;
 
     public Qwen2VlBackend(ModelConfig config, NDManager parent, QwenVlOptions options) {
         this.config = config;
@@ -66,6 +69,8 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
             }
             this.network = new Qwen2VlNetwork(config, checkpoint, float32Cache, manager, matrixType,
                     options.decodeMode(), options.threads(), options.weightMode(), options.tuning());
+            this.batcher = decodeBatcher(network.javaDecoder(), network.decodeMode(), options,
+                    config.architecture().architectureClass());
             this.parameterCount = network.parameterCount();
             this.weightBytes = network.weightBytes();
             this.tokenizer = Qwen2Tokenizer.load(config.directory());
@@ -184,7 +189,8 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
     public DecodingSession open(PreparedPrompt<Pixels> prompt, int capacity) {
         Pixels pixels = prompt.pixels();
         if (pixels == null) {
-            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity);
+            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, capacity,
+                    network.decodeMode(), batcher);
         }
         int patchDim = network.vision().config().patchDim();
         for (ProcessedImage image : pixels.images()) {
@@ -200,12 +206,34 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
                 }
             });
             // the session adopts the embeddings; everything else of the vision pass is freed here
-            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity);
+            return new Qwen2VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), embeds, capacity,
+                    network.decodeMode(), batcher);
         }
     }
 
     public Qwen2VlNetwork network() {
         return network;
+    }
+
+    @Override
+    public DecodeBatcher<?> decodeBatcher() {
+        return batcher;
+    }
+
+    /**
+     * The batcher of a Java decoder's steps (batches of up to {@link io.github.qwenvl.ServingLimits#maxBatchSize()}
+     * through its batched step, the grace of {@link io.github.qwenvl.EngineTuning#batchGraceNanos()}), or null
+     * when decode steps do not run in Java ({@code decoder} null, or the ENGINE mode).
+     */
+    public static DecodeBatcher<Qwen2JavaDecoder.State> decodeBatcher(Qwen2JavaDecoder decoder,
+                                                                     QwenVlOptions.DecodeMode decodeMode,
+                                                                     QwenVlOptions options, String name) {
+        if (decoder == null || decodeMode == QwenVlOptions.DecodeMode.ENGINE) {
+            return null;
+        }
+        return new DecodeBatcher<>(name, options.serving().maxBatchSize(), options.tuning().batchGraceNanos(),
+                (states, tokens, positions) ->
+                decoder.step(states.toArray(new Qwen2JavaDecoder.State[0]), tokens, positions));
     }
 
     @Override
@@ -220,6 +248,9 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public void close() {
+        if (batcher != null) {
+            batcher.close();
+        }
         if (tokenizer != null) {
             tokenizer.close();
         }

@@ -4,6 +4,7 @@ import io.github.qwenvl.nn.Trace;
 import io.github.qwenvl.nn.KvCache;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.github.qwenvl.generate.DecodeBatcher;
 import io.github.qwenvl.generate.DecodingSession;
 
 import java.util.List;
@@ -24,6 +25,9 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
     /** Non-null when decode steps run in Java: the decoder and this request's Java-side cache. */
     private final Qwen2JavaDecoder decoder;
     private final Qwen2JavaDecoder.State javaState;
+    /** Shares decode steps with the model's other running sequences; null: steps run alone. */
+    private final DecodeBatcher<Qwen2JavaDecoder.State> batcher;
+    private DecodeBatcher<Qwen2JavaDecoder.State>.Sequence sequence; // joined at the first decode step
     private long ropeDelta;
 
     /**
@@ -32,21 +36,31 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
      */
     public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
                                   NDArray imageEmbeds, int capacity) {
-        this(network, parent, promptIds, grids, imageEmbeds, capacity, network.decodeMode());
+        this(network, parent, promptIds, grids, imageEmbeds, capacity, network.decodeMode(), null);
+    }
+
+    /** Decode steps alone (no batcher). */
+    public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
+                                  NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode) {
+        this(network, parent, promptIds, grids, imageEmbeds, capacity, decodeMode, null);
     }
 
     /**
      * @param decodeMode ENGINE: decode steps on the engine; JAVA (or JAVA_INT8): in Java (the network must have a
      *                   Java decoder, BF16 or int8 as it was loaded); AUTO: in Java when the network has a Java decoder
+     * @param batcher    the network's Java decoder's batcher: Java decode steps are shared with the other running
+     *                   sequences; null: each step runs alone
      */
     public Qwen2VlDecodingSession(Qwen2VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
-                                  NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode) {
+                                  NDArray imageEmbeds, int capacity, io.github.qwenvl.QwenVlOptions.DecodeMode decodeMode,
+                                  DecodeBatcher<Qwen2JavaDecoder.State> batcher) {
         if (decodeMode != null && decodeMode.requiresJavaDecoder() && network.javaDecoder() == null) {
             throw new IllegalStateException("decode mode " + decodeMode + ", but this network has no Java decoder (loaded with "
                     + network.decodeMode() + ")");
         }
         this.decoder = decodeMode == io.github.qwenvl.QwenVlOptions.DecodeMode.ENGINE ? null : network.javaDecoder();
         this.javaState = decoder == null ? null : decoder.newState(capacity);
+        this.batcher = decoder == null ? null : batcher;
         this.network = network;
         this.requestManager = parent.newSubManager();
         this.promptIds = promptIds.clone();
@@ -103,7 +117,14 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
     public float[] next(int token) {
         if (decoder != null) {
             // all three M-RoPE axes hold cache_position + rope_deltas: plain RoPE at that position
-            return decoder.step(javaState, token, javaState.length() + ropeDelta).clone();
+            long position = javaState.length() + ropeDelta;
+            if (batcher != null) {
+                if (sequence == null) {
+                    sequence = batcher.join(javaState);
+                }
+                return sequence.next(token, position);
+            }
+            return decoder.step(javaState, token, position).clone();
         }
         long position = cache.length() + ropeDelta; // all three axes, as cache_position + rope_deltas
         long[][][] positions = {{{position}}, {{position}}, {{position}}};
@@ -131,6 +152,9 @@ public final class Qwen2VlDecodingSession implements DecodingSession {
 
     @Override
     public void close() {
+        if (sequence != null) {
+            sequence.close();
+        }
         requestManager.close();
     }
 }

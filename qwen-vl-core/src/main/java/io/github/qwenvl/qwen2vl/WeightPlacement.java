@@ -17,8 +17,9 @@ import org.slf4j.Logger;
 /**
  * Where the weights of a network with a Qwen2-style decoder live, decided once at load for every architecture that
  * uses that decoder: whether a Java decoder reads the mapped BF16 (or int8) weights, and whether the engine's layer
- * matrices are float32 copies or widened per layer from the mapped checkpoint (which needs the Java decoder, since it
- * also reads the embedding and the LM head, and no float32 weight cache).
+ * matrices are float32 copies, widened per layer from the mapped checkpoint, or the mapped BF16 checkpoint itself
+ * multiplied in bfloat16 (both of the latter need the Java decoder, since it also reads the embedding and the LM head,
+ * and no float32 weight cache).
  */
 public final class WeightPlacement implements AutoCloseable {
 
@@ -45,11 +46,13 @@ public final class WeightPlacement implements AutoCloseable {
         this.perLayerReason = decoderReason != null
                 ? "embedding lookups and the LM head are read by the Java decoder, which is off: " + decoderReason
                 : float32Cache ? "a float32 weight cache is configured" : null;
-        if (requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER && perLayerReason != null) {
-            throw new QwenVlException("weightMode WIDEN_PER_LAYER is not possible: " + perLayerReason);
+        boolean bf16 = requested == QwenVlOptions.WeightMode.BF16_MATMUL;
+        if ((requested == QwenVlOptions.WeightMode.WIDEN_PER_LAYER || bf16) && perLayerReason != null) {
+            throw new QwenVlException("weightMode " + requested + " is not possible: " + perLayerReason);
         }
-        boolean perLayer = requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
-        this.weightMode = perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
+        boolean perLayer = !bf16 && requested != QwenVlOptions.WeightMode.FLOAT32_COPIES && perLayerReason == null;
+        this.weightMode = bf16 ? QwenVlOptions.WeightMode.BF16_MATMUL
+                : perLayer ? QwenVlOptions.WeightMode.WIDEN_PER_LAYER : QwenVlOptions.WeightMode.FLOAT32_COPIES;
         this.kernels = Kernels.get();
         this.mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
         this.inverseFrequencies = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
@@ -59,7 +62,7 @@ public final class WeightPlacement implements AutoCloseable {
         this.widenThreads = perLayer ? new DecodeThreads(threads) : null;
     }
 
-    /** FLOAT32_COPIES or WIDEN_PER_LAYER (never AUTO). */
+    /** FLOAT32_COPIES, WIDEN_PER_LAYER or BF16_MATMUL (never AUTO). */
     public QwenVlOptions.WeightMode weightMode() {
         return weightMode;
     }
@@ -69,9 +72,12 @@ public final class WeightPlacement implements AutoCloseable {
         return javaDecoder;
     }
 
-    /** The Java decoder the engine's layers hand their prefill cache to: only when widening per layer. */
+    /**
+     * The Java decoder the engine's layers hand their prefill cache to: only when the layers' matrices are read from the
+     * mapped checkpoint (widened per layer, or multiplied in bfloat16).
+     */
     public Qwen2JavaDecoder handOverDecoder() {
-        return widenThreads != null ? javaDecoder : null;
+        return widenThreads != null || weightMode == QwenVlOptions.WeightMode.BF16_MATMUL ? javaDecoder : null;
     }
 
     public float[] inverseFrequencies() {
@@ -80,6 +86,9 @@ public final class WeightPlacement implements AutoCloseable {
 
     /** The layer matrices under {@code prefix}, as this placement holds them. */
     public LayerMatrices matrices(WeightLoader weights, String prefix) {
+        if (weightMode == QwenVlOptions.WeightMode.BF16_MATMUL) {
+            return LayerMatrices.bfloat16(weights, prefix, mapped);
+        }
         return widenThreads != null
                 ? LayerMatrices.widenedPerLayer(weights, prefix, mapped, kernels, widenThreads)
                 : LayerMatrices.copies(weights, prefix);
@@ -97,7 +106,9 @@ public final class WeightPlacement implements AutoCloseable {
 
     /** Logs how the weights are held; {@code slotBytes}: the float32 layer buffers of the widened matrices. */
     public void log(Logger log, long slotBytes) {
-        if (widenThreads != null) {
+        if (weightMode == QwenVlOptions.WeightMode.BF16_MATMUL) {
+            log.info("Weights: layer matrices read in place from the mapped BF16 checkpoint, multiplied in bfloat16");
+        } else if (widenThreads != null) {
             log.info("Weights: layer matrices widened per layer from the mapped checkpoint ({} MB of float32 layer"
                     + " buffers)", slotBytes / 1_000_000);
         } else {

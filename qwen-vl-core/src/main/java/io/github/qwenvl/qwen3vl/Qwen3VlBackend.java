@@ -16,7 +16,9 @@ import io.github.qwenvl.config.ModelArchitecture;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.engine.ModelBackend;
 import io.github.qwenvl.engine.PreparedPrompt;
+import io.github.qwenvl.generate.DecodeBatcher;
 import io.github.qwenvl.generate.DecodingSession;
+import io.github.qwenvl.qwen2vl.Qwen2JavaDecoder;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.ProcessedImage;
@@ -52,6 +54,8 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
     private final Qwen2VlImageProcessor imageProcessor;
     private final PromptEncoder promptEncoder;
     private final QwenVlOptions options;
+    /** Batches the running sequences' Java decode steps; null without Java decode. */
+    private final DecodeBatcher<Qwen2JavaDecoder.State> batcher;
 
     public Qwen3VlBackend(ModelConfig config, NDManager parent, QwenVlOptions options) {
         this.config = config;
@@ -88,6 +92,13 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
         }
         this.network = net;
         this.tokenizer = tok;
+        this.batcher = Qwen2VlBackend.decodeBatcher(net.javaDecoder(), net.decodeMode(),
+                options, config.architecture().architectureClass());
+    }
+
+    @Override
+    public DecodeBatcher<?> decodeBatcher() {
+        return batcher;
     }
 
     @Override
@@ -180,7 +191,7 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
         Qwen2VlBackend.Pixels pixels = prompt.pixels();
         if (pixels == null) {
             return new Qwen3VlDecodingSession(network, manager, prompt.inputIds(), List.of(), null, List.of(), capacity,
-                    network.decodeMode());
+                    network.decodeMode(), batcher);
         }
         int patchDim = network.vision().config().patchDim();
         for (ProcessedImage image : pixels.images()) {
@@ -197,7 +208,7 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
             });
             // the session adopts the embeddings and DeepStack features; the rest of the vision pass is freed here
             return new Qwen3VlDecodingSession(network, manager, prompt.inputIds(), pixels.grids(), out.embeddings(),
-                    out.deepstack(), capacity, network.decodeMode());
+                    out.deepstack(), capacity, network.decodeMode(), batcher);
         }
     }
 
@@ -217,6 +228,9 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public void close() {
+        if (batcher != null) {
+            batcher.close();
+        }
         tokenizer.close();
         network.close();
         manager.close();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.generate.DecodeBatcher;
 import io.github.qwenvl.generate.DecodingSession;
 import io.github.qwenvl.nn.KvCache;
 import io.github.qwenvl.qwen2vl.ImageGrid;
@@ -29,6 +30,9 @@ public final class Qwen3VlDecodingSession implements DecodingSession {
     private final KvCache cache;
     private final Qwen2JavaDecoder decoder;
     private final Qwen2JavaDecoder.State javaState;
+    /** Shares decode steps with the model's other running sequences; null: steps run alone. */
+    private final DecodeBatcher<Qwen2JavaDecoder.State> batcher;
+    private DecodeBatcher<Qwen2JavaDecoder.State>.Sequence sequence; // joined at the first decode step
     private long ropeDelta;
 
     /**
@@ -41,6 +45,16 @@ public final class Qwen3VlDecodingSession implements DecodingSession {
     public Qwen3VlDecodingSession(Qwen3VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
                                   NDArray imageEmbeds, List<NDArray> deepstack, int capacity,
                                   QwenVlOptions.DecodeMode decodeMode) {
+        this(network, parent, promptIds, grids, imageEmbeds, deepstack, capacity, decodeMode, null);
+    }
+
+    /**
+     * As above, Java decode steps shared through {@code batcher} (the network's Java decoder's) with the model's other
+     * running sequences; null: each step runs alone.
+     */
+    public Qwen3VlDecodingSession(Qwen3VlNetwork network, NDManager parent, int[] promptIds, List<ImageGrid> grids,
+                                  NDArray imageEmbeds, List<NDArray> deepstack, int capacity,
+                                  QwenVlOptions.DecodeMode decodeMode, DecodeBatcher<Qwen2JavaDecoder.State> batcher) {
         if (decodeMode != null && decodeMode.requiresJavaDecoder() && network.javaDecoder() == null) {
             throw new IllegalStateException("decode mode " + decodeMode + ", but this network has no Java decoder"
                     + " (loaded with " + network.decodeMode() + ")");
@@ -48,6 +62,7 @@ public final class Qwen3VlDecodingSession implements DecodingSession {
         this.network = network;
         this.decoder = decodeMode == QwenVlOptions.DecodeMode.ENGINE ? null : network.javaDecoder();
         this.javaState = decoder == null ? null : decoder.newState(capacity);
+        this.batcher = decoder == null ? null : batcher;
         this.requestManager = parent.newSubManager();
         this.promptIds = promptIds.clone();
         this.grids = List.copyOf(grids);
@@ -115,7 +130,14 @@ public final class Qwen3VlDecodingSession implements DecodingSession {
     public float[] next(int token) {
         if (decoder != null) {
             // all three M-RoPE axes hold cache_position + rope_deltas: plain RoPE at that position
-            return decoder.step(javaState, token, javaState.length() + ropeDelta).clone();
+            long position = javaState.length() + ropeDelta;
+            if (batcher != null) {
+                if (sequence == null) {
+                    sequence = batcher.join(javaState);
+                }
+                return sequence.next(token, position);
+            }
+            return decoder.step(javaState, token, position).clone();
         }
         long position = cache.length() + ropeDelta;
         long[][][] positions = {{{position}}, {{position}}, {{position}}};
@@ -138,6 +160,9 @@ public final class Qwen3VlDecodingSession implements DecodingSession {
 
     @Override
     public void close() {
+        if (sequence != null) {
+            sequence.close();
+        }
         requestManager.close();
     }
 }

@@ -82,10 +82,12 @@ public final class QwenVlBackend implements ModelBackend<QwenVlBackend.Pixels> {
                 org.slf4j.LoggerFactory.getLogger(QwenVlBackend.class).warn("decodeMode {} applies to Qwen2-VL and"
                         + " Qwen2.5-VL; Qwen-VL ({}) decodes on the engine", options.decodeMode(), dir.getFileName());
             }
-            if (options.weightMode() == QwenVlOptions.WeightMode.WIDEN_PER_LAYER) {
+            if (options.weightMode() == QwenVlOptions.WeightMode.WIDEN_PER_LAYER
+                    || options.weightMode() == QwenVlOptions.WeightMode.BF16_MATMUL) {
                 // its decode steps run on the engine: widening every layer at every step would be far slower
-                org.slf4j.LoggerFactory.getLogger(QwenVlBackend.class).warn("weightMode WIDEN_PER_LAYER applies to"
-                        + " Qwen2-VL and Qwen2.5-VL; Qwen-VL ({}) holds float32 copies", dir.getFileName());
+                org.slf4j.LoggerFactory.getLogger(QwenVlBackend.class).warn("weightMode {} applies to Qwen2-VL,"
+                        + " Qwen2.5-VL and Qwen3-VL; Qwen-VL ({}) holds float32 copies", options.weightMode(),
+                        dir.getFileName());
             }
             this.network = new QwenVlNetwork(qwenConfig, store, float32Cache, manager, matrixType, false,
                     options.threads() != null ? options.threads() : Runtime.getRuntime().availableProcessors(),

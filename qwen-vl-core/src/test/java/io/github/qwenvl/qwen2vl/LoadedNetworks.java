@@ -17,6 +17,7 @@ final class LoadedNetworks {
     private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
     private static final Map<java.util.List<Object>, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
     private static final Map<Path, Qwen2VlNetwork> COPIES = new ConcurrentHashMap<>();
+    private static final Map<java.util.List<Object>, Qwen2VlNetwork> BF16 = new ConcurrentHashMap<>();
 
     private LoadedNetworks() {
     }
@@ -38,6 +39,18 @@ final class LoadedNetworks {
         return COPIES.computeIfAbsent(set.modelDir(), dir -> new Qwen2VlNetwork(ModelConfig.load(dir),
                 SafetensorsCheckpoint.open(dir), null, MANAGER.newSubManager(), TestDevice.matrixType(),
                 io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null, io.github.qwenvl.QwenVlOptions.WeightMode.FLOAT32_COPIES));
+    }
+
+    /**
+     * The network whose layer matrices are the mapped BF16 checkpoint, multiplied in bfloat16 (BF16_MATMUL), loaded with
+     * the tuning of the running check ({@link SmallBlocks#current()}).
+     */
+    static Qwen2VlNetwork withBf16Matmul(FixtureSet set) {
+        io.github.qwenvl.EngineTuning tuning = SmallBlocks.current();
+        return BF16.computeIfAbsent(java.util.List.of(set.modelDir(), tuning), key -> new Qwen2VlNetwork(
+                ModelConfig.load(set.modelDir()), SafetensorsCheckpoint.open(set.modelDir()), null,
+                MANAGER.newSubManager(), TestDevice.matrixType(), io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null,
+                io.github.qwenvl.QwenVlOptions.WeightMode.BF16_MATMUL, tuning));
     }
 
     static NDManager manager() {

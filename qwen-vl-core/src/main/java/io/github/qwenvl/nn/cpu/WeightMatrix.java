@@ -182,6 +182,18 @@ public final class WeightMatrix {
         return cols;
     }
 
+    /**
+     * The stored bytes of all rows as one read-only little-endian buffer (no copy), or null when the matrix has several
+     * segments or is {@link Format#Q8} (its scales are apart).
+     */
+    public ByteBuffer wholeBytes() {
+        if (segments.length != 1 || scales != null) {
+            return null;
+        }
+        return segments[0].asReadOnlyBuffer().limit((int) ((long) rows * cols * format.bytes()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     /** Bytes one full product reads (for Q8 including its scales). */
     public long bytes() {
         long bytes = (long) rows * cols * format.bytes();

@@ -142,7 +142,9 @@ public class QwenVlProperties {
         /**
          * How the float32 weights of prefill and vision are held on the CPU: auto (widen-per-layer where possible,
          * else float32-copies), float32-copies (every matrix widened once at load) or widen-per-layer (each layer's
-         * matrices widened from the memory-mapped BF16 checkpoint just before the layer runs).
+         * matrices widened from the memory-mapped BF16 checkpoint just before the layer runs); opt-in bf16-matmul
+         * (the layers' matrices are the memory-mapped BF16 checkpoint itself, their products run in bfloat16:
+         * faster on CPUs with bfloat16 instructions, not bit-identical to float32).
          */
         private QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.AUTO;
         /**

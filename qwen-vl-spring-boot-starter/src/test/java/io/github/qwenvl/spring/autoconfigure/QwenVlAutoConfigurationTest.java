@@ -69,6 +69,12 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void bf16MatmulWeightModeBindsAndAnswers() {
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.weight-mode=bf16-matmul",
+                options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.BF16_MATMUL));
+    }
+
+    @Test
     void collectGarbageBindsAndAnswers() {
         assertThat(new QwenVlProperties().toEngineOptions().collectGarbage()).isTrue();
         bindsAndAnswers("spring.ai.qwen-vl.runtime.collect-garbage=false",
