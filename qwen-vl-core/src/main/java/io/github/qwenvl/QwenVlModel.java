@@ -87,6 +87,7 @@ public final class QwenVlModel implements AutoCloseable {
     public static QwenVlModel load(Path directory, QwenVlOptions options) {
         long start = System.nanoTime();
         ModelConfig config = ModelConfig.load(directory);
+        io.github.qwenvl.checkpoint.PackedInt4.refuseWholeModel(config.raw(), directory);
         Engine engine = DjlRuntime.start(options.threads());
         Device device = DjlRuntime.device(engine, options.device());
         if (options.precision() == QwenVlOptions.Precision.FLOAT16 && !device.isGpu()) {

@@ -129,8 +129,10 @@ public class QwenVlProperties {
         private Integer contextLength;
         /**
          * Token-by-token decoding: auto (Java over the memory-mapped 16-bit weights when the JVM runs with
-         * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, java, or java-int8 (opt-in: Java over
-         * 8-bit copies of the language model's matrices made at load, ~1.5x faster decode, approximate logits).
+         * --add-modules jdk.incubator.vector on a CPU, else the engine), engine, java, java-int8 (opt-in: Java over
+         * 8-bit copies of the language model's matrices made at load, ~1.5x faster decode, approximate logits) or
+         * java-int4 (opt-in: 4-bit copies, groups of 128 with a scale and offset each, an 8-bit LM head; about a third
+         * of BF16's bytes per token, a larger logit error than java-int8).
          */
         private QwenVlOptions.DecodeMode decodeMode = QwenVlOptions.DecodeMode.AUTO;
         /**

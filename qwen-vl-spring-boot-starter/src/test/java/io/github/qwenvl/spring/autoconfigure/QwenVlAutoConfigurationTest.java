@@ -63,6 +63,12 @@ class QwenVlAutoConfigurationTest {
     }
 
     @Test
+    void int4DecodeModeBindsAndAnswers() {
+        bindsAndAnswers("spring.ai.qwen-vl.runtime.decode-mode=java-int4",
+                options -> assertThat(options.decodeMode()).isEqualTo(QwenVlOptions.DecodeMode.JAVA_INT4));
+    }
+
+    @Test
     void weightModeBindsAndAnswers() {
         bindsAndAnswers("spring.ai.qwen-vl.runtime.weight-mode=float32-copies",
                 options -> assertThat(options.weightMode()).isEqualTo(QwenVlOptions.WeightMode.FLOAT32_COPIES));
