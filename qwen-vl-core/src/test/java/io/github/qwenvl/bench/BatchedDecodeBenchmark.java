@@ -92,7 +92,7 @@ public final class BatchedDecodeBenchmark {
              NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             WeightLoader weights = new WeightLoader(ckpt, manager, DataType.FLOAT32);
             float[] inv = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
-            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads, false,
+            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads, null,
                     new MappedMatrices(ckpt), EngineTuning.DEFAULTS.kvPageElements())) {
                 long weightBytes = decoder.bytesPerToken();
                 double matrixFlops = 2.0 * weightBytes / decoder.weightFormat().bytes(); // per token
