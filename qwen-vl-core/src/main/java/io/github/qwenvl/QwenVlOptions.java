@@ -17,7 +17,10 @@ package io.github.qwenvl;
  *                         JAVA = always in Java (scalar kernels without the Vector API; fails where unsupported);
  *                         JAVA_INT8 = opt-in, in Java over 8-bit copies of the language model's matrices (Q8: int8
  *                         with a float32 scale per 64 values, made at load; faster decode than BF16, not
- *                         token-identical to the reference: its logit error on the goldens is in docs/performance.md)
+ *                         token-identical to the reference: its logit error on the goldens is in docs/performance.md);
+ *                         JAVA_INT4 = opt-in, in Java over 4-bit copies made at load (Q4: a float32 scale and offset
+ *                         per group of 128 values along a row, about a quarter of BF16's bytes; a larger logit error
+ *                         than int8, also in docs/performance.md)
  * @param weightCacheDir   opt-in: a folder for float32 copies of BF16/F16 checkpoints, written on the first load and
  *                         memory-mapped by later ones (fast starts, shared between processes; 4 bytes per parameter of
  *                         disk), see {@link io.github.qwenvl.checkpoint.Float32WeightCache}; null (default) = widen at
@@ -64,11 +67,17 @@ public record QwenVlOptions(
 
     /** Where decode steps run, see {@link QwenVlOptions}. */
     public enum DecodeMode {
-        AUTO, ENGINE, JAVA, JAVA_INT8;
+        AUTO, ENGINE, JAVA, JAVA_INT8, JAVA_INT4;
 
-        /** JAVA and JAVA_INT8: decode steps must run in the Java decoder (an error where there is none). */
+        /** JAVA, JAVA_INT8 and JAVA_INT4: decode steps must run in the Java decoder (an error where there is none). */
         public boolean requiresJavaDecoder() {
-            return this == JAVA || this == JAVA_INT8;
+            return this == JAVA || this == JAVA_INT8 || this == JAVA_INT4;
+        }
+
+        /** The format of the copies the Java decoder reads in this mode (Q8, Q4), or null: the stored weights. */
+        public io.github.qwenvl.nn.cpu.WeightMatrix.Format quantizedFormat() {
+            return this == JAVA_INT8 ? io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                    : this == JAVA_INT4 ? io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q4 : null;
         }
     }
 

@@ -127,8 +127,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      */
     static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
                                    Kernels kernels, int threadCount, boolean int8) {
-        return create(config, weights, inverseFrequencies, kernels, threadCount, int8,
-                new MappedMatrices(weights.checkpoint()), io.github.qwenvl.EngineTuning.DEFAULTS.kvPageElements());
+        return create(config, weights, inverseFrequencies, kernels, threadCount,
+                int8 ? WeightMatrix.Format.Q8 : null, new MappedMatrices(weights.checkpoint()),
+                io.github.qwenvl.EngineTuning.DEFAULTS.kvPageElements());
     }
 
     /**
@@ -136,11 +137,19 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
      * {@code int8} the matrices (and the LM head) are read from 8-bit copies ({@link
      * WeightMatrix.Format#Q8}) made here from the stored weights, in native memory owned by the weights' manager:
      * about 1.06 bytes per parameter read per token instead of 2 (BF16). Embedding lookups stay exact (stored rows).
-     * KV cache pages hold {@code pageElements} floats.
+     * KV cache pages hold {@code pageElements} floats. With {@code copies} {@link WeightMatrix.Format#Q4} the layers'
+     * copies are 4-bit instead ({@link #q4GroupSize groups of 128} along each row where the width allows) and the LM
+     * head's 8-bit.
+     *
+     * @param copies Q8 or Q4 for quantised copies of the matrices, null to read them as stored
      */
     public static Qwen2JavaDecoder create(Qwen2TextConfig config, WeightLoader weights, float[] inverseFrequencies,
-                                          Kernels kernels, int threadCount, boolean int8, MappedMatrices mapped,
-                                          int pageElements) {
+                                          Kernels kernels, int threadCount, WeightMatrix.Format copies,
+                                          MappedMatrices mapped, int pageElements) {
+        if (copies != null && copies != WeightMatrix.Format.Q8 && copies != WeightMatrix.Format.Q4) {
+            throw new IllegalArgumentException("quantised copies are Q8 or Q4, not " + copies);
+        }
+        boolean quantized = copies != null;
         String reason = unsupportedReason(config, weights);
         if (reason != null) {
             throw new IllegalStateException("Java decode unavailable: " + reason);
@@ -160,13 +169,18 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         long t0 = System.nanoTime();
         List<Layer> layers = new ArrayList<>();
         WeightMatrix lmHead;
-        try (DecodeThreads quantizers = int8 ? new DecodeThreads(threadCount) : null) {
-            // the matrices as stored (mapped in place), or their int8 copies
-            Quantizer quantizer = int8 ? new Quantizer(ckpt, weights.manager(), quantizers) : null;
-            MatrixSource source = int8
+        try (DecodeThreads quantizers = quantized ? new DecodeThreads(threadCount) : null) {
+            // the matrices as stored (mapped in place), or their int8 / 4-bit copies
+            Quantizer quantizer = quantized ? new Quantizer(ckpt, weights.manager(), quantizers, copies) : null;
+            MatrixSource source = quantized
                     ? (name, rows, cols) -> quantizer.quantize(weights.checkedInfo(name, rows, cols).name(), rows, cols)
                     : stored;
-            lmHead = int8 ? source.get(headName, config.vocabSize(), h) : storedHead;
+            // 4-bit layers keep an 8-bit LM head (as llama.cpp's Q4_K_M keeps its output matrix at 6 bits): the head's
+            // error reaches every logit directly, and it is a sixth of a 2B model's bytes per token
+            lmHead = !quantized ? storedHead : copies == WeightMatrix.Format.Q4
+                    ? quantizer.quantize(weights.checkedInfo(headName, config.vocabSize(), h).name(), config.vocabSize(),
+                    h, WeightMatrix.Format.Q8)
+                    : source.get(headName, config.vocabSize(), h);
             for (int l = 0; l < config.numLayers(); l++) {
                 String p = "model.layers." + l + ".";
                 layers.add(new Layer(
@@ -188,20 +202,41 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                         source.get(p + "mlp.down_proj.weight", h, i)));
             }
         }
-        if (int8) {
+        if (copies == WeightMatrix.Format.Q8) {
             LOG.info("Java decode weights quantized to int8 (Q8, blocks of {}) in {} s", WeightMatrix.Q8_BLOCK,
+                    String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9));
+        } else if (copies == WeightMatrix.Format.Q4) {
+            LOG.info("Java decode weights quantized to 4 bits (Q4, groups of up to {}) in {} s", Q4_GROUP,
                     String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9));
         }
         float[] finalNorm = floats(ckpt, weights, "model.norm.weight", h);
         Qwen2JavaDecoder decoder = new Qwen2JavaDecoder(config, embed, lmHead, storedHead, List.copyOf(layers),
                 finalNorm, inverseFrequencies.clone(), kernels, threadCount, pageElements);
         LOG.info("Java decode enabled: {} kernels, {} threads, {} MB of {} weights read per token", kernels.name(),
-                threadCount, decoder.bytesPerToken() / 1_000_000, lmHead.format());
+                threadCount, decoder.bytesPerToken() / 1_000_000, decoder.weightFormat());
         return decoder;
     }
 
+    /** Values per scale of the Q4 copies of {@code JAVA_INT4}: the group size of most AWQ / GPTQ checkpoints. */
+    static final int Q4_GROUP = 128;
+
     /**
-     * Q8 copies of checkpoint matrices, in int8 and float32 tensors of {@code owner} (native memory, freed with it).
+     * The Q4 group size for rows of {@code cols} values: {@link #Q4_GROUP}, or the largest power of two below it that
+     * divides {@code cols} (narrow test models), at least 2.
+     */
+    static int q4GroupSize(int cols) {
+        for (int g = Q4_GROUP; g >= 2; g /= 2) {
+            if (cols % g == 0) {
+                return g;
+            }
+        }
+        throw new QwenVlException("int4 decode: rows of " + cols + " values cannot be cut into groups of 2 to "
+                + Q4_GROUP);
+    }
+
+    /**
+     * Q8 (or Q4) copies of checkpoint matrices, in int8 and float32 tensors of {@code owner} (native memory, freed
+     * with it).
      * The values come by positional reads, not through the mapped tensors: pages of a mapping that have been read stay
      * resident, and count in the process's RSS, while it is mapped, although the decoder never reads them again.
      */
@@ -212,17 +247,27 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         private final DecodeThreads threads;
         private final ByteBuffer[] blocks; // per worker: rows read as float32
         private final float[][] values;
+        private final WeightMatrix.Format format;
 
-        Quantizer(SafetensorsCheckpoint ckpt, NDManager owner, DecodeThreads threads) {
+        Quantizer(SafetensorsCheckpoint ckpt, NDManager owner, DecodeThreads threads, WeightMatrix.Format format) {
             this.ckpt = ckpt;
             this.owner = owner;
             this.threads = threads;
+            this.format = format;
             this.blocks = new ByteBuffer[threads.threads()];
             this.values = new float[threads.threads()][];
         }
 
         /** Stored tensor {@code name}, already checked to be (rows, cols). */
         WeightMatrix quantize(String name, int rows, int cols) {
+            return quantize(name, rows, cols, format);
+        }
+
+        /** As {@link #quantize(String, int, int)} into {@code format} (Q8 or Q4). */
+        WeightMatrix quantize(String name, int rows, int cols, WeightMatrix.Format format) {
+            if (format == WeightMatrix.Format.Q4) {
+                return quantizeQ4(name, rows, cols);
+            }
             if ((long) rows * cols > Integer.MAX_VALUE) {
                 throw new QwenVlException("int8 decode: '" + name + "' (" + rows + "x" + cols
                         + ") is over 2 GiB of int8");
@@ -243,6 +288,32 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 WeightMatrix.quantizeRows(values[worker], cols, from, to - from, q, d);
             });
             return WeightMatrix.quantized(rows, cols, q, d);
+        }
+
+        private WeightMatrix quantizeQ4(String name, int rows, int cols) {
+            int group = q4GroupSize(cols);
+            int groups = cols / group;
+            if ((long) rows * cols / 2 > Integer.MAX_VALUE) {
+                throw new QwenVlException("int4 decode: '" + name + "' (" + rows + "x" + cols + ") is over 2 GiB of codes");
+            }
+            NDArray codes = owner.create(new Shape(rows, cols / 2), DataType.INT8); // every byte is written below
+            NDArray scales = owner.create(new Shape(rows, groups), DataType.FLOAT32);
+            NDArray offsets = owner.create(new Shape(rows, groups), DataType.FLOAT32);
+            ByteBuffer q = ((PtNDArray) codes).toByteBuffer(true);
+            ByteBuffer d = ((PtNDArray) scales).toByteBuffer(true);
+            ByteBuffer m = ((PtNDArray) offsets).toByteBuffer(true);
+            threads.run(rows, ROWS_PER_TASK, (worker, from, to) -> {
+                int elements = (to - from) * cols;
+                if (values[worker] == null || values[worker].length < elements) {
+                    values[worker] = new float[ROWS_PER_TASK * cols];
+                    blocks[worker] = ByteBuffer.allocate(ROWS_PER_TASK * cols * 4).order(ByteOrder.nativeOrder());
+                }
+                ByteBuffer block = blocks[worker].clear();
+                ckpt.readFloat32Range(name, block, (long) from * cols, elements);
+                block.asFloatBuffer().get(values[worker], 0, elements);
+                WeightMatrix.quantizeRowsQ4(values[worker], cols, from, to - from, group, q, d, m);
+            });
+            return WeightMatrix.q4(rows, cols, group, q, d, m);
         }
     }
 
@@ -266,9 +337,9 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         return bytesPerToken;
     }
 
-    /** How the matrices are read: BF16 or F32 as stored, or Q8 (the int8 copies of {@code JAVA_INT8}). */
+    /** How the matrices are read: BF16 or F32 as stored, Q8 (the int8 copies of {@code JAVA_INT8}) or Q4 ({@code JAVA_INT4}). */
     public WeightMatrix.Format weightFormat() {
-        return lmHead.format();
+        return layers.get(0).down().format();
     }
 
     public Kernels kernels() {
@@ -371,7 +442,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             int widest = Math.max(Math.max(h, inter), config.numHeads() * hd);
             this.x = new float[h];
             this.normed = new float[h];
-            this.even = new float[widest]; // a batched Q8 product permutes x into it
+            // a batched Q8 product permutes x into it, a Q4 one adds x's group sums (groups of 2 or more)
+            this.even = new float[widest + widest / 2];
             this.odd = new float[(widest + 1) / 2];
             this.q = new float[config.numHeads() * hd];
             this.k = new float[hkv * hd];

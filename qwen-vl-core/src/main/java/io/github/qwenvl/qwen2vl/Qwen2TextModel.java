@@ -62,6 +62,14 @@ public final class Qwen2TextModel {
         void afterLayer(int layer, NDArray hidden);
     }
 
+    /**
+     * A decoder layer's MLP other than the dense gated SiLU one (Qwen3-VL MoE's sparse mixture of experts): the
+     * post-attention-normalised rows (…, H) in, the MLP's output (…, H) out, added into the residual by the caller.
+     */
+    public interface SparseMlp {
+        NDArray apply(NDArray normed);
+    }
+
     /** torch.finfo(float32).min: what the reference adds to masked attention scores. */
     private static final float MASKED = -Float.MAX_VALUE;
 
@@ -75,6 +83,7 @@ public final class Qwen2TextModel {
     private final float[] inverseFrequencies; // (hd/2)
     private final int[] axisOfDim;     // (hd): which M-RoPE axis (0 t, 1 h, 2 w) drives each rotary dim
     private final EngineTuning tuning; // block sizes of the prefill's MLPs, rotations and attention
+    private final SparseMlp[] sparseMlps; // per layer: null for the dense MLP
 
     /** Float32 copies of every weight. */
     public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights) {
@@ -91,6 +100,16 @@ public final class Qwen2TextModel {
      */
     public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
                    float[] inverseFrequencies, EngineTuning tuning) {
+        this(config, weights, matrices, tokenTables, inverseFrequencies, tuning, layer -> null);
+    }
+
+    /**
+     * As {@link #Qwen2TextModel(Qwen2TextConfig, WeightLoader, LayerMatrices, Qwen2JavaDecoder, float[], EngineTuning)},
+     * with the MLP of each layer for which {@code sparse} gives one replaced (its dense MLP matrices are not loaded).
+     */
+    public Qwen2TextModel(Qwen2TextConfig config, WeightLoader weights, LayerMatrices matrices, Qwen2JavaDecoder tokenTables,
+                   float[] inverseFrequencies, EngineTuning tuning,
+                   java.util.function.IntFunction<SparseMlp> sparse) {
         this.config = config;
         this.tuning = tuning;
         this.matrices = matrices;
@@ -106,8 +125,12 @@ public final class Qwen2TextModel {
             weights.countMapped(weights.checkedInfo("model.embed_tokens.weight", config.vocabSize(), h));
         }
         List<Layer> list = new ArrayList<>();
+        this.sparseMlps = new SparseMlp[config.numLayers()];
         for (int l = 0; l < config.numLayers(); l++) {
             String p = "model.layers." + l + ".";
+            SparseMlp sparseMlp = sparse.apply(l);
+            sparseMlps[l] = sparseMlp;
+            boolean dense = sparseMlp == null;
             boolean bias = config.attentionBias();
             boolean qkNorm = config.qkNorm();
             list.add(new Layer(
@@ -122,9 +145,9 @@ public final class Qwen2TextModel {
                     qkNorm ? weights.load(p + "self_attn.k_norm.weight", config.headDim()) : null,
                     matrices.matrix(l, "self_attn.o_proj.weight", h, q),
                     weights.load(p + "post_attention_layernorm.weight", h),
-                    matrices.matrix(l, "mlp.gate_proj.weight", i, h),
-                    matrices.matrix(l, "mlp.up_proj.weight", i, h),
-                    matrices.matrix(l, "mlp.down_proj.weight", h, i)));
+                    dense ? matrices.matrix(l, "mlp.gate_proj.weight", i, h) : null,
+                    dense ? matrices.matrix(l, "mlp.up_proj.weight", i, h) : null,
+                    dense ? matrices.matrix(l, "mlp.down_proj.weight", h, i) : null));
         }
         this.layers = List.copyOf(list);
         this.finalNorm = weights.load("model.norm.weight", h);
@@ -225,12 +248,19 @@ public final class Qwen2TextModel {
             attendInto(r, layer, w, Ops.rmsNorm(r, w.inputNorm(), config.rmsNormEps()), cosSin, mask, cache, b, s);
             return r;
         });
-        return Scopes.run(layerScope, h, false, r -> mlpInto(w, r));
+        return Scopes.run(layerScope, h, false, r -> mlpInto(layer, w, r));
     }
 
     /** {@code h + mlp(norm(h))}, added into {@code h}. */
-    private NDArray mlpInto(Layer w, NDArray h) {
+    private NDArray mlpInto(int layer, Layer w, NDArray h) {
         NDArray normed2 = Ops.rmsNorm(h, w.postNorm(), config.rmsNormEps());
+        SparseMlp sparse = sparseMlps[layer];
+        if (sparse != null) {
+            try (NDArray out = sparse.apply(normed2)) {
+                normed2.close();
+                return h.addi(out);
+            }
+        }
         // long prompts in row blocks (RowBlocks): gate, up and their product are (S, I) each
         return RowBlocks.addLayer(tuning.mlpBlockElements(), h, normed2, config.intermediateSize(), rows ->
                 Ops.gatedSiluMlp(rows, w.gateWeight(), null, w.upWeight(), null, w.downWeight(), null));

@@ -57,7 +57,7 @@ public final class WeightPlacement implements AutoCloseable {
         this.mapped = new MappedMatrices(checkpoint); // one mapping per tensor, shared by all readers
         this.inverseFrequencies = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
         this.javaDecoder = decoderReason == null ? Qwen2JavaDecoder.create(text, weights, inverseFrequencies,
-                kernels, threads, decodeMode == QwenVlOptions.DecodeMode.JAVA_INT8, mapped,
+                kernels, threads, decodeMode == null ? null : decodeMode.quantizedFormat(), mapped,
                 tuning.kvPageElements()) : null;
         this.widenThreads = perLayer ? new DecodeThreads(threads) : null;
     }
@@ -95,12 +95,13 @@ public final class WeightPlacement implements AutoCloseable {
     }
 
     /**
-     * Bytes of weights held: the loader's, plus int8 copies held besides the engine's tensors (the mapped BF16 are the
+     * Bytes of weights held: the loader's, plus int8 / 4-bit copies held besides the engine's tensors (the mapped BF16 are the
      * checkpoint's; with matrices widened per layer they count, at their stored size, in the loader's bytes).
      */
     public long weightBytes(WeightLoader weights) {
         return weights.loadedBytes() + (javaDecoder != null
-                && javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                && (javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8
+                || javaDecoder.weightFormat() == io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q4)
                 ? javaDecoder.bytesPerToken() : 0);
     }
 

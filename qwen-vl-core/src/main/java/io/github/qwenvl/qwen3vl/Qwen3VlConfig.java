@@ -18,9 +18,11 @@ import io.github.qwenvl.config.RotaryLayout;
  * @param visionConfig           {@code vision_config} as stored
  * @param spatialMergeSize       vision {@code spatial_merge_size} (2): the rope index's merge
  * @param deepstackVisualIndexes vision blocks whose features are added after decoder layers 0, 1, ...
+ * @param moe                    the mixture-of-experts keys of a Qwen3-VL MoE {@code text_config}; null for a
+ *                               dense checkpoint
  */
 public record Qwen3VlConfig(Qwen2TextConfig text, JsonObject visionConfig, int spatialMergeSize,
-                            int[] deepstackVisualIndexes) implements ArchitectureConfig {
+                            int[] deepstackVisualIndexes, Qwen3MoeConfig moe) implements ArchitectureConfig {
 
     public Qwen3VlConfig {
         deepstackVisualIndexes = deepstackVisualIndexes.clone();
@@ -97,7 +99,7 @@ public record Qwen3VlConfig(Qwen2TextConfig text, JsonObject visionConfig, int s
                 interleaved ? RotaryLayout.MROPE_INTERLEAVED : RotaryLayout.MROPE_CHUNKED);
         text.rotaryAxes(); // checks mrope_section against head_dim
         Qwen3VlConfig parsed = new Qwen3VlConfig(text, v, Json.getInt(v, "spatial_merge_size", 2),
-                Json.getIntArray(v, "deepstack_visual_indexes", new int[0]));
+                Json.getIntArray(v, "deepstack_visual_indexes", new int[0]), Qwen3MoeConfig.from(t, at));
         parsed.vision(); // checks vision_config
         return parsed;
     }

@@ -61,7 +61,7 @@ public final class Qwen3VlNetwork {
         this.config = config;
         this.qwen3 = Qwen3VlConfig.of(config);
         int count = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        this.decodeMode = decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode;
+        this.decodeMode = moeDecodeMode(qwen3.moe(), decodeMode == null ? QwenVlOptions.DecodeMode.AUTO : decodeMode);
         WeightPlacement placed = null;
         try (WeightLoader weights = new WeightLoader(checkpoint, float32Cache, manager, dataType, count,
                 tuning.loadSliceElements())) {
@@ -71,8 +71,11 @@ public final class Qwen3VlNetwork {
             LayerMatrices visionMatrices = placed.matrices(weights, "visual.blocks.");
             this.vision = new Qwen3VisionTower(qwen3.vision(), weights, visionMatrices, tuning);
             LayerMatrices textMatrices = placed.matrices(weights, "model.layers.");
+            Qwen3MoeConfig moe = qwen3.moe();
+            long hidden = qwen3.text().hiddenSize();
             this.text = new Qwen2TextModel(qwen3.text(), weights, textMatrices, placed.handOverDecoder(),
-                    placed.inverseFrequencies(), tuning);
+                    placed.inverseFrequencies(), tuning,
+                    layer -> moe != null && moe.sparse(layer) ? new Qwen3MoeMlp(moe, weights, layer, hidden) : null);
             weights.countHeld(visionMatrices.slotBytes() + textMatrices.slotBytes());
             weights.finish();
             this.parameterCount = weights.parameterCount();
@@ -84,6 +87,22 @@ public final class Qwen3VlNetwork {
             }
             throw e;
         }
+    }
+
+    /**
+     * The decode mode of a MoE checkpoint: the Java decoder has no mixture-of-experts layers, so its decode steps run
+     * on the engine (AUTO becomes ENGINE; JAVA and JAVA_INT8 are refused). A dense checkpoint keeps {@code mode}.
+     */
+    static QwenVlOptions.DecodeMode moeDecodeMode(Qwen3MoeConfig moe, QwenVlOptions.DecodeMode mode) {
+        if (moe == null || mode == QwenVlOptions.DecodeMode.ENGINE) {
+            return mode;
+        }
+        if (mode.requiresJavaDecoder()) {
+            throw new io.github.qwenvl.QwenVlException("decodeMode " + mode + " is not possible: the Java decoder has"
+                    + " no mixture-of-experts layers (Qwen3-VL MoE decodes on the engine)");
+        }
+        LOG.info("Decode on the engine (f32): the checkpoint's MLPs are a mixture of {} experts", moe.experts());
+        return QwenVlOptions.DecodeMode.ENGINE;
     }
 
     public ModelConfig config() {

@@ -32,9 +32,16 @@ public final class Qwen3VlSupport implements ArchitectureSupport {
                             "Point to every {object} in the image and output the point coordinates in JSON format."),
                     new Prompt("框出 …", "zh", "框出图中所有的{object}，以JSON格式输出其bbox坐标。"))));
 
+    /**
+     * Qwen3-VL MoE (Qwen3-VL-30B-A3B, 235B-A22B): the same vision tower, prompt format and grounding; the decoder's
+     * MLPs are sparse mixtures of experts ({@link Qwen3MoeMlp}).
+     */
+    public static final ModelArchitecture QWEN3_VL_MOE = new ModelArchitecture("QWEN3_VL_MOE", "Qwen3-VL MoE",
+            "Qwen3VLMoeForConditionalGeneration", "qwen3_vl_moe", QWEN3_VL.grounding());
+
     @Override
     public List<ModelArchitecture> architectures() {
-        return List.of(QWEN3_VL);
+        return List.of(QWEN3_VL, QWEN3_VL_MOE);
     }
 
     @Override

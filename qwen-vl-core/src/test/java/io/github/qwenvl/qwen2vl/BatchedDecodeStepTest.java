@@ -104,6 +104,25 @@ class BatchedDecodeStepTest {
     }
 
     @Test
+    void batchedStepsEqualSingleStepsQ4() {
+        for (String set : new String[] {"qwen2_5-vl-tiny", "qwen3-vl-tiny"}) {
+            for (Kernels k : kernelSets()) {
+                Path dir = fixture(set);
+                Qwen2TextConfig text = textConfig(dir);
+                SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+                WeightLoader weights = new WeightLoader(ckpt, MANAGER.newSubManager(), DataType.FLOAT32);
+                float[] inv = RotaryTables.inverseFrequencies(weights.manager(), text.headDim(), text.ropeTheta());
+                try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, k, 3,
+                        WeightMatrix.Format.Q4, new io.github.qwenvl.nn.cpu.MappedMatrices(ckpt),
+                        io.github.qwenvl.EngineTuning.DEFAULTS.kvPageElements())) {
+                    assertThat(decoder.weightFormat()).isEqualTo(WeightMatrix.Format.Q4);
+                    checkSchedule(decoder, set + " Q4 " + k.name());
+                }
+            }
+        }
+    }
+
+    @Test
     void batchedStepsEqualSingleStepsF32(@TempDir Path dir) throws IOException {
         Path source = fixture("qwen2_5-vl-tiny");
         writeFloat32Copy(source, dir);

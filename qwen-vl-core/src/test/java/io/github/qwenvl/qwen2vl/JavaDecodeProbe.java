@@ -18,7 +18,11 @@ import java.util.Random;
  * cache is filled with random values up to each context instead of a prefill.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp ... io.github.qwenvl.qwen2vl.JavaDecodeProbe DIR [threads] [tokens] [contexts] [int8]
+ * java --add-modules jdk.incubator.vector -cp ... io.github.qwenvl.qwen2vl.JavaDecodeProbe DIR [threads] [tokens] [contexts] [modes]
+ * </pre>
+ * {@code modes}: comma-separated {@code bf16} (the stored weights), {@code int8}, {@code int4}; default {@code bf16}.
+ * Each mode maps or quantises its own decoder, one after the other in the same process.
+ * <pre>
  * </pre>
  */
 public final class JavaDecodeProbe {
@@ -31,14 +35,23 @@ public final class JavaDecodeProbe {
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
         int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         String contexts = args.length > 3 ? args[3] : "1,128,1024";
-        boolean int8 = args.length > 4 && args[4].equals("int8");
+        String[] modes = (args.length > 4 ? args[4] : "bf16").split(",");
         ModelConfig config = ModelConfig.load(dir);
         Qwen2TextConfig text = io.github.qwenvl.qwen2vl.Qwen2VlConfig.of(config).text();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
              NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             WeightLoader weights = new WeightLoader(ckpt, manager, ai.djl.ndarray.types.DataType.FLOAT32);
             float[] inv = RotaryTables.inverseFrequencies(manager, text.headDim(), text.ropeTheta());
-            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads, int8)) {
+            for (String mode : modes) {
+            io.github.qwenvl.nn.cpu.WeightMatrix.Format copies = switch (mode) {
+                case "bf16" -> null;
+                case "int8" -> io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q8;
+                case "int4" -> io.github.qwenvl.nn.cpu.WeightMatrix.Format.Q4;
+                default -> throw new IllegalArgumentException("mode " + mode + ": bf16, int8 or int4");
+            };
+            try (Qwen2JavaDecoder decoder = Qwen2JavaDecoder.create(text, weights, inv, Kernels.get(), threads, copies,
+                    new io.github.qwenvl.nn.cpu.MappedMatrices(ckpt),
+                    io.github.qwenvl.EngineTuning.DEFAULTS.kvPageElements())) {
                 Random random = new Random(3);
                 for (String c : contexts.split(",")) {
                     int context = Integer.parseInt(c.trim());
@@ -63,9 +76,10 @@ public final class JavaDecodeProbe {
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     long bytes = decoder.bytesPerToken() + 2L * text.numLayers() * kv * 4 / Math.max(1, context) * state.length();
-                    System.out.printf(Locale.ROOT, (int8 ? "JAVA_INT8" : "JAVA") + " context %d: %.2f tok/s, %.3f GB/token, %.1f GB/s effective (%s, %d threads)%n",
+                    System.out.printf(Locale.ROOT, mode + " context %d: %.2f tok/s, %.3f GB/token, %.1f GB/s effective (%s, %d threads)%n",
                             context, tokens / seconds, bytes / 1e9, bytes * tokens / seconds / 1e9, decoder.kernels().name(), threads);
                 }
+            }
             }
         }
     }

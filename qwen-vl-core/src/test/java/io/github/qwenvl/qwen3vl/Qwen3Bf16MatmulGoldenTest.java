@@ -44,6 +44,9 @@ class Qwen3Bf16MatmulGoldenTest {
     Stream<DynamicTest> bf16Matmul() {
         List<DynamicTest> tests = new ArrayList<>();
         for (FixtureSet set : Qwen3LogitsGoldenTest.goldenSets(io.github.qwenvl.testing.FixtureRoot.sets())) {
+            if (Qwen3Networks.moe(set)) {
+                continue; // BF16_MATMUL needs the Java decoder, which has no MoE layers
+            }
             for (Map.Entry<String, JsonElement> e : set.cases().entrySet()) {
                 JsonObject c = e.getValue().getAsJsonObject();
                 if (c.has("keys") && c.getAsJsonObject("keys").has("final_hidden")) {

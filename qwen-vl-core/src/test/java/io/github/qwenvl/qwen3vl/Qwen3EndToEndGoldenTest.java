@@ -41,7 +41,7 @@ class Qwen3EndToEndGoldenTest {
                 QwenVlOptions.defaults().withDecodeMode(mode)));
     }
 
-    /** The sets this suite runs: the dense Qwen3-VL sets with generation goldens. */
+    /** The sets this suite runs: the Qwen3-VL sets (dense and MoE) with generation goldens. */
     static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
         return Qwen3Networks.withCase(sets, "generation");
     }
@@ -52,8 +52,7 @@ class Qwen3EndToEndGoldenTest {
         for (FixtureSet set : goldenSets(io.github.qwenvl.testing.FixtureRoot.sets())) {
             JsonObject prompts = set.cases().getAsJsonObject("generation").getAsJsonObject("prompts");
             for (String name : prompts.keySet()) {
-                for (QwenVlOptions.DecodeMode mode : new QwenVlOptions.DecodeMode[] {
-                        QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA}) {
+                for (QwenVlOptions.DecodeMode mode : Qwen3Networks.decodeModes(set)) {
                     tests.add(DynamicTest.dynamicTest(set.name() + "/" + name + "/greedy/" + mode,
                             () -> greedy(set, prompts.getAsJsonObject(name), mode)));
                 }
@@ -68,7 +67,8 @@ class Qwen3EndToEndGoldenTest {
                 .maxNewTokens(golden.getAsJsonObject("generate_kwargs").get("max_new_tokens").getAsInt())
                 .temperature(0.0).repetitionPenalty(1.0).build();
         QwenVlModel model = model(set, mode);
-        assertThat(model.architecture()).isEqualTo(Qwen3VlSupport.QWEN3_VL);
+        assertThat(model.architecture())
+                .isEqualTo(Qwen3Networks.moe(set) ? Qwen3VlSupport.QWEN3_VL_MOE : Qwen3VlSupport.QWEN3_VL);
         StringBuilder streamed = new StringBuilder();
         GenerationResult result = model.stream(
                 new GenerationRequest(GoldenPrompts.messages(set, promptCase), options), streamed::append);

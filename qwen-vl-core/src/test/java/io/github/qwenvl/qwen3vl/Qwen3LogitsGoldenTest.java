@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class Qwen3LogitsGoldenTest {
 
-    /** The sets this suite runs: the dense Qwen3-VL sets with a logits case. */
+    /** The sets this suite runs: the Qwen3-VL sets (dense and MoE) with a logits case. */
     static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
         return Qwen3Networks.sets(sets).stream().filter(set -> set.cases().entrySet().stream()
                 .anyMatch(e -> e.getValue().isJsonObject() && e.getValue().getAsJsonObject().has("keys")

@@ -28,12 +28,12 @@ final class Qwen3Networks {
         return sets(FixtureRoot.sets());
     }
 
-    /** The dense Qwen3-VL sets among {@code sets} (a {@code qwen3_vl_moe} set is not run: MoE is not supported). */
+    /** The Qwen3-VL sets among {@code sets}, dense ({@code qwen3_vl}) and MoE ({@code qwen3_vl_moe}). */
     static List<FixtureSet> sets(List<FixtureSet> sets) {
         return sets.stream().filter(Qwen3Networks::isQwen3Vl).toList();
     }
 
-    /** The dense Qwen3-VL sets among {@code sets} with a case named {@code caseName}. */
+    /** The Qwen3-VL sets (dense and MoE) among {@code sets} with a case named {@code caseName}. */
     static List<FixtureSet> withCase(List<FixtureSet> sets, String caseName) {
         return sets(sets).stream().filter(s -> s.cases().has(caseName)).toList();
     }
@@ -44,7 +44,19 @@ final class Qwen3Networks {
             return false;
         }
         JsonObject summary = m.getAsJsonObject("config_summary");
-        return summary.has("model_type") && summary.get("model_type").getAsString().equals("qwen3_vl");
+        return summary.has("model_type") && (summary.get("model_type").getAsString().equals("qwen3_vl")
+                || summary.get("model_type").getAsString().equals("qwen3_vl_moe"));
+    }
+
+    /** A Qwen3-VL MoE set ({@code qwen3_vl_moe}). */
+    static boolean moe(FixtureSet set) {
+        return set.manifest().getAsJsonObject("config_summary").get("model_type").getAsString().equals("qwen3_vl_moe");
+    }
+
+    /** The decode modes a set's generations are checked in: ENGINE and JAVA; ENGINE only for a MoE set. */
+    static List<QwenVlOptions.DecodeMode> decodeModes(FixtureSet set) {
+        return moe(set) ? List.of(QwenVlOptions.DecodeMode.ENGINE)
+                : List.of(QwenVlOptions.DecodeMode.ENGINE, QwenVlOptions.DecodeMode.JAVA);
     }
 
     /** The network with the engine decoding (float32 copies of every weight). */

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class Qwen3RopeIndexGoldenTest {
 
-    /** The sets this suite runs: the dense Qwen3-VL sets with rope-index goldens. */
+    /** The sets this suite runs: the Qwen3-VL sets (dense and MoE) with rope-index goldens. */
     static List<FixtureSet> goldenSets(List<FixtureSet> sets) {
         return Qwen3Networks.withCase(sets, "rope_index");
     }

@@ -25,9 +25,25 @@ class Qwen3VlConfigTest {
     void configAsTheManifestsSummariseIt() {
         for (FixtureSet set : Qwen3Networks.sets()) {
             ModelConfig config = ModelConfig.load(set.modelDir());
-            assertThat(config.architecture()).isEqualTo(Qwen3VlSupport.QWEN3_VL);
             Qwen3VlConfig q = Qwen3VlConfig.of(config);
             JsonObject s = set.manifest().getAsJsonObject("config_summary");
+            if (Qwen3Networks.moe(set)) {
+                assertThat(config.architecture()).isEqualTo(Qwen3VlSupport.QWEN3_VL_MOE);
+                Qwen3MoeConfig moe = q.moe();
+                assertThat(moe.experts()).isEqualTo(s.get("num_experts").getAsInt());
+                assertThat(moe.topK()).isEqualTo(s.get("num_experts_per_tok").getAsInt());
+                assertThat(moe.intermediate()).isEqualTo(s.get("moe_intermediate_size").getAsInt());
+                for (int l = 0; l < q.text().numLayers(); l++) {
+                    boolean dense = false;
+                    for (var e : s.getAsJsonArray("mlp_only_layers")) {
+                        dense |= e.getAsInt() == l;
+                    }
+                    assertThat(moe.sparse(l)).as("layer %d sparse", l).isEqualTo(!dense);
+                }
+            } else {
+                assertThat(config.architecture()).isEqualTo(Qwen3VlSupport.QWEN3_VL);
+                assertThat(q.moe()).isNull();
+            }
             var t = q.text();
             assertThat(t.hiddenSize()).isEqualTo(s.get("hidden_size").getAsInt());
             assertThat(t.numLayers()).isEqualTo(s.get("num_hidden_layers").getAsInt());

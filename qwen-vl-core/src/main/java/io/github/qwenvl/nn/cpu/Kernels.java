@@ -38,6 +38,37 @@ public interface Kernels {
     void permuteForQ8(float[] x, int n, float[] out);
 
     /**
+     * As {@link #bf16Rows} for a {@link WeightMatrix.Format#Q4} matrix: row r, group g contributes
+     * d · Σ q_j · x_j + m · Σ x_j over its values j, with d and m the float32 {@code scales} / {@code offsets} at
+     * (r · cols / groupSize + g) and q_j the 4-bit codes. {@code prepared} is x as {@link #prepareForQ4} left it (its
+     * group sums included).
+     */
+    void q4Rows(ByteBuffer codes, ByteBuffer scales, ByteBuffer offsets, int cols, int groupSize, int rowFrom,
+                int rowTo, float[] x, float[] prepared, float[] out, int outOffset);
+
+    /**
+     * x[0, n) for {@link #q4Rows} into {@code out} (at least {@link #q4PreparedLength} floats): first x in the order the
+     * kernels read the codes (eight to a 32-bit lane), then the sums of x over each group of {@code groupSize}.
+     */
+    void prepareForQ4(float[] x, int n, int groupSize, float[] out);
+
+    /** Floats {@link #prepareForQ4} writes for n values in groups of {@code groupSize}. */
+    static int q4PreparedLength(int n, int groupSize) {
+        return n + n / groupSize;
+    }
+
+    /** The group sums part of {@link #prepareForQ4}: out[n + g] = Σ x over group g. */
+    static void q4GroupSums(float[] x, int n, int groupSize, float[] out) {
+        for (int g = 0; g < n / groupSize; g++) {
+            float sum = 0f;
+            for (int j = g * groupSize; j < (g + 1) * groupSize; j++) {
+                sum += x[j];
+            }
+            out[n + g] = sum;
+        }
+    }
+
+    /**
      * {@code count} BF16 values at byte {@code srcOffset} of {@code src} (little-endian) widened to float32 at byte
      * {@code dstOffset} of {@code dst} (native order): exact, each value's bits shifted into the top half.
      */

@@ -12,7 +12,7 @@ public final class MatVec {
 
     private final Kernels kernels;
     private final DecodeThreads threads;
-    /** x permuted for Q8 rows, per calling thread (requests may step concurrently); read by the workers. */
+    /** x permuted for Q8 or prepared for Q4 rows, per calling thread (requests may step concurrently); read by the workers. */
     private final ThreadLocal<float[]> q8Scratch = ThreadLocal.withInitial(() -> new float[0]);
 
     public MatVec(Kernels kernels, DecodeThreads threads) {
@@ -38,7 +38,7 @@ public final class MatVec {
         int cols = matrices[0].cols();
         int total = 0;
         for (WeightMatrix m : matrices) {
-            if (m.cols() != cols || m.format() != matrices[0].format()) {
+            if (m.cols() != cols || m.format() != matrices[0].format() || m.groupSize() != matrices[0].groupSize()) {
                 throw new IllegalArgumentException("matrices of one pass must share the column count and format");
             }
             total += m.rows();
@@ -68,7 +68,7 @@ public final class MatVec {
         if (up.cols() != cols || up.rows() != gate.rows()) {
             throw new IllegalArgumentException("gate and up must have the same shape");
         }
-        if (up.format() != gate.format()) {
+        if (up.format() != gate.format() || up.groupSize() != gate.groupSize()) {
             throw new IllegalArgumentException("gate and up must have the same format");
         }
         float[] prepared = prepare(gate, x, cols, even, odd);
@@ -88,6 +88,16 @@ public final class MatVec {
      * this thread's scratch. Every matrix of one pass must have the format of {@code m}.
      */
     private float[] prepare(WeightMatrix m, float[] x, int cols, float[] even, float[] odd) {
+        if (m.format() == WeightMatrix.Format.Q4) {
+            int length = Kernels.q4PreparedLength(cols, m.groupSize());
+            float[] scratch = q8Scratch.get();
+            if (scratch.length < length) {
+                scratch = new float[length];
+                q8Scratch.set(scratch);
+            }
+            kernels.prepareForQ4(x, cols, m.groupSize(), scratch);
+            return scratch;
+        }
         if (m.format() == WeightMatrix.Format.Q8) {
             float[] scratch = q8Scratch.get();
             if (scratch.length < cols) {
@@ -106,7 +116,8 @@ public final class MatVec {
      * matrices[i] · xs[b]} for b &lt; batch, each block of rows read once for all vectors, every value exactly as the
      * single-vector product computes it (so a vector's result does not depend on the batch it is in).
      *
-     * @param even per vector, scratch of at least n floats (BF16: x's even entries; Q8: x permuted)
+     * @param even per vector, scratch of at least n floats (BF16: x's even entries; Q8: x permuted), for Q4
+     *             {@link Kernels#q4PreparedLength}
      * @param odd  per vector, scratch of at least n / 2 floats
      */
     public void multiplyBatch(int batch, float[][] xs, float[][] even, float[][] odd, WeightMatrix[] matrices,
@@ -114,7 +125,7 @@ public final class MatVec {
         int cols = matrices[0].cols();
         int total = 0;
         for (WeightMatrix m : matrices) {
-            if (m.cols() != cols || m.format() != matrices[0].format()) {
+            if (m.cols() != cols || m.format() != matrices[0].format() || m.groupSize() != matrices[0].groupSize()) {
                 throw new IllegalArgumentException("matrices of one pass must share the column count and format");
             }
             total += m.rows();
@@ -147,7 +158,7 @@ public final class MatVec {
         if (up.cols() != cols || up.rows() != gate.rows()) {
             throw new IllegalArgumentException("gate and up must have the same shape");
         }
-        if (up.format() != gate.format()) {
+        if (up.format() != gate.format() || up.groupSize() != gate.groupSize()) {
             throw new IllegalArgumentException("gate and up must have the same format");
         }
         prepareBatch(gate, batch, xs, cols, even, odd);
@@ -168,7 +179,9 @@ public final class MatVec {
     /** Each vector in the form the kernels of {@code m}'s format read (see {@link #prepare}), into its scratch. */
     private void prepareBatch(WeightMatrix m, int batch, float[][] xs, int cols, float[][] even, float[][] odd) {
         for (int b = 0; b < batch; b++) {
-            if (m.format() == WeightMatrix.Format.Q8) {
+            if (m.format() == WeightMatrix.Format.Q4) {
+                kernels.prepareForQ4(xs[b], cols, m.groupSize(), even[b]);
+            } else if (m.format() == WeightMatrix.Format.Q8) {
                 kernels.permuteForQ8(xs[b], cols, even[b]);
             } else if (m.format() == WeightMatrix.Format.BF16) {
                 Kernels.deinterleave(xs[b], cols, even[b], odd[b]);

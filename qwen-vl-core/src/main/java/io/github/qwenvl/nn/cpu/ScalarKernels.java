@@ -96,4 +96,30 @@ final class ScalarKernels implements Kernels {
             y[yOffset + i] += alpha * x[xOffset + i];
         }
     }
+
+    @Override
+    public void prepareForQ4(float[] x, int n, int groupSize, float[] out) {
+        System.arraycopy(x, 0, out, 0, n);
+        Kernels.q4GroupSums(x, n, groupSize, out);
+    }
+
+    @Override
+    public void q4Rows(ByteBuffer codes, ByteBuffer scales, ByteBuffer offsets, int cols, int groupSize, int rowFrom,
+                       int rowTo, float[] x, float[] prepared, float[] out, int outOffset) {
+        int groups = cols / groupSize;
+        for (int r = rowFrom; r < rowTo; r++) {
+            int base = r * (cols / 2);
+            float sum = 0f;
+            for (int g = 0; g < groups; g++) {
+                float block = 0f;
+                for (int j = g * groupSize; j < (g + 1) * groupSize; j += 2) {
+                    int b = codes.get(base + (j >> 1));
+                    block += (b & 0xF) * x[j] + ((b >> 4) & 0xF) * x[j + 1];
+                }
+                int at = 4 * (r * groups + g);
+                sum += block * scales.getFloat(at) + offsets.getFloat(at) * prepared[cols + g];
+            }
+            out[outOffset + r - rowFrom] = sum;
+        }
+    }
 }

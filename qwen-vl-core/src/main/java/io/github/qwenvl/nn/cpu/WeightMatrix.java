@@ -14,6 +14,14 @@ import java.nio.ByteOrder;
  * block, value ≈ q · d, d = max |w| / 127 over the block. Blocks of 64 rather than Q8_0's 32: one 512-bit load of
  * int8s is one block, so a block's scale multiplies one vector (1.06 bytes per value instead of 1.125). One
  * segment of int8s plus a scale buffer of (rows, ceil(cols / 64)) floats.
+ *
+ * <p>Or {@link Format#Q4}: asymmetric 4-bit with per-group scales, the layout of the official AWQ and GPTQ
+ * checkpoints after unpacking: each row cut into groups of {@code groupSize} consecutive values (along the input
+ * dimension), value ≈ d · q + m with an unsigned code q in [0, 15] and float32 d (scale) and m (offset) per
+ * (row, group). Codes are packed two per byte along the row, value j of a row in byte j / 2, the low nibble for even j:
+ * read as little-endian 32-bit words, word w holds values 8w … 8w + 7, value 8w + k in bits 4k … 4k + 3. One segment
+ * of rows · cols / 2 bytes plus scale and offset buffers of (rows, cols / groupSize) floats each: 0.5625 bytes per
+ * value at groups of 128.
  */
 public final class WeightMatrix {
 
@@ -21,7 +29,9 @@ public final class WeightMatrix {
     public enum Format {
         BF16(2), F32(4),
         /** int8 values (1 byte each) plus a float32 scale per block of {@link WeightMatrix#Q8_BLOCK} values. */
-        Q8(1);
+        Q8(1),
+        /** unsigned 4-bit codes (two per byte) plus a float32 scale and offset per group of a row. */
+        Q4(0);
 
         private final int bytes;
 
@@ -29,8 +39,17 @@ public final class WeightMatrix {
             this.bytes = bytes;
         }
 
+        /** Bytes per value of the byte-aligned formats (BF16, F32, Q8); Q4 has half a byte: see {@link #rowBytes}. */
         public int bytes() {
+            if (bytes == 0) {
+                throw new UnsupportedOperationException(name() + " packs two values per byte; use rowBytes");
+            }
             return bytes;
+        }
+
+        /** Bytes of one row of {@code cols} values, scales not included. */
+        public long rowBytes(int cols) {
+            return bytes == 0 ? ((long) cols + 1) / 2 : (long) cols * bytes;
         }
     }
 
@@ -39,7 +58,12 @@ public final class WeightMatrix {
     private final int cols;
     private final int rowsPerSegment;
     private final ByteBuffer[] segments;
-    private final ByteBuffer scales; // Q8 only: (rows, blocksPerRow) float32, little-endian
+    private final ByteBuffer scales; // Q8: (rows, blocksPerRow) float32; Q4: (rows, groups) float32; little-endian
+    private final ByteBuffer offsets; // Q4 only: (rows, groups) float32, little-endian
+    private final int groupSize;      // Q4 only: values per scale along a row (0 otherwise)
+
+    /** Least-squares refits of a Q4 group's scale and offset after its min/max start ({@link #quantizeRowsQ4}). */
+    static final int Q4_REFITS = 1;
 
     /** Values per scale of {@link Format#Q8}. */
     public static final int Q8_BLOCK = 64;
@@ -54,13 +78,19 @@ public final class WeightMatrix {
 
     private WeightMatrix(Format format, int rows, int cols, int rowsPerSegment, ByteBuffer[] segments,
                          ByteBuffer scales) {
-        if ((format == Format.Q8) != (scales != null)) {
-            throw new IllegalArgumentException("Q8 matrices, and only they, have scales");
+        this(format, rows, cols, rowsPerSegment, segments, scales, null, 0);
+    }
+
+    private WeightMatrix(Format format, int rows, int cols, int rowsPerSegment, ByteBuffer[] segments,
+                         ByteBuffer scales, ByteBuffer offsets, int groupSize) {
+        boolean quantized = format == Format.Q8 || format == Format.Q4;
+        if (quantized != (scales != null) || (format == Format.Q4) != (offsets != null)) {
+            throw new IllegalArgumentException("Q8 and Q4 matrices, and only they, have scales; Q4 also offsets");
         }
         if (rows < 1 || cols < 1 || rowsPerSegment < 1) {
             throw new IllegalArgumentException("bad matrix shape " + rows + "x" + cols + " / " + rowsPerSegment);
         }
-        if ((long) rowsPerSegment * cols * format.bytes() > Integer.MAX_VALUE) {
+        if (rowsPerSegment * format.rowBytes(cols) > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("segment too large: " + rowsPerSegment + " rows of " + cols);
         }
         int needed = (rows + rowsPerSegment - 1) / rowsPerSegment;
@@ -74,12 +104,31 @@ public final class WeightMatrix {
         this.segments = new ByteBuffer[segments.length];
         for (int s = 0; s < segments.length; s++) {
             int segmentRows = Math.min(rowsPerSegment, rows - s * rowsPerSegment);
-            long bytes = (long) segmentRows * cols * format.bytes();
+            long bytes = segmentRows * format.rowBytes(cols);
             if (segments[s].capacity() < bytes) {
                 throw new IllegalArgumentException("segment " + s + " holds " + segments[s].capacity() + " bytes, needs " + bytes);
             }
             this.segments[s] = segments[s].duplicate().order(ByteOrder.LITTLE_ENDIAN);
         }
+        this.groupSize = groupSize;
+        if (format == Format.Q4) {
+            if (groupSize < 2 || groupSize % 2 != 0 || cols % groupSize != 0) {
+                throw new IllegalArgumentException("Q4 groups of " + groupSize + " must be even and divide the "
+                        + cols + " columns");
+            }
+            if (rowsPerSegment != rows) {
+                throw new IllegalArgumentException("a Q4 matrix is one segment");
+            }
+            long groupBytes = (long) rows * (cols / groupSize) * 4;
+            if (scales.capacity() < groupBytes || offsets.capacity() < groupBytes) {
+                throw new IllegalArgumentException("Q4 scales/offsets hold " + scales.capacity() + "/"
+                        + offsets.capacity() + " bytes, need " + groupBytes);
+            }
+            this.scales = scales.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            this.offsets = offsets.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            return;
+        }
+        this.offsets = null;
         if (scales != null) {
             if (rowsPerSegment != rows) {
                 throw new IllegalArgumentException("a Q8 matrix is one segment");
@@ -153,9 +202,93 @@ public final class WeightMatrix {
         }
     }
 
+    /**
+     * Q4 of {@code rowCount} rows given as floats ({@code values}: row-major, rowCount · cols) that are rows
+     * [firstRow, firstRow + rowCount) of the matrix, written into buffers laid out as {@link #q4} reads them: per group
+     * of {@code groupSize} values of a row, m = min, d = (max − min) / 15, q = (w − m) / d rounded to nearest and
+     * clamped to [0, 15] (a constant group: d = 0, q = 0, m = its value). Round-to-nearest with a min and a scale per
+     * group, as llama.cpp's Q4_1 (there in blocks of 32).
+     */
+    public static void quantizeRowsQ4(float[] values, int cols, int firstRow, int rowCount, int groupSize,
+                                      ByteBuffer codes, ByteBuffer scales, ByteBuffer offsets) {
+        if (cols % groupSize != 0 || groupSize % 2 != 0) {
+            throw new IllegalArgumentException("Q4 groups of " + groupSize + " must be even and divide " + cols);
+        }
+        int groups = cols / groupSize;
+        ByteBuffer q = codes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer d = scales.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer m = offsets.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        byte[] packed = new byte[cols / 2];
+        for (int i = 0; i < rowCount; i++) {
+            int r = firstRow + i;
+            int at = i * cols;
+            for (int g = 0; g < groups; g++) {
+                int j0 = g * groupSize;
+                float min = Float.POSITIVE_INFINITY;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = j0; j < j0 + groupSize; j++) {
+                    min = Math.min(min, values[at + j]);
+                    max = Math.max(max, values[at + j]);
+                }
+                float scale = (max - min) / 15f;
+                float offset = min;
+                for (int pass = 0; pass < Q4_REFITS && scale > 0f; pass++) {
+                    // least squares of w ≈ d · q + m over the group for the codes of the current (d, m): the
+                    // min/max grid spends levels on the two extremes, the fit moves them to where the values are
+                    float inverse = 1f / scale;
+                    double sq = 0;
+                    double sqq = 0;
+                    double sw = 0;
+                    double sqw = 0;
+                    for (int j = j0; j < j0 + groupSize; j++) {
+                        int code = Math.max(0, Math.min(15, Math.round((values[at + j] - offset) * inverse)));
+                        sq += code;
+                        sqq += (double) code * code;
+                        sw += values[at + j];
+                        sqw += (double) code * values[at + j];
+                    }
+                    double det = groupSize * sqq - sq * sq;
+                    if (det <= 0) {
+                        break;
+                    }
+                    float fitScale = (float) ((groupSize * sqw - sq * sw) / det);
+                    if (!(fitScale > 0f)) {
+                        break;
+                    }
+                    scale = fitScale;
+                    offset = (float) ((sw - fitScale * sq) / groupSize);
+                }
+                float inverse = scale == 0f ? 0f : 1f / scale;
+                d.putFloat(4 * (r * groups + g), scale);
+                m.putFloat(4 * (r * groups + g), offset);
+                for (int j = j0; j < j0 + groupSize; j += 2) {
+                    int lo = Math.max(0, Math.min(15, Math.round((values[at + j] - offset) * inverse)));
+                    int hi = Math.max(0, Math.min(15, Math.round((values[at + j + 1] - offset) * inverse)));
+                    packed[j >> 1] = (byte) (lo | (hi << 4));
+                }
+            }
+            q.put(r * (cols / 2), packed);
+        }
+    }
+
     /** A Q8 matrix over buffers filled by {@link #quantize} (one segment: rows · cols must fit an int). */
     public static WeightMatrix quantized(int rows, int cols, ByteBuffer quants, ByteBuffer scales) {
         return new WeightMatrix(Format.Q8, rows, cols, rows, new ByteBuffer[] {quants}, scales);
+    }
+
+    /**
+     * A Q4 matrix over {@code codes} (rows · cols / 2 bytes, layout in the class comment), {@code scales} and
+     * {@code offsets} (rows · cols / groupSize float32 each, little-endian): value (r, j) = d · q + m with q the code,
+     * d and m those of (r, j / groupSize).
+     */
+    public static WeightMatrix q4(int rows, int cols, int groupSize, ByteBuffer codes, ByteBuffer scales,
+                                  ByteBuffer offsets) {
+        return new WeightMatrix(Format.Q4, rows, cols, rows, new ByteBuffer[] {codes}, scales, offsets, groupSize);
+    }
+
+    /** Q4: values per scale along a row; 0 for other formats. */
+    public int groupSize() {
+        return groupSize;
     }
 
     /** One segment over all rows. */
@@ -165,7 +298,7 @@ public final class WeightMatrix {
 
     /** Largest row count per segment so that a segment stays within {@code maxSegmentBytes}. */
     public static int rowsPerSegment(Format format, int rows, int cols, long maxSegmentBytes) {
-        long perRow = (long) cols * format.bytes();
+        long perRow = format.rowBytes(cols);
         long fit = Math.max(1, Math.min(maxSegmentBytes, Integer.MAX_VALUE) / perRow);
         return (int) Math.min(rows, fit);
     }
@@ -184,26 +317,29 @@ public final class WeightMatrix {
 
     /**
      * The stored bytes of all rows as one read-only little-endian buffer (no copy), or null when the matrix has several
-     * segments or is {@link Format#Q8} (its scales are apart).
+     * segments or is {@link Format#Q8} / {@link Format#Q4} (their scales are apart).
      */
     public ByteBuffer wholeBytes() {
         if (segments.length != 1 || scales != null) {
             return null;
         }
-        return segments[0].asReadOnlyBuffer().limit((int) ((long) rows * cols * format.bytes()))
+        return segments[0].asReadOnlyBuffer().limit((int) (rows * format.rowBytes(cols)))
                 .order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Bytes one full product reads (for Q8 including its scales). */
+    /** Bytes one full product reads (for Q8 including its scales, for Q4 its scales and offsets). */
     public long bytes() {
-        long bytes = (long) rows * cols * format.bytes();
+        long bytes = rows * format.rowBytes(cols);
+        if (format == Format.Q4) {
+            return bytes + 2L * rows * (cols / groupSize) * 4;
+        }
         return scales == null ? bytes : bytes + (long) rows * blocksPerRow(cols) * 4;
     }
 
     /**
      * {@code out[outOffset + r - from] = row r · x} for rows [from, to). For BF16, {@code even}/{@code odd}
      * must hold {@link Kernels#deinterleave deinterleaved} x, for Q8 {@code even} must hold x {@link
-     * Kernels#permuteForQ8 permuted} (both ignored for F32).
+     * Kernels#permuteForQ8 permuted}, for Q4 x {@link Kernels#prepareForQ4 prepared} (both ignored for F32).
      */
     public void rows(Kernels kernels, float[] x, float[] even, float[] odd, float[] out, int outOffset, int from, int to) {
         int r = from;
@@ -217,6 +353,9 @@ public final class WeightMatrix {
             } else if (format == Format.Q8) {
                 kernels.q8Rows(segments[s], scales, cols, r - segmentStart, end - segmentStart, x, even, out,
                         outOffset + r - from);
+            } else if (format == Format.Q4) {
+                kernels.q4Rows(segments[s], scales, offsets, cols, groupSize, r - segmentStart, end - segmentStart, x,
+                        even, out, outOffset + r - from);
             } else {
                 kernels.f32Rows(segments[s], cols, r - segmentStart, end - segmentStart, x, out, outOffset + r - from);
             }
@@ -242,6 +381,12 @@ public final class WeightMatrix {
             } else if (format == Format.Q8) {
                 kernels.q8RowsBatch(segments[s], scales, cols, r - segmentStart, end - segmentStart, batch, x, even,
                         out, outOffset + r - from);
+            } else if (format == Format.Q4) {
+                // one vector at a time: the 4-bit kernel's widening arithmetic, not memory, bounds it
+                for (int b = 0; b < batch; b++) {
+                    kernels.q4Rows(segments[s], scales, offsets, cols, groupSize, r - segmentStart, end - segmentStart,
+                            x[b], even[b], out[b], outOffset + r - from);
+                }
             } else {
                 kernels.f32RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, out,
                         outOffset + r - from);
@@ -252,11 +397,25 @@ public final class WeightMatrix {
 
     /**
      * Rows [from, to) as float32 into {@code target} (native order), row r at byte r · cols · 4: the layer-by-layer
-     * widening of {@code WIDEN_PER_LAYER}. BF16 and F32 only (a Q8 copy is not the stored value).
+     * widening of {@code WIDEN_PER_LAYER}. BF16 and F32 exactly; Q4 dequantised (d · q + m: the values of a 4-bit
+     * checkpoint). Not Q8 (an int8 copy is not the stored value).
      */
     public void widenRows(Kernels kernels, int from, int to, ByteBuffer target) {
         if (format == Format.Q8) {
             throw new IllegalStateException("Q8 rows are not the stored values");
+        }
+        if (format == Format.Q4) {
+            if (from < 0 || to > rows || from > to) {
+                throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of " + rows);
+            }
+            ByteBuffer out = target.duplicate().order(ByteOrder.nativeOrder());
+            float[] row = new float[cols];
+            for (int r = from; r < to; r++) {
+                row(r, row);
+                out.position(r * cols * 4);
+                out.asFloatBuffer().put(row);
+            }
+            return;
         }
         if (from < 0 || to > rows || from > to) {
             throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") of " + rows);
@@ -286,6 +445,12 @@ public final class WeightMatrix {
         }
     }
 
+    /** Code of value j of the Q4 row starting at byte {@code rowBase}: byte j / 2, low nibble for even j. */
+    static int q4Code(ByteBuffer codes, int rowBase, int j) {
+        int b = codes.get(rowBase + (j >> 1));
+        return (j & 1) == 0 ? b & 0xF : (b >> 4) & 0xF;
+    }
+
     /** Row r widened to float32 (an embedding lookup). */
     public void row(int r, float[] out) {
         row(r, out, null);
@@ -298,7 +463,7 @@ public final class WeightMatrix {
         }
         int s = r / rowsPerSegment;
         ByteBuffer b = segments[s];
-        int base = (r - s * rowsPerSegment) * cols * format.bytes();
+        int base = format == Format.Q4 ? 0 : (r - s * rowsPerSegment) * cols * format.bytes();
         if (format == Format.BF16 && scratch != null) {
             b.asShortBuffer().get(base / 2, scratch, 0, cols); // a view of the little-endian buffer: LE shorts
             for (int j = 0; j < cols; j++) {
@@ -312,6 +477,13 @@ public final class WeightMatrix {
             int blocks = blocksPerRow(cols);
             for (int j = 0; j < cols; j++) {
                 out[j] = b.get(base + j) * scales.getFloat(4 * (r * blocks + j / Q8_BLOCK));
+            }
+        } else if (format == Format.Q4) {
+            int groups = cols / groupSize;
+            int codeBase = r * (cols / 2);
+            for (int j = 0; j < cols; j++) {
+                int g = r * groups + j / groupSize;
+                out[j] = q4Code(b, codeBase, j) * scales.getFloat(4 * g) + offsets.getFloat(4 * g);
             }
         } else {
             for (int j = 0; j < cols; j++) {
