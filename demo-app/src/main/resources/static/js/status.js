@@ -32,6 +32,8 @@
       ['Load time', s.loadMillis ? fmt(s.loadMillis, ' ms') : '—'],
       ['Weights are', s.randomWeights ? 'random (tiny test model)' : 'trained'],
       ['Requests', s.completedRequests + ' done · ' + s.failedRequests + ' failed · ' + s.running + ' running · ' + s.waiting + ' waiting'],
+      ['Decode batch', s.batch ? s.batch.size + ' in the current step · ' + s.batch.decoding + ' decoding · at most ' + s.batch.maxBatchSize
+        + ' (largest so far ' + s.batch.largest + ')' : 'each request decodes alone', 'batch'],
     ].concat(s.loadError ? [['Load error', s.loadError]] : []));
     const last = s.lastRequest;
     if (last) {
@@ -55,6 +57,7 @@
       ['Request size', bytes(l.maxRequestBytes)],
       ['Image pixels', (l.maxImagePixels / 1e6).toFixed(1) + ' MP'],
       ['Concurrent generations', String(l.maxConcurrentRequests)],
+      ['Decode batch size', String(l.maxBatchSize)],
     ]);
   }
   refresh();

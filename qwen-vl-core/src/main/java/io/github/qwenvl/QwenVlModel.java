@@ -341,13 +341,13 @@ public final class QwenVlModel implements AutoCloseable {
         private final CancellationToken token;
         private final GenerationListener listener;
         volatile boolean generating;
-        /** The model's decode scheduler, whose due steps the vision tower and prefill let run first; null: none. */
-        private final io.github.qwenvl.generate.DecodeBatcher<?> batcher;
+        /** The request's turns with the running streams' decode steps (vision and prefill); null: none. */
+        private final io.github.qwenvl.generate.DecodeBatcher<?>.PrefillShare share;
 
         RequestCheck(CancellationToken token, GenerationListener listener, io.github.qwenvl.generate.DecodeBatcher<?> batcher) {
             this.token = token;
             this.listener = listener;
-            this.batcher = batcher;
+            this.share = batcher == null ? null : batcher.prefillShare();
         }
 
         @Override
@@ -361,8 +361,8 @@ public final class QwenVlModel implements AutoCloseable {
                 token.cancel(RequestCancelledException.Reason.CLIENT);
                 token.throwIfCancelled();
             }
-            if (batcher != null) {
-                batcher.yieldToDecode(); // running streams' due decode step first
+            if (share != null) {
+                share.checkpoint(); // takes turns with the running streams' decode steps
             }
         }
     }

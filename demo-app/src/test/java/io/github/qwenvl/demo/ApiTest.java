@@ -215,7 +215,13 @@ class ApiTest {
                 .andExpect(jsonPath("$.limits.maxImages").value(3))
                 // application.properties' spring.ai.qwen-vl.serving.* keys bind
                 .andExpect(jsonPath("$.limits.maxImagePixels").value(16777216))
-                .andExpect(jsonPath("$.limits.maxConcurrentRequests").value(1));
+                // unset max-concurrent-requests: as many as share a decode step (max-batch-size, 4)
+                .andExpect(jsonPath("$.limits.maxConcurrentRequests").value(4))
+                .andExpect(jsonPath("$.limits.maxBatchSize").value(4))
+                // Java decode (the Vector API is on under Surefire): the scheduler's current batch
+                .andExpect(jsonPath("$.batch.maxBatchSize").value(4))
+                .andExpect(jsonPath("$.batch.size").isNumber())
+                .andExpect(jsonPath("$.batch.decoding").isNumber());
         mvc.perform(get("/api/presets"))
                 .andExpect(jsonPath("$.architecture").value("QWEN2_VL"))
                 .andExpect(jsonPath("$.presets[0].template").value(org.hamcrest.Matchers.containsString("{object}")));

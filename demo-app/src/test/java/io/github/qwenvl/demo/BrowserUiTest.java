@@ -267,6 +267,9 @@ class BrowserUiTest {
         assertThat(driver.findElement(By.id("status-state")).getText()).isEqualTo("loaded");
         assertThat(driver.findElement(By.id("status-architecture")).getText()).isEqualTo("QWEN2_VL");
         assertThat(driver.findElement(By.id("status-device")).getText()).isEqualTo("cpu()");
+        // decode steps shared by the running requests (Java decode under Surefire): at most max-batch-size (4)
+        assertThat(driver.findElement(By.id("status-batch")).getText()).contains("in the current step")
+                .contains("at most 4");
         assertThat(driver.findElement(By.id("status-ttft")).getText()).endsWith(" ms");
         assertThat(driver.findElement(By.id("status-tps")).getText()).endsWith("tokens/s");
         Browser.screenshot(driver, "status");

@@ -28,11 +28,12 @@ import java.util.concurrent.TimeUnit;
  * interrupted while its step runs waits for that step, since the step writes to its state, and keeps the interrupt.
  *
  * <p>CPU share with new requests: a request's vision tower and prefill are compute-bound and compete with the decode
- * steps for the same cores. At every checkpoint (between vision blocks and prefill layers, see
- * {@link io.github.qwenvl.engine.Checkpoints}) such work calls {@link #yieldToDecode()}, which waits while a decode
- * step is running or due; a prefill then advances about one block per step, and a running stream's longest pause
- * while a request is admitted is about one step slowed by one vision block or prefill layer running beside it, not
- * the whole prefill.
+ * steps for the same cores. Such work reports every checkpoint (between vision blocks and prefill layers, see
+ * {@link io.github.qwenvl.engine.Checkpoints}) to its {@link PrefillShare}: once it has computed for about one step's
+ * time since it last let a step through, it waits ({@link #yieldToDecode()}) while a decode step is running or due.
+ * Running streams and new requests then take turns of about a step each, so a running stream's longest pause while a
+ * request is admitted is a few steps' time, not the whole vision pass and prefill; the new request's first token
+ * comes about half as fast as it would alone.
  *
  * @param <S> the decoder's per-sequence state (its KV cache)
  */
@@ -221,6 +222,39 @@ public final class DecodeBatcher<S> implements AutoCloseable {
      * Returns at once when no sequence is decoding. Only waits for a step, which depends on nothing the caller may
      * hold (the prefill's layer buffers), so it cannot deadlock; an interrupt ends the wait (and is kept).
      */
+    /** A new request's share of the CPU between decode steps, for its vision tower and prefill (one per request). */
+    public PrefillShare prefillShare() {
+        return new PrefillShare();
+    }
+
+    /**
+     * One request's vision and prefill work, taking turns with the decode steps: see {@link #checkpoint()}. Used by the
+     * request's own thread.
+     */
+    public final class PrefillShare {
+        private long sliceStart = System.nanoTime();
+
+        private PrefillShare() {
+        }
+
+        /**
+         * At a checkpoint of the request's vision tower or prefill: once it has computed for about as long as the last
+         * decode step took since it last let one through, waits for the step that is running or due
+         * ({@link #yieldToDecode()}); otherwise returns at once.
+         */
+        public void checkpoint() {
+            long slice;
+            synchronized (lock) {
+                slice = lastStepNanos;
+            }
+            if (System.nanoTime() - sliceStart < slice) {
+                return;
+            }
+            yieldToDecode();
+            sliceStart = System.nanoTime();
+        }
+    }
+
     public void yieldToDecode() {
         synchronized (lock) {
             if (closed || joined == 0 || !stepRunning && pending.isEmpty()) {

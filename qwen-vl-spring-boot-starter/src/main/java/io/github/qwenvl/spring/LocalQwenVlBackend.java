@@ -74,6 +74,11 @@ public final class LocalQwenVlBackend implements QwenVlBackend {
     }
 
     @Override
+    public Optional<io.github.qwenvl.generate.DecodeBatcher.Stats> decodeStats() {
+        return holder.decodeStats();
+    }
+
+    @Override
     public Health health() {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("backend", kind());

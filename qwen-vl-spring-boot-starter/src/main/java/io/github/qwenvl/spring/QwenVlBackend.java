@@ -54,6 +54,14 @@ public interface QwenVlBackend extends AutoCloseable {
     /** The loaded local engine's model, if there is one. */
     Optional<ModelInfo> info();
 
+    /**
+     * What the local engine's decode scheduler is doing (sequences decoding, the current shared step's size), when a
+     * model is loaded whose decode steps are batched; empty otherwise (not loaded, remote, decode steps alone).
+     */
+    default Optional<io.github.qwenvl.generate.DecodeBatcher.Stats> decodeStats() {
+        return Optional.empty();
+    }
+
     /** Health: UP, UNKNOWN (not loaded yet) or DOWN, with details. Contacts a remote server. */
     Health health();
 

@@ -5,8 +5,10 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 
 /**
- * Health of the backend. Local: UP with architecture, device, parameters and memory once loaded; UNKNOWN while a
- * lazily loaded model waits for its first request; DOWN with the reason when loading failed. Remote: UP when a
+ * Health of the backend, with the requests running (admitted by the gate) and queued; where decode steps are batched
+ * also the current shared step's size ({@code batchedRequests}), the requests decoding ({@code decodingRequests},
+ * the others run their vision tower or prefill) and {@code maxBatchSize}. Local: UP with architecture, device,
+ * parameters and memory once loaded; UNKNOWN while a lazily loaded model waits for its first request; DOWN with the reason when loading failed. Remote: UP when a
  * server lists its models ({@code GET /v1/models}), DOWN with each server's error otherwise.
  */
 public class QwenVlHealthIndicator extends AbstractHealthIndicator {
@@ -27,8 +29,11 @@ public class QwenVlHealthIndicator extends AbstractHealthIndicator {
         if ("UP".equals(health.status())) {
             Runtime rt = Runtime.getRuntime();
             builder.withDetail("runningRequests", gate.running())
-                    .withDetail("queuedRequests", gate.waiting())
-                    .withDetail("jvmHeapUsedBytes", rt.totalMemory() - rt.freeMemory());
+                    .withDetail("queuedRequests", gate.waiting());
+            backend.decodeStats().ifPresent(s -> builder.withDetail("batchedRequests", s.batchSize())
+                    .withDetail("decodingRequests", s.decoding())
+                    .withDetail("maxBatchSize", s.maxBatchSize()));
+            builder.withDetail("jvmHeapUsedBytes", rt.totalMemory() - rt.freeMemory());
         }
     }
 }

@@ -73,6 +73,12 @@ public final class QwenVlModelHolder implements AutoCloseable, org.springframewo
         return m == null ? Optional.empty() : Optional.of(m.info());
     }
 
+    /** The loaded model's decode scheduler's figures, if it is loaded and batches its decode steps. */
+    public Optional<io.github.qwenvl.generate.DecodeBatcher.Stats> decodeStats() {
+        QwenVlModel m = model;
+        return m == null || m.isClosing() ? Optional.empty() : Optional.ofNullable(m.decodeStats());
+    }
+
     public Optional<RuntimeException> failure() {
         return Optional.ofNullable(failure);
     }

@@ -55,6 +55,11 @@ public final class RequestGate {
         running.release();
     }
 
+    /** Most generations admitted at once. */
+    public int limit() {
+        return maxConcurrent;
+    }
+
     public int running() {
         return maxConcurrent - running.availablePermits();
     }

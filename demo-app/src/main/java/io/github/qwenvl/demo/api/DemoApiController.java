@@ -202,6 +202,16 @@ public class DemoApiController {
         }
         s.put("running", vision.running());
         s.put("waiting", vision.waiting());
+        // the current shared decode step: its size, the requests decoding, the limit (absent: decode steps alone)
+        vision.decodeStats().ifPresent(d -> {
+            Map<String, Object> batch = new LinkedHashMap<>();
+            batch.put("size", d.batchSize());
+            batch.put("decoding", d.decoding());
+            batch.put("maxBatchSize", d.maxBatchSize());
+            batch.put("largest", d.largestBatch());
+            batch.put("steps", d.steps());
+            s.put("batch", batch);
+        });
         s.put("completedRequests", stats.completed());
         s.put("failedRequests", stats.failedCount());
         s.put("lastRequest", stats.last());
@@ -210,7 +220,8 @@ public class DemoApiController {
         limits.put("maxImageBytes", properties.getMaxImageSize().toBytes());
         limits.put("maxRequestBytes", properties.getMaxRequestSize().toBytes());
         limits.put("maxImagePixels", qwenProperties.getServing().getMaxImagePixels());
-        limits.put("maxConcurrentRequests", qwenProperties.getServing().getMaxConcurrentRequests());
+        limits.put("maxConcurrentRequests", qwenProperties.concurrentRequests());
+        limits.put("maxBatchSize", qwenProperties.getServing().getMaxBatchSize());
         s.put("limits", limits);
         return s;
     }

@@ -70,4 +70,9 @@ public class VisionModel {
     public int waiting() {
         return qwen.gate().waiting();
     }
+
+    /** The local model's decode scheduler (current shared step), when decode steps are batched. */
+    public Optional<io.github.qwenvl.generate.DecodeBatcher.Stats> decodeStats() {
+        return backend.decodeStats();
+    }
 }

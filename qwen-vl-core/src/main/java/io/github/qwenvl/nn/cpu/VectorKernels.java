@@ -192,6 +192,484 @@ final class VectorKernels implements Kernels {
         return sum;
     }
 
+    /** Vectors per group of the batched kernels: four vectors' accumulators (16) stay in the 32 vector registers. */
+    private static final int GROUP = 4;
+
+    /**
+     * Rows per block of the batched kernels: a group's x (from L1 or L2) serves this many rows before the next group
+     * reuses the block's rows from the cache; only its first group reads them from memory. 4 and 16 measured alike on
+     * the 2B's shapes (BatchedDecodeBenchmark kernels, one thread, by CPU time); {@code -Dqwenvl.decode.batchRows}
+     * for measurements.
+     */
+    static final int BATCH_BLOCK = Integer.getInteger("qwenvl.decode.batchRows", 16);
+
+    /**
+     * Rows times groups of four vectors ({@link #bf16ShortRowFour} for rows of up to {@link #SHORT_ROW} columns,
+     * {@link #bf16TwoRowsFour} for longer ones): each widened weight vector feeds four vectors' FMAs, and a group's x
+     * is first {@link #pack packed} into one array, so with eight vectors the arithmetic, not the memory, bounds a
+     * step. Every value is the single-vector kernels' bit for bit (the same accumulators, steps and sums). Two or three
+     * leftover vectors (batch not a multiple of four) go as a pair ({@link #bf16ShortRowTwo}, {@link #bf16TwoRowsTwo});
+     * a last single vector and a block's leftover long row go through the single-vector kernels directly.
+     */
+    @Override
+    public void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                              float[][] even, float[][] odd, float[] packed, float[][] out, int outOffset) {
+        boolean shortRows = cols <= SHORT_ROW;
+        int groups = batch / GROUP;
+        boolean pair = batch % GROUP >= 2; // two leftover vectors go as a pair
+        int groupFloats = cols / (2 * L) * 2 * GROUP * L;
+        int pairAt = groups * groupFloats;
+        float[] px = packed;
+        if (px == null) { // not prepared by the caller: this thread's own copy
+            px = packBf16Batch(batch, even, odd, cols, PACKED.get());
+            PACKED.set(px);
+        }
+        for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
+            int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
+            int b = 0;
+            for (; b + GROUP <= batch; b += GROUP) {
+                int r = r0;
+                int pbase = (b / GROUP) * groupFloats;
+                if (shortRows) {
+                    for (; r < r1; r++) {
+                        bf16ShortRowFour(segment, cols, r, x, px, pbase, b, out, outOffset + r - rowFrom);
+                    }
+                } else {
+                    for (; r + 2 <= r1; r += 2) {
+                        bf16TwoRowsFour(segment, cols, r, x, px, pbase, b, out, outOffset + r - rowFrom);
+                    }
+                    for (; r < r1; r++) {
+                        for (int v = b; v < b + GROUP; v++) {
+                            out[v][outOffset + r - rowFrom] = bf16Row(segment, cols, r, x[v], even[v], odd[v]);
+                        }
+                    }
+                }
+            }
+            if (pair) {
+                int r = r0;
+                if (shortRows) {
+                    for (; r < r1; r++) {
+                        bf16ShortRowTwo(segment, cols, r, x, px, pairAt, b, out, outOffset + r - rowFrom);
+                    }
+                } else {
+                    for (; r + 2 <= r1; r += 2) {
+                        bf16TwoRowsTwo(segment, cols, r, x, px, pairAt, b, out, outOffset + r - rowFrom);
+                    }
+                    for (; r < r1; r++) {
+                        for (int v = b; v < b + 2; v++) {
+                            out[v][outOffset + r - rowFrom] = bf16Row(segment, cols, r, x[v], even[v], odd[v]);
+                        }
+                    }
+                }
+                b += 2;
+            }
+            for (; b < batch; b++) {
+                for (int r = r0; r < r1; r++) {
+                    out[b][outOffset + r - rowFrom] = shortRows ? bf16ShortRow(segment, cols, r, x[b], even[b], odd[b])
+                            : bf16Row(segment, cols, r, x[b], even[b], odd[b]);
+                }
+            }
+        }
+    }
+
+    /** As {@link #bf16RowsBatch}: one F32 row times groups of four vectors, each value {@link #f32Rows}' own. */
+    @Override
+    public void f32RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
+                             float[][] out, int outOffset) {
+        for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
+            int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
+            int b = 0;
+            for (; b + GROUP <= batch; b += GROUP) {
+                for (int r = r0; r < r1; r++) {
+                    f32RowFour(segment, cols, r, x, b, out, outOffset + r - rowFrom);
+                }
+            }
+            for (; b < batch; b++) {
+                f32Rows(segment, cols, r0, r1, x[b], out[b], outOffset + r0 - rowFrom);
+            }
+        }
+    }
+
+
+
+    /**
+     * Groups of four vectors, then a pair of leftovers (batch mod 4 ≥ 2), each {@link #pack packed}; a last single
+     * vector is read from even/odd.
+     */
+    @Override
+    public float[] packBf16Batch(int batch, float[][] even, float[][] odd, int cols, float[] scratch) {
+        int groups = batch / GROUP;
+        boolean pair = batch % GROUP >= 2;
+        int groupFloats = cols / (2 * L) * 2 * GROUP * L;
+        int needed = groups * groupFloats + (pair ? groupFloats / 2 : 0);
+        float[] px = scratch != null && scratch.length >= needed ? scratch : new float[needed];
+        for (int g = 0; g < groups; g++) {
+            pack(even, odd, g * GROUP, GROUP, cols, px, g * groupFloats);
+        }
+        if (pair) {
+            pack(even, odd, groups * GROUP, 2, cols, px, groups * groupFloats);
+        }
+        return px;
+    }
+
+    /** Per calling thread: the batch's x packed by {@link #pack}. */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The x of vectors b .. b + group - 1 as one array from {@code at}: for every step of 2L columns (the full steps
+     * only; the tail is read from x), 2 · group · L floats: vector 0's even entries of the step, its odd entries, vector
+     * 1's, … so that a kernel's loads of one step come from one array at consecutive offsets (one range check pattern,
+     * no per-array registers). Returns the floats written (group · the columns of the full steps).
+     */
+    private static int pack(float[][] even, float[][] odd, int b, int group, int cols, float[] px, int at) {
+        int steps = cols / (2 * L);
+        for (int t = 0; t < steps; t++) {
+            int h = t * L;
+            int p = at + t * 2 * group * L;
+            for (int v = 0; v < group; v++) {
+                System.arraycopy(even[b + v], h, px, p + 2 * v * L, L);
+                System.arraycopy(odd[b + v], h, px, p + (2 * v + 1) * L, L);
+            }
+        }
+        return steps * 2 * group * L;
+    }
+
+    /**
+     * One short row times four vectors (b .. b + 3, their x {@link #pack packed} at {@code pbase} of {@code px}): per
+     * vector exactly {@link #bf16ShortRow}'s four accumulators, loop steps and final sum, so each value is bit for bit
+     * the single-vector one; each load of the row widens once and feeds the four vectors.
+     */
+    private static void bf16ShortRowFour(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase,
+                                               int b, float[][] out, int at) {
+        int wide = 4 * L;
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a02 = FloatVector.zero(F);
+        FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a12 = FloatVector.zero(F);
+        FloatVector a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a22 = FloatVector.zero(F);
+        FloatVector a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        FloatVector a31 = FloatVector.zero(F);
+        FloatVector a32 = FloatVector.zero(F);
+        FloatVector a33 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 4 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a02 = l1.fma(FloatVector.fromArray(F, px, p + 8 * L), a02);
+            a03 = h1.fma(FloatVector.fromArray(F, px, p + 9 * L), a03);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a12 = l1.fma(FloatVector.fromArray(F, px, p + 10 * L), a12);
+            a13 = h1.fma(FloatVector.fromArray(F, px, p + 11 * L), a13);
+            a20 = l0.fma(FloatVector.fromArray(F, px, p + 4 * L), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, px, p + 5 * L), a21);
+            a22 = l1.fma(FloatVector.fromArray(F, px, p + 12 * L), a22);
+            a23 = h1.fma(FloatVector.fromArray(F, px, p + 13 * L), a23);
+            a30 = l0.fma(FloatVector.fromArray(F, px, p + 6 * L), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, px, p + 7 * L), a31);
+            a32 = l1.fma(FloatVector.fromArray(F, px, p + 14 * L), a32);
+            a33 = h1.fma(FloatVector.fromArray(F, px, p + 15 * L), a33);
+        }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            int p = pbase + 4 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a20 = l0.fma(FloatVector.fromArray(F, px, p + 4 * L), a20);
+            a21 = h0.fma(FloatVector.fromArray(F, px, p + 5 * L), a21);
+            a30 = l0.fma(FloatVector.fromArray(F, px, p + 6 * L), a30);
+            a31 = h0.fma(FloatVector.fromArray(F, px, p + 7 * L), a31);
+        }
+        float s0 = a00.add(a02).add(a01.add(a03)).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a12).add(a11.add(a13)).reduceLanes(VectorOperators.ADD);
+        float s2 = a20.add(a22).add(a21.add(a23)).reduceLanes(VectorOperators.ADD);
+        float s3 = a30.add(a32).add(a31.add(a33)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16);
+            s0 += w * x[b + 0][j];
+            s1 += w * x[b + 1][j];
+            s2 += w * x[b + 2][j];
+            s3 += w * x[b + 3][j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+        out[b + 2][at] = s2;
+        out[b + 3][at] = s3;
+    }
+
+    /**
+     * Two long rows times four vectors (x {@link #pack packed} as for {@link #bf16ShortRowFour}): per (row, vector)
+     * exactly {@link #bf16Row}'s two accumulators and sum, so each value is bit for bit the single-vector one; each
+     * load of x serves both rows, each widened word four vectors.
+     */
+    private static void bf16TwoRowsFour(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase,
+                                              int b, float[][] out, int at) {
+        int single = 2 * L;
+        int b0 = r * cols * 2;
+        int b1 = b0 + cols * 2;
+        FloatVector e00 = FloatVector.zero(F);
+        FloatVector e01 = FloatVector.zero(F);
+        FloatVector e02 = FloatVector.zero(F);
+        FloatVector e03 = FloatVector.zero(F);
+        FloatVector o00 = FloatVector.zero(F);
+        FloatVector o01 = FloatVector.zero(F);
+        FloatVector o02 = FloatVector.zero(F);
+        FloatVector o03 = FloatVector.zero(F);
+        FloatVector e10 = FloatVector.zero(F);
+        FloatVector e11 = FloatVector.zero(F);
+        FloatVector e12 = FloatVector.zero(F);
+        FloatVector e13 = FloatVector.zero(F);
+        FloatVector o10 = FloatVector.zero(F);
+        FloatVector o11 = FloatVector.zero(F);
+        FloatVector o12 = FloatVector.zero(F);
+        FloatVector o13 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 4 * j;
+            FloatVector xe0 = FloatVector.fromArray(F, px, p + 0 * L);
+            FloatVector xo0 = FloatVector.fromArray(F, px, p + 1 * L);
+            e00 = l0.fma(xe0, e00);
+            o00 = h0.fma(xo0, o00);
+            e10 = l1.fma(xe0, e10);
+            o10 = h1.fma(xo0, o10);
+            FloatVector xe1 = FloatVector.fromArray(F, px, p + 2 * L);
+            FloatVector xo1 = FloatVector.fromArray(F, px, p + 3 * L);
+            e01 = l0.fma(xe1, e01);
+            o01 = h0.fma(xo1, o01);
+            e11 = l1.fma(xe1, e11);
+            o11 = h1.fma(xo1, o11);
+            FloatVector xe2 = FloatVector.fromArray(F, px, p + 4 * L);
+            FloatVector xo2 = FloatVector.fromArray(F, px, p + 5 * L);
+            e02 = l0.fma(xe2, e02);
+            o02 = h0.fma(xo2, o02);
+            e12 = l1.fma(xe2, e12);
+            o12 = h1.fma(xo2, o12);
+            FloatVector xe3 = FloatVector.fromArray(F, px, p + 6 * L);
+            FloatVector xo3 = FloatVector.fromArray(F, px, p + 7 * L);
+            e03 = l0.fma(xe3, e03);
+            o03 = h0.fma(xo3, o03);
+            e13 = l1.fma(xe3, e13);
+            o13 = h1.fma(xo3, o13);
+        }
+        float s00 = e00.add(o00).reduceLanes(VectorOperators.ADD);
+        float s01 = e01.add(o01).reduceLanes(VectorOperators.ADD);
+        float s02 = e02.add(o02).reduceLanes(VectorOperators.ADD);
+        float s03 = e03.add(o03).reduceLanes(VectorOperators.ADD);
+        float s10 = e10.add(o10).reduceLanes(VectorOperators.ADD);
+        float s11 = e11.add(o11).reduceLanes(VectorOperators.ADD);
+        float s12 = e12.add(o12).reduceLanes(VectorOperators.ADD);
+        float s13 = e13.add(o13).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w0 = Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16);
+            float w1 = Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16);
+            s00 += w0 * x[b + 0][j];
+            s10 += w1 * x[b + 0][j];
+            s01 += w0 * x[b + 1][j];
+            s11 += w1 * x[b + 1][j];
+            s02 += w0 * x[b + 2][j];
+            s12 += w1 * x[b + 2][j];
+            s03 += w0 * x[b + 3][j];
+            s13 += w1 * x[b + 3][j];
+        }
+        out[b + 0][at] = s00;
+        out[b + 0][at + 1] = s10;
+        out[b + 1][at] = s01;
+        out[b + 1][at + 1] = s11;
+        out[b + 2][at] = s02;
+        out[b + 2][at + 1] = s12;
+        out[b + 3][at] = s03;
+        out[b + 3][at + 1] = s13;
+    }
+
+
+    /** {@link #bf16ShortRowFour} for two vectors (b, b + 1; packed in a group of two). */
+    private static void bf16ShortRowTwo(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase, int b,
+                                        float[][] out, int at) {
+        int wide = 4 * L;
+        int single = 2 * L;
+        int base = r * cols * 2;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a02 = FloatVector.zero(F);
+        FloatVector a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a12 = FloatVector.zero(F);
+        FloatVector a13 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, base + 2 * j + 4 * L, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 2 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a02 = l1.fma(FloatVector.fromArray(F, px, p + 4 * L), a02);
+            a03 = h1.fma(FloatVector.fromArray(F, px, p + 5 * L), a03);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+            a12 = l1.fma(FloatVector.fromArray(F, px, p + 6 * L), a12);
+            a13 = h1.fma(FloatVector.fromArray(F, px, p + 7 * L), a13);
+        }
+        for (; j + single <= cols; j += single) {
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, base + 2 * j, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            int p = pbase + 2 * j;
+            a00 = l0.fma(FloatVector.fromArray(F, px, p + 0 * L), a00);
+            a01 = h0.fma(FloatVector.fromArray(F, px, p + 1 * L), a01);
+            a10 = l0.fma(FloatVector.fromArray(F, px, p + 2 * L), a10);
+            a11 = h0.fma(FloatVector.fromArray(F, px, p + 3 * L), a11);
+        }
+        float s0 = a00.add(a02).add(a01.add(a03)).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a12).add(a11.add(a13)).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = Float.intBitsToFloat(segment.getShort(base + 2 * j) << 16);
+            s0 += w * x[b + 0][j];
+            s1 += w * x[b + 1][j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+    }
+
+    /** {@link #bf16TwoRowsFour} for two vectors (b, b + 1; packed in a group of two). */
+    private static void bf16TwoRowsTwo(ByteBuffer segment, int cols, int r, float[][] x, float[] px, int pbase, int b,
+                                       float[][] out, int at) {
+        int single = 2 * L;
+        int b0 = r * cols * 2;
+        int b1 = b0 + cols * 2;
+        FloatVector e00 = FloatVector.zero(F);
+        FloatVector o00 = FloatVector.zero(F);
+        FloatVector e01 = FloatVector.zero(F);
+        FloatVector o01 = FloatVector.zero(F);
+        FloatVector e10 = FloatVector.zero(F);
+        FloatVector o10 = FloatVector.zero(F);
+        FloatVector e11 = FloatVector.zero(F);
+        FloatVector o11 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + single <= cols; j += single) {
+            int off = 2 * j;
+            IntVector w0 = IntVector.fromByteBuffer(I, segment, b0 + off, LE);
+            IntVector w1 = IntVector.fromByteBuffer(I, segment, b1 + off, LE);
+            FloatVector l0 = low(w0);
+            FloatVector h0 = high(w0);
+            FloatVector l1 = low(w1);
+            FloatVector h1 = high(w1);
+            int p = pbase + 2 * j;
+            FloatVector xe0 = FloatVector.fromArray(F, px, p + 0 * L);
+            FloatVector xo0 = FloatVector.fromArray(F, px, p + 1 * L);
+            e00 = l0.fma(xe0, e00);
+            o00 = h0.fma(xo0, o00);
+            e10 = l1.fma(xe0, e10);
+            o10 = h1.fma(xo0, o10);
+            FloatVector xe1 = FloatVector.fromArray(F, px, p + 2 * L);
+            FloatVector xo1 = FloatVector.fromArray(F, px, p + 3 * L);
+            e01 = l0.fma(xe1, e01);
+            o01 = h0.fma(xo1, o01);
+            e11 = l1.fma(xe1, e11);
+            o11 = h1.fma(xo1, o11);
+        }
+        float s00 = e00.add(o00).reduceLanes(VectorOperators.ADD);
+        float s01 = e01.add(o01).reduceLanes(VectorOperators.ADD);
+        float s10 = e10.add(o10).reduceLanes(VectorOperators.ADD);
+        float s11 = e11.add(o11).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w0 = Float.intBitsToFloat(segment.getShort(b0 + 2 * j) << 16);
+            float w1 = Float.intBitsToFloat(segment.getShort(b1 + 2 * j) << 16);
+            s00 += w0 * x[b + 0][j];
+            s10 += w1 * x[b + 0][j];
+            s01 += w0 * x[b + 1][j];
+            s11 += w1 * x[b + 1][j];
+        }
+        out[b + 0][at] = s00;
+        out[b + 0][at + 1] = s10;
+        out[b + 1][at] = s01;
+        out[b + 1][at + 1] = s11;
+    }
+
+    /** One F32 row times four vectors: per vector exactly {@link #f32Rows}' accumulators and sum. */
+    private static void f32RowFour(ByteBuffer segment, int cols, int r, float[][] x, int b, float[][] out, int at) {
+        int wide = 2 * L;
+        int base = r * cols * 4;
+        float[] x0 = x[b + 0];
+        float[] x1 = x[b + 1];
+        float[] x2 = x[b + 2];
+        float[] x3 = x[b + 3];
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        FloatVector a31 = FloatVector.zero(F);
+        int j = 0;
+        for (; j + wide <= cols; j += wide) {
+            FloatVector w0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE);
+            FloatVector w1 = FloatVector.fromByteBuffer(F, segment, base + 4 * j + 4 * L, LE);
+            a00 = w0.fma(FloatVector.fromArray(F, x0, j), a00);
+            a01 = w1.fma(FloatVector.fromArray(F, x0, j + L), a01);
+            a10 = w0.fma(FloatVector.fromArray(F, x1, j), a10);
+            a11 = w1.fma(FloatVector.fromArray(F, x1, j + L), a11);
+            a20 = w0.fma(FloatVector.fromArray(F, x2, j), a20);
+            a21 = w1.fma(FloatVector.fromArray(F, x2, j + L), a21);
+            a30 = w0.fma(FloatVector.fromArray(F, x3, j), a30);
+            a31 = w1.fma(FloatVector.fromArray(F, x3, j + L), a31);
+        }
+        for (; j + L <= cols; j += L) {
+            FloatVector w0 = FloatVector.fromByteBuffer(F, segment, base + 4 * j, LE);
+            a00 = w0.fma(FloatVector.fromArray(F, x0, j), a00);
+            a10 = w0.fma(FloatVector.fromArray(F, x1, j), a10);
+            a20 = w0.fma(FloatVector.fromArray(F, x2, j), a20);
+            a30 = w0.fma(FloatVector.fromArray(F, x3, j), a30);
+        }
+        float s0 = a00.add(a01).reduceLanes(VectorOperators.ADD);
+        float s1 = a10.add(a11).reduceLanes(VectorOperators.ADD);
+        float s2 = a20.add(a21).reduceLanes(VectorOperators.ADD);
+        float s3 = a30.add(a31).reduceLanes(VectorOperators.ADD);
+        for (; j < cols; j++) {
+            float w = segment.getFloat(base + 4 * j);
+            s0 += w * x0[j];
+            s1 += w * x1[j];
+            s2 += w * x2[j];
+            s3 += w * x3[j];
+        }
+        out[b + 0][at] = s0;
+        out[b + 1][at] = s1;
+        out[b + 2][at] = s2;
+        out[b + 3][at] = s3;
+    }
+
     /** Elements of one int vector of int8s: four per 32-bit lane. */
     private static final int Q8_CHUNK = 4 * L;
 

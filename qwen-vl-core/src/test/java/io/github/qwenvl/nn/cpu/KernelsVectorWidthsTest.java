@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 /**
- * {@link KernelsTest} at the vector widths of other CPUs: 128-bit lanes (ARM NEON, as on Apple silicon and most
+ * {@link KernelsTest} and {@link BatchedKernelsTest} at the vector widths of other CPUs: 128-bit lanes (ARM NEON, as on Apple silicon and most
  * aarch64 servers; x86 with SSE only) and 256-bit lanes (AVX2; aarch64 with 256-bit SVE), each in a JVM started
  * with {@code -XX:MaxVectorSize}, which is what {@code SPECIES_PREFERRED} follows. The Surefire JVM itself runs
  * the machine's own width.
@@ -46,11 +46,11 @@ class KernelsVectorWidthsTest {
         }
     }
 
-    /** Runs {@link KernelsTest} in this JVM and exits with 1 when a test failed. */
+    /** Runs {@link KernelsTest} and {@link BatchedKernelsTest} in this JVM and exits with 1 when a test failed. */
     public static void main(String[] args) {
         System.out.println("kernels: " + Kernels.get().name());
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(selectClass(KernelsTest.class)).build();
+                .selectors(selectClass(KernelsTest.class), selectClass(BatchedKernelsTest.class)).build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         launcher.execute(request, listener);

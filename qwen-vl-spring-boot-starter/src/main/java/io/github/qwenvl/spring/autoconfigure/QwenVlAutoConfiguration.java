@@ -119,7 +119,7 @@ public class QwenVlAutoConfiguration {
                 .defaultOptions(properties.getChat().getOptions().copy())
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
                 .mediaResolver(mediaResolver)
-                .requestGate(new RequestGate(serving.getMaxConcurrentRequests(), serving.getMaxQueuedRequests(),
+                .requestGate(new RequestGate(properties.concurrentRequests(), serving.getMaxQueuedRequests(),
                         serving.getQueueTimeout()))
                 .requestTimeout(serving.getRequestTimeout())
                 .build();

@@ -231,8 +231,17 @@ public class QwenVlProperties {
 
     /** Admission, queueing, timeouts and request limits. */
     public static class Serving {
-        /** Generations that run at once; more wait in a queue. */
-        private int maxConcurrentRequests = 1;
+        /**
+         * Generations that run at once; more wait in a queue (unset: max-batch-size where decode steps are batched,
+         * that is with the local backend on a CPU and a decode-mode other than engine; else 1).
+         */
+        private Integer maxConcurrentRequests;
+        /**
+         * Most running generations that share one decode step (continuous batching: each step reads the weights once
+         * for all of them). Where decode steps run in Java: Qwen2-VL, Qwen2.5-VL and Qwen3-VL on a CPU, decode-mode
+         * auto or java; elsewhere every generation decodes alone.
+         */
+        private int maxBatchSize = io.github.qwenvl.ServingLimits.DEFAULT_MAX_BATCH_SIZE;
         /** Requests that may wait for a slot; more are refused at once as "busy". */
         private int maxQueuedRequests = 16;
         /** Longest wait for a generation slot. */
@@ -283,12 +292,20 @@ public class QwenVlProperties {
             this.allowSpecialTokens = allowSpecialTokens;
         }
 
-        public int getMaxConcurrentRequests() {
+        public Integer getMaxConcurrentRequests() {
             return maxConcurrentRequests;
         }
 
-        public void setMaxConcurrentRequests(int maxConcurrentRequests) {
+        public void setMaxConcurrentRequests(Integer maxConcurrentRequests) {
             this.maxConcurrentRequests = maxConcurrentRequests;
+        }
+
+        public int getMaxBatchSize() {
+            return maxBatchSize;
+        }
+
+        public void setMaxBatchSize(int maxBatchSize) {
+            this.maxBatchSize = maxBatchSize;
         }
 
         public int getMaxQueuedRequests() {
@@ -560,12 +577,26 @@ public class QwenVlProperties {
         return chat;
     }
 
+    /**
+     * Generations admitted at once: {@code serving.max-concurrent-requests} when set; else {@code serving.max-batch-size}
+     * where decode steps can be batched (the local backend, not on a GPU, decode-mode not engine), so that the batch
+     * can fill; else 1 (generations that cannot share steps only share the cores: queueing keeps each one fast).
+     */
+    public int concurrentRequests() {
+        if (serving.maxConcurrentRequests != null) {
+            return serving.maxConcurrentRequests;
+        }
+        boolean batched = backend == Backend.LOCAL && runtime.device != QwenVlOptions.DeviceKind.GPU
+                && runtime.decodeMode != QwenVlOptions.DecodeMode.ENGINE;
+        return batched ? serving.maxBatchSize : 1;
+    }
+
     /** The engine's load options. */
     public QwenVlOptions toEngineOptions() {
         return new QwenVlOptions(runtime.device, runtime.precision, runtime.threads, serving.maxImagePixels,
                 serving.maxImages, runtime.contextLength, runtime.decodeMode, runtime.weightCacheDir,
                 runtime.weightMode, runtime.collectGarbage).withServing(new io.github.qwenvl.ServingLimits(
                 serving.maxImageTokens != null ? serving.maxImageTokens : io.github.qwenvl.ServingLimits.AUTO,
-                serving.maxPromptTokens, serving.allowSpecialTokens));
+                serving.maxPromptTokens, serving.allowSpecialTokens, serving.maxBatchSize));
     }
 }

@@ -70,7 +70,7 @@ class ConfigurationMetadataTest {
             assertThat(name).as("a spring.ai.qwen-vl property outside its groups")
                     .matches("model|backend|(hub|runtime|serving|media|remote|chat\\.options)\\.[a-z0-9.-]+");
         }
-        assertThat(names).contains("hub.offline", "runtime.device", "serving.max-concurrent-requests",
+        assertThat(names).contains("hub.offline", "runtime.device", "serving.max-concurrent-requests", "serving.max-batch-size",
                 "media.allowed-hosts", "chat.options.temperature");
     }
 

@@ -120,7 +120,32 @@ class QwenVlAutoConfigurationTest {
             Health health = context.getBean(QwenVlHealthIndicator.class).health(true);
             assertThat(health.getStatus()).isEqualTo(Status.UP);
             assertThat(health.getDetails()).containsEntry("architecture", "Qwen2VLForConditionalGeneration")
-                    .containsKey("parameters").containsEntry("device", "cpu()");
+                    .containsKey("parameters").containsEntry("device", "cpu()")
+                    .containsEntry("runningRequests", 0).containsEntry("queuedRequests", 0)
+                    // Java decode (the Vector API is on under Surefire): steps are batched
+                    .containsEntry("batchedRequests", 0).containsEntry("decodingRequests", 0)
+                    .containsEntry("maxBatchSize", 4);
+        });
+    }
+
+    @Test
+    void batchSizeBindsAndConcurrencyFollowsItUnlessSet() {
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.serving.max-batch-size=6").run(context -> {
+            QwenVlProperties props = context.getBean(QwenVlProperties.class);
+            assertThat(props.toEngineOptions().serving().maxBatchSize()).isEqualTo(6);
+            assertThat(props.concurrentRequests()).isEqualTo(6);
+            assertThat(context.getBean(QwenVlChatModel.class).gate().limit()).isEqualTo(6);
+            assertThat(context.getBean(QwenVlModelHolder.class).get().decodeStats().maxBatchSize()).isEqualTo(6);
+        });
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.serving.max-batch-size=6",
+                "spring.ai.qwen-vl.serving.max-concurrent-requests=2").run(context ->
+                assertThat(context.getBean(QwenVlChatModel.class).gate().limit()).isEqualTo(2));
+        // decode steps that cannot be batched: one generation at a time unless set
+        runner.withPropertyValues(tinyModel(), "spring.ai.qwen-vl.runtime.decode-mode=engine").run(context -> {
+            assertThat(context.getBean(QwenVlChatModel.class).gate().limit()).isEqualTo(1);
+            assertThat(context.getBean(QwenVlModelHolder.class).get().decodeStats()).isNull();
+            assertThat(context.getBean(QwenVlHealthIndicator.class).health(true).getDetails())
+                    .doesNotContainKey("batchedRequests");
         });
     }
 
