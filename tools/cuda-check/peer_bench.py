@@ -1,4 +1,5 @@
-# The peer on the same GPU: transformers' Qwen2-VL on the benchmark's random checkpoint.
+# The peer on the same GPU: transformers on the benchmark's random checkpoint (the class config.json names:
+# Qwen2-VL, Qwen2.5-VL, Qwen3-VL). The CPU peer is tools/peer/peer_cpu.py.
 import json, sys, time, statistics, torch, transformers
 from transformers import AutoConfig
 d, dtype_name = sys.argv[1], sys.argv[2]
@@ -41,7 +42,7 @@ for (h, w) in [(32, 32), (72, 96)]:
         except TypeError:
             extra = {}
         full = timed(lambda: m(input_ids=ids, pixel_values=px, image_grid_thw=grid, use_cache=True, **extra))
-    print('image %dx%d patches %d prompt %d: vision %.1f ms, vision+prefill (first-token forward) %.1f ms' % (w * 14, h * 14, h * w, ids.shape[1], vis, full), flush=True)
+    print('image %dx%d patches %d prompt %d: vision %.1f ms, vision+prefill (first-token forward) %.1f ms' % (w * vc['patch_size'], h * vc['patch_size'], h * w, ids.shape[1], vis, full), flush=True)
 text = torch.tensor([[151644, 872, 198] + list(range(1000, 1020))], device='cuda')
 for n in [32, 128]:
     with torch.inference_mode():

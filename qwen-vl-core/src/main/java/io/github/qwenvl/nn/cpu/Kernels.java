@@ -85,19 +85,29 @@ public interface Kernels {
 
     /**
      * {@link #bf16Rows} for {@code batch} vectors through the same rows: {@code out[b][outOffset + i] = Σ_j bf16(row
-     * rowFrom + i)[j] · x[b][j]} for b &lt; batch, with {@code even[b]}/{@code odd[b]} x[b] deinterleaved. Every value
+     * rowFrom + i)[j] · x[b][j]} for b &lt; batch, with {@code even[b]}/{@code odd[b]} x[b] deinterleaved and {@code
+     * packed} what {@link #packBf16Batch} made of them (or null: the kernels prepare it themselves). Every value
      * is computed with exactly the arithmetic of {@link #bf16Rows} (the same products summed in the same order), so
      * a vector's result never depends on the other vectors of the batch. This default runs {@link #bf16Rows} per
      * vector over blocks of {@link #BATCH_ROWS} rows.
      */
     default void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
-                               float[][] even, float[][] odd, float[][] out, int outOffset) {
+                               float[][] even, float[][] odd, float[] packed, float[][] out, int outOffset) {
         for (int r = rowFrom; r < rowTo; r += BATCH_ROWS) {
             int end = Math.min(rowTo, r + BATCH_ROWS);
             for (int b = 0; b < batch; b++) {
                 bf16Rows(segment, cols, r, end, x[b], even[b], odd[b], out[b], outOffset + r - rowFrom);
             }
         }
+    }
+
+    /**
+     * The batch's deinterleaved x in the form {@link #bf16RowsBatch} reads, made once per product and read by all
+     * threads: into {@code scratch} when it is large enough, else into a new array, which is returned; null when the
+     * kernels read {@code even}/{@code odd} directly (this default).
+     */
+    default float[] packBf16Batch(int batch, float[][] even, float[][] odd, int cols, float[] scratch) {
+        return null;
     }
 
     /**

@@ -14,6 +14,8 @@ public final class MatVec {
     private final DecodeThreads threads;
     /** x permuted for Q8 or prepared for Q4 rows, per calling thread (requests may step concurrently); read by the workers. */
     private final ThreadLocal<float[]> q8Scratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** A batch's x packed for the BF16 batched kernels, per calling thread; read by the workers. */
+    private final ThreadLocal<float[]> packScratch = ThreadLocal.withInitial(() -> new float[0]);
 
     public MatVec(Kernels kernels, DecodeThreads threads) {
         this.kernels = kernels;
@@ -130,7 +132,7 @@ public final class MatVec {
             }
             total += m.rows();
         }
-        prepareBatch(matrices[0], batch, xs, cols, even, odd);
+        float[] packed = prepareBatch(matrices[0], batch, xs, cols, even, odd);
         threads.run(total, GRAIN, (worker, from, to) -> {
             int offset = 0;
             for (int i = 0; i < matrices.length; i++) {
@@ -138,7 +140,7 @@ public final class MatVec {
                 int lo = Math.max(from, offset);
                 int hi = Math.min(to, offset + m.rows());
                 if (lo < hi) {
-                    m.rowsBatch(kernels, batch, xs, even, odd, outs[i], lo - offset, lo - offset, hi - offset);
+                    m.rowsBatch(kernels, batch, xs, even, odd, packed, outs[i], lo - offset, lo - offset, hi - offset);
                 }
                 offset += m.rows();
             }
@@ -161,10 +163,10 @@ public final class MatVec {
         if (up.format() != gate.format() || up.groupSize() != gate.groupSize()) {
             throw new IllegalArgumentException("gate and up must have the same format");
         }
-        prepareBatch(gate, batch, xs, cols, even, odd);
+        float[] packed = prepareBatch(gate, batch, xs, cols, even, odd);
         threads.run(gate.rows(), GRAIN, (worker, from, to) -> {
-            gate.rowsBatch(kernels, batch, xs, even, odd, gateOut, from, from, to);
-            up.rowsBatch(kernels, batch, xs, even, odd, upOut, from, from, to);
+            gate.rowsBatch(kernels, batch, xs, even, odd, packed, gateOut, from, from, to);
+            up.rowsBatch(kernels, batch, xs, even, odd, packed, upOut, from, from, to);
             for (int b = 0; b < batch; b++) {
                 float[] g = gateOut[b];
                 float[] u = upOut[b];
@@ -176,8 +178,11 @@ public final class MatVec {
         });
     }
 
-    /** Each vector in the form the kernels of {@code m}'s format read (see {@link #prepare}), into its scratch. */
-    private void prepareBatch(WeightMatrix m, int batch, float[][] xs, int cols, float[][] even, float[][] odd) {
+    /**
+     * Each vector in the form the kernels of {@code m}'s format read (see {@link #prepare}), into its scratch; for BF16
+     * also the batch {@link Kernels#packBf16Batch packed} once for all threads (returned; null for other formats).
+     */
+    private float[] prepareBatch(WeightMatrix m, int batch, float[][] xs, int cols, float[][] even, float[][] odd) {
         for (int b = 0; b < batch; b++) {
             if (m.format() == WeightMatrix.Format.Q4) {
                 kernels.prepareForQ4(xs[b], cols, m.groupSize(), even[b]);
@@ -187,6 +192,15 @@ public final class MatVec {
                 Kernels.deinterleave(xs[b], cols, even[b], odd[b]);
             }
         }
+        if (m.format() != WeightMatrix.Format.BF16) {
+            return null;
+        }
+        float[] scratch = packScratch.get();
+        float[] packed = kernels.packBf16Batch(batch, even, odd, cols, scratch);
+        if (packed != null && packed != scratch) {
+            packScratch.set(packed);
+        }
+        return packed;
     }
 
     /** out = matrix · x. */

@@ -213,23 +213,16 @@ final class VectorKernels implements Kernels {
      */
     @Override
     public void bf16RowsBatch(ByteBuffer segment, int cols, int rowFrom, int rowTo, int batch, float[][] x,
-                              float[][] even, float[][] odd, float[][] out, int outOffset) {
+                              float[][] even, float[][] odd, float[] packed, float[][] out, int outOffset) {
         boolean shortRows = cols <= SHORT_ROW;
         int groups = batch / GROUP;
         boolean pair = batch % GROUP >= 2; // two leftover vectors go as a pair
         int groupFloats = cols / (2 * L) * 2 * GROUP * L;
-        float[] px = PACKED.get();
-        int needed = groups * groupFloats + (pair ? groupFloats / 2 : 0);
-        if (px.length < needed) {
-            px = new float[needed];
-            PACKED.set(px);
-        }
-        for (int g = 0; g < groups; g++) {
-            pack(even, odd, g * GROUP, GROUP, cols, px, g * groupFloats);
-        }
         int pairAt = groups * groupFloats;
-        if (pair) {
-            pack(even, odd, groups * GROUP, 2, cols, px, pairAt);
+        float[] px = packed;
+        if (px == null) { // not prepared by the caller: this thread's own copy
+            px = packBf16Batch(batch, even, odd, cols, PACKED.get());
+            PACKED.set(px);
         }
         for (int r0 = rowFrom; r0 < rowTo; r0 += BATCH_BLOCK) {
             int r1 = Math.min(rowTo, r0 + BATCH_BLOCK);
@@ -298,6 +291,26 @@ final class VectorKernels implements Kernels {
     }
 
 
+
+    /**
+     * Groups of four vectors, then a pair of leftovers (batch mod 4 ≥ 2), each {@link #pack packed}; a last single
+     * vector is read from even/odd.
+     */
+    @Override
+    public float[] packBf16Batch(int batch, float[][] even, float[][] odd, int cols, float[] scratch) {
+        int groups = batch / GROUP;
+        boolean pair = batch % GROUP >= 2;
+        int groupFloats = cols / (2 * L) * 2 * GROUP * L;
+        int needed = groups * groupFloats + (pair ? groupFloats / 2 : 0);
+        float[] px = scratch != null && scratch.length >= needed ? scratch : new float[needed];
+        for (int g = 0; g < groups; g++) {
+            pack(even, odd, g * GROUP, GROUP, cols, px, g * groupFloats);
+        }
+        if (pair) {
+            pack(even, odd, groups * GROUP, 2, cols, px, groups * groupFloats);
+        }
+        return px;
+    }
 
     /** Per calling thread: the batch's x packed by {@link #pack}. */
     private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);

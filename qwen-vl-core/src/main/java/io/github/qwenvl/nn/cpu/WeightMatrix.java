@@ -366,10 +366,11 @@ public final class WeightMatrix {
     /**
      * {@link #rows} for {@code batch} vectors at once: {@code out[b][outOffset + r - from] = row r · x[b]}, each value
      * exactly as {@link #rows} computes it for x[b] alone; the rows are read once for all vectors (see the kernels'
-     * {@code *RowsBatch}). {@code even[b]}/{@code odd[b]} as {@link #rows}'s {@code even}/{@code odd} for x[b].
+     * {@code *RowsBatch}). {@code even[b]}/{@code odd[b]} as {@link #rows}'s {@code even}/{@code odd} for x[b];
+     * {@code packed}: for BF16, {@link Kernels#packBf16Batch} of them, or null.
      */
-    public void rowsBatch(Kernels kernels, int batch, float[][] x, float[][] even, float[][] odd, float[][] out,
-                          int outOffset, int from, int to) {
+    public void rowsBatch(Kernels kernels, int batch, float[][] x, float[][] even, float[][] odd, float[] packed,
+                          float[][] out, int outOffset, int from, int to) {
         int r = from;
         while (r < to) {
             int s = r / rowsPerSegment;
@@ -377,7 +378,7 @@ public final class WeightMatrix {
             int end = Math.min(to, segmentStart + rowsPerSegment);
             if (format == Format.BF16) {
                 kernels.bf16RowsBatch(segments[s], cols, r - segmentStart, end - segmentStart, batch, x, even, odd,
-                        out, outOffset + r - from);
+                        packed, out, outOffset + r - from);
             } else if (format == Format.Q8) {
                 kernels.q8RowsBatch(segments[s], scales, cols, r - segmentStart, end - segmentStart, batch, x, even,
                         out, outOffset + r - from);
