@@ -32,8 +32,8 @@ import java.util.concurrent.TimeUnit;
  * {@link io.github.qwenvl.engine.Checkpoints}) to its {@link PrefillShare}: once it has computed for about one step's
  * time since it last let a step through, it waits ({@link #yieldToDecode()}) while a decode step is running or due.
  * Running streams and new requests then take turns of about a step each, so a running stream's longest pause while a
- * request is admitted is a few steps' time, not the whole vision pass and prefill; the new request's first token
- * comes about half as fast as it would alone.
+ * request is admitted is about one vision block or prefill layer plus one step, not the whole vision pass and
+ * prefill; the new request shares the CPU with the streams until its first token.
  *
  * @param <S> the decoder's per-sequence state (its KV cache)
  */

@@ -34,9 +34,9 @@ import java.util.concurrent.Future;
  *     its first token for the others' prefills): aggregate = tokens the shared steps computed while every stream was
  *     decoding, over that window (sampled from the scheduler's counters); per stream = aggregate / N; also each
  *     request's own decode speed (its tokens after the first over its decode time);</li>
- *     <li>admission: while 1 and then 4 streams decode, a 448×448 image request arrives: its time to first token, and
- *     the longest gap between two tokens of a running stream from its arrival until its first token, against the gaps
- *     before it arrived (the step time at that batch size);</li>
+ *     <li>admission: a 448×448 image request alone, then while 1 and then 4 streams decode: its time to first token,
+ *     and the longest gap between two tokens of a running stream from its arrival until its first token, against the
+ *     gaps before it arrived (the step time at that batch size);</li>
  *     <li>peak RSS (VmHWM) and the load average before and after.</li>
  * </ol>
  * {@code mvn -B -o -q -pl qwen-vl-core test -Dtest=BatchBenchmarkLauncher -Dqwenvl.bench.batchRun=true}
@@ -91,7 +91,7 @@ public final class BatchBenchmark {
                 System.out.println("[batch] " + rows.get(rows.size() - 1).trim());
             }
             List<String> admissions = new ArrayList<>();
-            for (int streams : new int[] {1, 4}) {
+            for (int streams : new int[] {0, 1, 4}) {
                 admissions.add(admission(model, streams, words));
                 System.out.println("[batch] " + admissions.get(admissions.size() - 1).trim());
             }
@@ -201,6 +201,7 @@ public final class BatchBenchmark {
                 }));
             }
             while (model.decodeStats().decoding() < streams || times.stream().anyMatch(t -> t.size() < 6)) {
+                // the streams decode a few steps first (none: the request alone, the reference)
                 Thread.sleep(5);
             }
             long arrival = System.nanoTime();
@@ -232,6 +233,11 @@ public final class BatchBenchmark {
                         worst = Math.max(worst, gap);
                     }
                 }
+            }
+            if (streams == 0) {
+                return String.format(Locale.ROOT, "  alone:       TTFT %.1f s (vision %.1f s, prefill %.1f s, %d prompt"
+                                + " tokens)", (firstToken[0] - arrival) / 1e9, admitted.timings().visionMillis() / 1000,
+                        admitted.timings().prefillMillis() / 1000, admitted.usage().promptTokens());
             }
             return String.format(Locale.ROOT, "  %d stream(s): TTFT %.1f s (vision %.1f s, prefill %.1f s, %d prompt"
                             + " tokens); running streams' worst gap between two tokens meanwhile %.0f ms, mean gap before"

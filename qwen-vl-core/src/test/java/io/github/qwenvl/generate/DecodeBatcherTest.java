@@ -275,6 +275,39 @@ class DecodeBatcherTest {
     }
 
     @Test
+    void aPrefillThatHasComputedForAStepsTimeLetsTheDueStepThrough() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            AtomicInteger started = new AtomicInteger();
+            FakeStep inner = new FakeStep();
+            DecodeBatcher.Step<FakeState> step = (states, tokens, positions) -> {
+                started.incrementAndGet();
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                return inner.step(states, tokens, positions);
+            };
+            try (DecodeBatcher<FakeState> batcher = new DecodeBatcher<>("t", 8, LONG_GRACE, step)) {
+                FakeState a = new FakeState(1);
+                var decoding = decode(batcher.join(a), a, 8, new CountDownLatch(0));
+                while (inner.sizes.isEmpty()) { // one step done: the share's turn is about that long
+                    Thread.sleep(1);
+                }
+                DecodeBatcher<FakeState>.PrefillShare share = batcher.prefillShare();
+                for (int block = 0; block < 3; block++) {
+                    Thread.sleep(30); // a block longer than a step: every checkpoint lets the due step through
+                    int startedBefore = started.get();
+                    share.checkpoint();
+                    assertThat(inner.sizes.size()).isGreaterThanOrEqualTo(startedBefore);
+                }
+                decoding.get();
+                share.checkpoint(); // nothing decodes: returns at once
+            }
+        });
+    }
+
+    @Test
     void aCheckpointNeverWaitsWithoutRunningSequences() {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (DecodeBatcher<FakeState> batcher = new DecodeBatcher<>("t", 8, LONG_GRACE, new FakeStep())) {
