@@ -296,6 +296,9 @@ public final class EngineBenchmark {
         // -Dqwenvl.bench.weightMode=BF16_MATMUL: the model's layer products in bfloat16 (default AUTO)
         QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.valueOf(
                 System.getProperty("qwenvl.bench.weightMode", "auto").trim().toUpperCase(Locale.ROOT));
+        if (weightMode != QwenVlOptions.WeightMode.AUTO) {
+            deviceName += ", weight mode " + weightMode; // in the printed table and the JSON line
+        }
         try (QwenVlModel model = QwenVlModel.load(prepared.directory(), QwenVlOptions.defaults().withThreads(threads)
                 .withDevice(deviceKind).withPrecision(precision).withWeightMode(weightMode))) {
             load = seconds(t0);
