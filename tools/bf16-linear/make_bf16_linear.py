@@ -11,7 +11,8 @@ The module's forward(x, bits, bias) computes torch.nn.functional.linear(x, W) + 
   memory-mapped BF16 bytes without a copy. Inside, an empty bfloat16 tensor is pointed at the same storage
   (Tensor.set_), which reinterprets the bits: Tensor.view(dtype) cannot be used, TorchScript binds view(15) to
   view(size=[15]);
-- bias: float32 (out), or a tensor with no elements for none; added in float32.
+- bias: float32 (out), or a tensor with no elements for none; added in float32 (the same pass that widens the
+  result).
 
 The product runs in libtorch's bfloat16 GEMM (oneDNN's AVX512-BF16/AMX kernels on CPUs that have them, cuBLAS on
 CUDA) with float32 accumulation; its bfloat16 result is widened to float32. The file is small (about 2 KB), holds no
@@ -29,10 +30,10 @@ class Bf16Linear(torch.nn.Module):
     def forward(self, x: Tensor, bits: Tensor, bias: Tensor) -> Tensor:
         weight = torch.empty([0], dtype=torch.bfloat16, device=bits.device)
         weight.set_(bits)
-        y = torch.nn.functional.linear(x.to(torch.bfloat16), weight).to(torch.float32)
+        y = torch.nn.functional.linear(x.to(torch.bfloat16), weight)
         if bias.numel() != 0:
-            y.add_(bias)
-        return y
+            return torch.add(y, bias)  # type promotion: widens y and adds in float32, one pass
+        return y.to(torch.float32)
 
 
 def main():

@@ -29,4 +29,13 @@ public interface ArchitectureSupport {
 
     /** Loads the weights of {@code config.directory()} under {@code manager}. */
     ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options);
+
+    /**
+     * The size an image of {@code width} × {@code height} pixels is resized to and the tokens it takes, from the
+     * configuration files alone (no weights): what the engine, and a server running the same checkpoint, make of it.
+     * Dynamic-resolution architectures resize within [{@code minPixels}, {@code maxPixels}]; fixed-size ones ignore
+     * the bounds. The remote backend sizes images with it before they leave.
+     */
+    io.github.qwenvl.ImageInfo imageInfo(ModelConfig config, int index, int width, int height, long minPixels,
+                                         long maxPixels);
 }

@@ -117,6 +117,16 @@ public final class Bf16Linear {
         return m;
     }
 
+    /** The first "flags" line of /proc/cpuinfo with a leading and trailing space, or null where there is none. */
+    static String cpuFlags() {
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> " " + l.substring(l.indexOf(':') + 1).trim() + " ").orElse(null);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static Loaded read() {
         NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
         try (InputStream in = Bf16Linear.class.getResourceAsStream(RESOURCE)) {
@@ -125,6 +135,12 @@ public final class Bf16Linear {
             }
             PtSymbolBlock module = JniUtils.loadModule((PtNDManager) manager, in, true, false);
             NDArray noBias = manager.create(new Shape(0), DataType.FLOAT32);
+            String flags = cpuFlags();
+            if (flags != null && !flags.contains(" avx512_bf16") && !flags.contains(" amx_bf16")) {
+                org.slf4j.LoggerFactory.getLogger(Bf16Linear.class).warn("bfloat16 matrix products: this CPU has"
+                        + " neither AVX512-BF16 nor AMX-BF16 (/proc/cpuinfo), so libtorch emulates them; float32"
+                        + " (weight mode auto) may well be faster here");
+            }
             return new Loaded(module, noBias);
         } catch (IOException e) {
             manager.close();

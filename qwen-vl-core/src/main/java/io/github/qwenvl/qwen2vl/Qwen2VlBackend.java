@@ -139,12 +139,10 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public ImageInfo describeImage(io.github.qwenvl.image.ImageSource source, GenerationOptions generationOptions, int index) {
-        ImageProcessorConfig pc = config.imageProcessor();
         long[] bounds = pixelBounds(generationOptions);
         var original = imageProcessor.decoder().dimensions(source); // the header only: nothing is decoded
-        var size = imageProcessor.targetSize(original.height(), original.width(), bounds[0], bounds[1]);
-        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
-        return new ImageInfo(index, original.width(), original.height(), size.width(), size.height(), tokens);
+        return Qwen2VlSupport.dynamicResolution(config.imageProcessor(), index, original.width(), original.height(),
+                bounds[0], bounds[1]);
     }
 
     @Override

@@ -2,7 +2,10 @@ package io.github.qwenvl.qwen2vl;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
+import io.github.qwenvl.ImageInfo;
 import io.github.qwenvl.QwenVlOptions;
+import io.github.qwenvl.config.ImageProcessorConfig;
+import io.github.qwenvl.image.SmartResize;
 import io.github.qwenvl.checkpoint.CheckpointException;
 import io.github.qwenvl.config.ArchitectureConfig;
 import io.github.qwenvl.config.Json;
@@ -70,5 +73,21 @@ public final class Qwen2VlSupport implements ArchitectureSupport {
     @Override
     public ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options) {
         return new Qwen2VlBackend(config, manager, options);
+    }
+
+    @Override
+    public ImageInfo imageInfo(ModelConfig config, int index, int width, int height, long minPixels, long maxPixels) {
+        return dynamicResolution(config.imageProcessor(), index, width, height, minPixels, maxPixels);
+    }
+
+    /**
+     * Dynamic resolution (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): smart_resize to multiples of patch × merge within the
+     * pixel bounds; one token per merge × merge patches.
+     */
+    public static ImageInfo dynamicResolution(ImageProcessorConfig pc, int index, int width, int height,
+                                              long minPixels, long maxPixels) {
+        SmartResize.Size size = SmartResize.compute(height, width, pc.factor(), minPixels, maxPixels);
+        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
+        return new ImageInfo(index, width, height, size.width(), size.height(), tokens);
     }
 }

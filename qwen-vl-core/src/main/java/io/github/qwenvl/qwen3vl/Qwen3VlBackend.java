@@ -146,12 +146,10 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public ImageInfo describeImage(ImageSource source, GenerationOptions generationOptions, int index) {
-        ImageProcessorConfig pc = config.imageProcessor();
         long[] bounds = pixelBounds(generationOptions);
-        var rgb = imageProcessor.decoder().decode(source);
-        var size = imageProcessor.targetSize(rgb.height(), rgb.width(), bounds[0], bounds[1]);
-        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
-        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
+        var original = imageProcessor.decoder().dimensions(source); // the header only: nothing is decoded
+        return io.github.qwenvl.qwen2vl.Qwen2VlSupport.dynamicResolution(config.imageProcessor(), index,
+                original.width(), original.height(), bounds[0], bounds[1]);
     }
 
     @Override

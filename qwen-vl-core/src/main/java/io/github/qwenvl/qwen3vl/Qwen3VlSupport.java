@@ -50,6 +50,13 @@ public final class Qwen3VlSupport implements ArchitectureSupport {
     }
 
     @Override
+    public io.github.qwenvl.ImageInfo imageInfo(ModelConfig config, int index, int width, int height, long minPixels,
+                                                long maxPixels) {
+        return io.github.qwenvl.qwen2vl.Qwen2VlSupport.dynamicResolution(config.imageProcessor(), index, width, height,
+                minPixels, maxPixels);
+    }
+
+    @Override
     public ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options) {
         return new Qwen3VlBackend(config, manager, options);
     }

@@ -40,4 +40,13 @@ public final class QwenVlSupport implements ArchitectureSupport {
     public ModelBackend<?> createBackend(ModelConfig config, NDManager manager, QwenVlOptions options) {
         return new QwenVlBackend(config, manager, options);
     }
+
+    /** Every image is resized to visual.image_size square and takes the resampler's n_queries tokens. */
+    @Override
+    public io.github.qwenvl.ImageInfo imageInfo(ModelConfig config, int index, int width, int height, long minPixels,
+                                                long maxPixels) {
+        QwenVlConfig.Visual visual = config.specific(QwenVlConfig.class).visual();
+        return new io.github.qwenvl.ImageInfo(index, width, height, visual.imageSize(), visual.imageSize(),
+                visual.nQueries());
+    }
 }

@@ -62,7 +62,8 @@ import java.util.function.Supplier;
  * (1024), {@code qwenvl.bench.decodeContexts} ("1,128,1024"; empty skips it) and {@code qwenvl.bench.sweepTokens} (16)
  * for the decode-mode sweep ({@link #decodeSweep}: ENGINE, JAVA and JAVA_INT8 decode steps at each context),
  * {@code qwenvl.bench.copies} (true), {@code qwenvl.bench.weightCacheDir} ("target/weight-cache"; "none"),
- * {@code qwenvl.bench.device} and {@code qwenvl.bench.precision} (cpu, float32). docs/performance.md describes them
+ * {@code qwenvl.bench.device} and {@code qwenvl.bench.precision} (cpu, float32), {@code qwenvl.bench.weightMode} (auto;
+ * BF16_MATMUL times the model with its layer products in bfloat16). docs/performance.md describes them
  * and the figures.
  */
 public final class EngineBenchmark {
@@ -292,8 +293,14 @@ public final class EngineBenchmark {
         long parameters;
         long weightBytes;
         String architecture;
+        // -Dqwenvl.bench.weightMode=BF16_MATMUL: the model's layer products in bfloat16 (default AUTO)
+        QwenVlOptions.WeightMode weightMode = QwenVlOptions.WeightMode.valueOf(
+                System.getProperty("qwenvl.bench.weightMode", "auto").trim().toUpperCase(Locale.ROOT));
+        if (weightMode != QwenVlOptions.WeightMode.AUTO) {
+            deviceName += ", weight mode " + weightMode; // in the printed table and the JSON line
+        }
         try (QwenVlModel model = QwenVlModel.load(prepared.directory(), QwenVlOptions.defaults().withThreads(threads)
-                .withDevice(deviceKind).withPrecision(precision))) {
+                .withDevice(deviceKind).withPrecision(precision).withWeightMode(weightMode))) {
             load = seconds(t0);
             rssAfterLoad = procStatusGiB("VmRSS");
             parameters = model.info().parameters();

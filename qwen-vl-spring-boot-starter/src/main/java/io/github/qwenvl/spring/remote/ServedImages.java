@@ -1,6 +1,5 @@
 package io.github.qwenvl.spring.remote;
 
-import com.google.gson.JsonObject;
 import io.github.qwenvl.GenerationOptions;
 import io.github.qwenvl.ImageInfo;
 import io.github.qwenvl.InvalidRequestException;
@@ -9,9 +8,9 @@ import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.image.ImageDecoder;
 import io.github.qwenvl.image.ImageSource;
 import io.github.qwenvl.image.PillowResize;
-import io.github.qwenvl.image.Qwen2VlImageProcessor;
 import io.github.qwenvl.image.RgbImage;
-import io.github.qwenvl.image.SmartResize;
+import io.github.qwenvl.engine.ArchitectureSupport;
+import io.github.qwenvl.engine.Architectures;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -34,10 +33,8 @@ final class ServedImages {
     private final Integer servedMinPixels;
     private final Integer servedMaxPixels;
     private final boolean downscale;
-    /** Qwen2 family: smart_resize; otherwise a fixed square (Qwen-VL: visual.image_size). */
-    private final Qwen2VlImageProcessor qwen2;
-    private final int fixedSide;
-    private final int fixedTokens;
+    /** The architecture's sizing rule (smart_resize, or Qwen-VL's fixed square), from the registry. */
+    private final ArchitectureSupport architecture;
 
     ServedImages(ModelConfig config, long maxImagePixels, Integer servedMinPixels, Integer servedMaxPixels,
                  boolean downscale) {
@@ -46,17 +43,7 @@ final class ServedImages {
         this.servedMinPixels = servedMinPixels;
         this.servedMaxPixels = servedMaxPixels;
         this.downscale = downscale;
-        JsonObject visual = config.raw().has("visual") && config.raw().get("visual").isJsonObject()
-                ? config.raw().getAsJsonObject("visual") : null;
-        if (visual == null) { // a Qwen-VL config has "visual"; the Qwen2-VL family's have "vision_config"
-            this.qwen2 = new Qwen2VlImageProcessor(config.imageProcessor(), decoder);
-            this.fixedSide = 0;
-            this.fixedTokens = 0;
-        } else {
-            this.qwen2 = null;
-            this.fixedSide = visual.has("image_size") ? visual.get("image_size").getAsInt() : 448;
-            this.fixedTokens = visual.has("n_queries") ? visual.get("n_queries").getAsInt() : 256;
-        }
+        this.architecture = Architectures.supportOf(config.architecture());
     }
 
     /** One image ready to send. */
@@ -82,14 +69,8 @@ final class ServedImages {
     }
 
     private ImageInfo info(RgbImage rgb, GenerationOptions options, int index) {
-        if (qwen2 == null) {
-            return new ImageInfo(index, rgb.width(), rgb.height(), fixedSide, fixedSide, fixedTokens);
-        }
         long[] bounds = pixelBounds(options);
-        SmartResize.Size size = qwen2.targetSize(rgb.height(), rgb.width(), bounds[0], bounds[1]);
-        ImageProcessorConfig pc = config.imageProcessor();
-        int tokens = (size.height() / pc.patchSize()) * (size.width() / pc.patchSize()) / (pc.mergeSize() * pc.mergeSize());
-        return new ImageInfo(index, rgb.width(), rgb.height(), size.width(), size.height(), tokens);
+        return architecture.imageInfo(config, index, rgb.width(), rgb.height(), bounds[0], bounds[1]);
     }
 
     Prepared prepare(ImageSource source, GenerationOptions options, int index) {

@@ -234,6 +234,35 @@ class RemoteBackendReplayTest {
         }
     }
 
+    /**
+     * Qwen3-VL: images sized by its registered rule (smart_resize with factor 32 = 16-px patches merged 2 × 2), JSON
+     * boxes and points in 0–1000 units of the image.
+     */
+    @Test
+    void qwen3VlJsonBoxesAndPointsInThousandthsMapToOriginalPixels() throws Exception {
+        try (ReplayServer vllm = new ReplayServer().serving("Qwen/Qwen3-VL-2B-Instruct")) {
+            vllm.on("/v1/chat/completions", ReplayServer.Answer.json(200, """
+                    {"id":"chatcmpl-4","object":"chat.completion","created":1733000000,"model":"Qwen/Qwen3-VL-2B-Instruct",                    "choices":[{"index":0,"message":{"role":"assistant","content":"```json\\n[{\\"bbox_2d\\": [250, 100, 750, 900], \\"label\\": \\"bird\\"}, {\\"point_2d\\": [500, 500], \\"label\\": \\"eye\\"}]\\n```"},                    "logprobs":null,"finish_reason":"stop","stop_reason":null}],                    "usage":{"prompt_tokens":80,"total_tokens":110,"completion_tokens":30}}"""));
+            QwenVlChatModel chat = chatModel(settings(List.of(vllm.baseUrl()), null, false, 0, Duration.ofSeconds(10)),
+                    TinyModels.model("qwen3_vl"));
+            ChatResponse response = chat.call(imagePrompt(png(640, 480), "Where is the bird?"));
+            // smart_resize(480, 640, factor 32, 8192..65536 pixels of the tiny checkpoint): 192 x 288, 12 x 18 patches
+            @SuppressWarnings("unchecked")
+            List<ImageInfo> images = (List<ImageInfo>) response.getMetadata().get(QwenVlMetadata.IMAGES);
+            assertThat(images).containsExactly(new ImageInfo(0, 640, 480, 288, 192, 54));
+            List<GroundingBox> boxes = QwenVlGrounding.boxes(response);
+            assertThat(boxes).hasSize(2);
+            assertThat(boxes.get(0).label()).isEqualTo("bird");
+            assertThat(boxes.get(0).pixels().x1()).isCloseTo(160.0, within(0.01));
+            assertThat(boxes.get(0).pixels().y1()).isCloseTo(48.0, within(0.01));
+            assertThat(boxes.get(0).pixels().x2()).isCloseTo(480.0, within(0.01));
+            assertThat(boxes.get(0).pixels().y2()).isCloseTo(432.0, within(0.01));
+            assertThat(boxes.get(1).label()).isEqualTo("eye");
+            assertThat(boxes.get(1).pixels().x1()).isCloseTo(320.0, within(0.01));
+            assertThat(boxes.get(1).pixels().y1()).isCloseTo(240.0, within(0.01));
+        }
+    }
+
     /** 4xx answers fail at once with the server's own message: vLLM's ErrorResponse and Ollama's error object. */
     @Test
     void errorBodiesOfVllmAndOllamaBecomeTypedErrors() throws Exception {
