@@ -803,7 +803,8 @@ final class VectorKernels implements Kernels {
     /**
      * Q4 rows read as 32-bit words of eight codes: nibble k is {@code (word >>> 4k) & 0xF}, widened to float exactly
      * and multiplied by the permuted x; each group's sum is scaled once, and its offset multiplies the group's sum of x.
-     * Long rows four at a time, sharing each load of x; a row's arithmetic is the same either way.
+     * One row at a time, whatever its length: four rows sharing each load of x need more vector registers than the
+     * JIT keeps in registers (2B's 1536 × 8960 down projection ran at a sixth of the one-row rate that way).
      */
     @Override
     public void q4Rows(ByteBuffer codes, ByteBuffer scales, ByteBuffer offsets, int cols, int groupSize, int rowFrom,
@@ -813,13 +814,7 @@ final class VectorKernels implements Kernels {
                     outOffset);
             return;
         }
-        int r = rowFrom;
-        if (cols > SHORT_ROW / 2) {
-            for (; r + 4 <= rowTo; r += 4) {
-                q4FourRows(codes, scales, offsets, cols, groupSize, r, prepared, out, outOffset + r - rowFrom);
-            }
-        }
-        for (; r < rowTo; r++) {
+        for (int r = rowFrom; r < rowTo; r++) {
             out[outOffset + r - rowFrom] = q4Row(codes, scales, offsets, cols, groupSize, r, prepared);
         }
     }
@@ -847,70 +842,6 @@ final class VectorKernels implements Kernels {
             offsetSum += offsets.getFloat(at) * prepared[cols + g];
         }
         return acc.reduceLanes(VectorOperators.ADD) + offsetSum;
-    }
-
-    private static void q4FourRows(ByteBuffer codes, ByteBuffer scales, ByteBuffer offsets, int cols, int groupSize,
-                                   int r, float[] prepared, float[] out, int at) {
-        int groups = cols / groupSize;
-        int rowBytes = cols / 2;
-        int b0 = r * rowBytes;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        float m0 = 0f;
-        float m1 = 0f;
-        float m2 = 0f;
-        float m3 = 0f;
-        for (int g = 0; g < groups; g++) {
-            // even and odd nibbles in separate chains, as in q4Row (same arithmetic per row)
-            FloatVector e0 = FloatVector.zero(F);
-            FloatVector e1 = FloatVector.zero(F);
-            FloatVector e2 = FloatVector.zero(F);
-            FloatVector e3 = FloatVector.zero(F);
-            FloatVector o0 = FloatVector.zero(F);
-            FloatVector o1 = FloatVector.zero(F);
-            FloatVector o2 = FloatVector.zero(F);
-            FloatVector o3 = FloatVector.zero(F);
-            for (int off = g * groupSize; off < (g + 1) * groupSize; off += Q4_CHUNK) {
-                int o = b0 + off / 2;
-                IntVector w0 = IntVector.fromByteBuffer(I, codes, o, LE);
-                IntVector w1 = IntVector.fromByteBuffer(I, codes, o + rowBytes, LE);
-                IntVector w2 = IntVector.fromByteBuffer(I, codes, o + 2 * rowBytes, LE);
-                IntVector w3 = IntVector.fromByteBuffer(I, codes, o + 3 * rowBytes, LE);
-                for (int k = 0; k < 8; k += 2) {
-                    FloatVector xe = FloatVector.fromArray(F, prepared, off + k * L);
-                    FloatVector xo = FloatVector.fromArray(F, prepared, off + (k + 1) * L);
-                    e0 = q4Lanes(w0, k).fma(xe, e0);
-                    o0 = q4Lanes(w0, k + 1).fma(xo, o0);
-                    e1 = q4Lanes(w1, k).fma(xe, e1);
-                    o1 = q4Lanes(w1, k + 1).fma(xo, o1);
-                    e2 = q4Lanes(w2, k).fma(xe, e2);
-                    o2 = q4Lanes(w2, k + 1).fma(xo, o2);
-                    e3 = q4Lanes(w3, k).fma(xe, e3);
-                    o3 = q4Lanes(w3, k + 1).fma(xo, o3);
-                }
-            }
-            FloatVector c0 = e0.add(o0);
-            FloatVector c1 = e1.add(o1);
-            FloatVector c2 = e2.add(o2);
-            FloatVector c3 = e3.add(o3);
-            float sumX = prepared[cols + g];
-            int s = 4 * (r * groups + g);
-            int step = 4 * groups;
-            a0 = c0.fma(FloatVector.broadcast(F, scales.getFloat(s)), a0);
-            a1 = c1.fma(FloatVector.broadcast(F, scales.getFloat(s + step)), a1);
-            a2 = c2.fma(FloatVector.broadcast(F, scales.getFloat(s + 2 * step)), a2);
-            a3 = c3.fma(FloatVector.broadcast(F, scales.getFloat(s + 3 * step)), a3);
-            m0 += offsets.getFloat(s) * sumX;
-            m1 += offsets.getFloat(s + step) * sumX;
-            m2 += offsets.getFloat(s + 2 * step) * sumX;
-            m3 += offsets.getFloat(s + 3 * step) * sumX;
-        }
-        out[at] = a0.reduceLanes(VectorOperators.ADD) + m0;
-        out[at + 1] = a1.reduceLanes(VectorOperators.ADD) + m1;
-        out[at + 2] = a2.reduceLanes(VectorOperators.ADD) + m2;
-        out[at + 3] = a3.reduceLanes(VectorOperators.ADD) + m3;
     }
 
     /** Nibble k of every 32-bit lane (unsigned), as floats. */
