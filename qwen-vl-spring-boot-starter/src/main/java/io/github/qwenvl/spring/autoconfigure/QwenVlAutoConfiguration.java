@@ -119,8 +119,11 @@ public class QwenVlAutoConfiguration {
                 .defaultOptions(properties.getChat().getOptions().copy())
                 .observationRegistry(observationRegistry.getIfUnique(() -> ObservationRegistry.NOOP))
                 .mediaResolver(mediaResolver)
+                // unset max-concurrent-requests: max-batch-size generations together where the loaded model batches
+                // its decode steps, one at a time where it does not (engine decode, Qwen-VL, a GPU)
                 .requestGate(new RequestGate(properties.concurrentRequests(), serving.getMaxQueuedRequests(),
-                        serving.getQueueTimeout()))
+                        serving.getQueueTimeout(), serving.getMaxConcurrentRequests() != null
+                        ? () -> true : () -> backend.decodeStats().isPresent()))
                 .requestTimeout(serving.getRequestTimeout())
                 .build();
         observationConvention.ifAvailable(chatModel::setObservationConvention);

@@ -232,8 +232,9 @@ public class QwenVlProperties {
     /** Admission, queueing, timeouts and request limits. */
     public static class Serving {
         /**
-         * Generations that run at once; more wait in a queue (unset: max-batch-size where decode steps are batched,
-         * that is with the local backend on a CPU and a decode-mode other than engine; else 1).
+         * Generations that run at once; more wait in a queue (unset: max-batch-size where decode steps can be
+         * batched, that is with the local backend on a CPU and a decode-mode other than engine, and used together only
+         * while the loaded model batches its steps, one at a time otherwise; else 1).
          */
         private Integer maxConcurrentRequests;
         /**
@@ -580,7 +581,8 @@ public class QwenVlProperties {
     /**
      * Generations admitted at once: {@code serving.max-concurrent-requests} when set; else {@code serving.max-batch-size}
      * where decode steps can be batched (the local backend, not on a GPU, decode-mode not engine), so that the batch
-     * can fill; else 1 (generations that cannot share steps only share the cores: queueing keeps each one fast).
+     * can fill (the gate then runs them one at a time while the loaded model does not batch its steps: Qwen-VL, a
+     * GPU); else 1 (generations that cannot share steps only share the cores: queueing keeps each one fast).
      */
     public int concurrentRequests() {
         if (serving.maxConcurrentRequests != null) {
