@@ -6,8 +6,6 @@ import io.github.qwenvl.QwenVlOptions;
 import io.github.qwenvl.testing.FixtureRoot;
 import io.github.qwenvl.testing.FixtureSet;
 import io.github.qwenvl.testing.Goldens;
-import io.github.qwenvl.testing.TestDevice;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -52,12 +50,11 @@ class Bf16MatmulGoldenTest {
     }
 
     private void check(FixtureSet set, JsonObject c) {
-        Assumptions.assumeFalse(TestDevice.device().isGpu(), "BF16_MATMUL is a CPU mode");
         Qwen2VlNetwork net = LoadedNetworks.withBf16Matmul(set);
         assertThat(net.weightMode()).isEqualTo(QwenVlOptions.WeightMode.BF16_MATMUL);
         Path file = set.resolve(c.get("file").getAsString());
         String tag = set.name() + "/" + file.getFileName();
-        LogitsGoldenTest.Forward f = LogitsGoldenTest.forward(set, net, c, file);
+        LogitsGoldenTest.Forward f = LogitsGoldenTest.forward(set, net, LoadedNetworks.cpuManager(), c, file);
         JsonObject keys = c.getAsJsonObject("keys");
         if (keys.has("image_embeds")) {
             report("image_embeds: " + tag, Goldens.floats(file, "image_embeds"), f.imageEmbeds());

@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class LoadedNetworks {
 
     private static final NDManager MANAGER = NDManager.newBaseManager(TestDevice.device());
+    /** BF16_MATMUL is a CPU mode: its networks live on the CPU whatever device the golden suites run on. */
+    private static final NDManager CPU_MANAGER = NDManager.newBaseManager(ai.djl.Device.cpu());
     private static final Map<java.util.List<Object>, Qwen2VlNetwork> NETWORKS = new ConcurrentHashMap<>();
     private static final Map<Path, Qwen2VlNetwork> COPIES = new ConcurrentHashMap<>();
     private static final Map<java.util.List<Object>, Qwen2VlNetwork> BF16 = new ConcurrentHashMap<>();
@@ -49,11 +51,17 @@ final class LoadedNetworks {
         io.github.qwenvl.EngineTuning tuning = SmallBlocks.current();
         return BF16.computeIfAbsent(java.util.List.of(set.modelDir(), tuning), key -> new Qwen2VlNetwork(
                 ModelConfig.load(set.modelDir()), SafetensorsCheckpoint.open(set.modelDir()), null,
-                MANAGER.newSubManager(), TestDevice.matrixType(), io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null,
+                CPU_MANAGER.newSubManager(), ai.djl.ndarray.types.DataType.FLOAT32,
+                io.github.qwenvl.QwenVlOptions.DecodeMode.AUTO, null,
                 io.github.qwenvl.QwenVlOptions.WeightMode.BF16_MATMUL, tuning));
     }
 
     static NDManager manager() {
         return MANAGER;
+    }
+
+    /** The manager of the {@link #withBf16Matmul} networks (CPU). */
+    static NDManager cpuManager() {
+        return CPU_MANAGER;
     }
 }

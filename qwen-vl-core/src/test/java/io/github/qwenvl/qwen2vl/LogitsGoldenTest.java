@@ -76,12 +76,17 @@ class LogitsGoldenTest {
 
     /** As above on {@code net}. */
     static Forward forward(FixtureSet set, Qwen2VlNetwork net, JsonObject c, Path file) {
+        return forward(set, net, LoadedNetworks.manager(), c, file);
+    }
+
+    /** As above, the inputs made under {@code parent} (a manager on {@code net}'s device). */
+    static Forward forward(FixtureSet set, Qwen2VlNetwork net, NDManager parent, JsonObject c, Path file) {
         long[] ids = Goldens.longs(file, "input_ids");
         List<ImageGrid> grids = GoldenGrids.parse(Goldens.file(file).contains("image_grid_thw")
                 ? Goldens.longs(file, "image_grid_thw") : null);
         int seq = ids.length;
         int[] idRow = GoldenGrids.row(ids, 0, seq);
-        try (NDManager scope = LoadedNetworks.manager().newSubManager();
+        try (NDManager scope = parent.newSubManager();
              KvCache cache = new KvCache(scope, net.text().config().numLayers(), 1,
                      net.text().config().numKeyValueHeads(), net.text().config().headDim(), seq, DataType.FLOAT32)) {
             NDArray imageEmbeds = null;
