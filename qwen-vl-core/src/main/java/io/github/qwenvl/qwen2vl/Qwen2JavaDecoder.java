@@ -568,10 +568,6 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             throw new IllegalStateException("KV cache full: " + (s.length + 1) + " > " + s.capacity);
         }
         s.grow(s.length + 1);
-        int h = config.hiddenSize();
-        int hd = config.headDim();
-        int hq = config.numHeads();
-        int hkv = config.numKeyValueHeads();
         float eps = (float) config.rmsNormEps();
         embed.row(token, s.x);
         rotaryAngles(s, position);
@@ -580,25 +576,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             Layer w = layers.get(l);
             rmsNorm(s.x, w.inputNorm(), eps, s.normed);
             matVec.multiply(s.normed, s.even, s.odd, w.qkv(), new float[][] {s.q, s.k, s.v});
-            if (w.qBias() != null) {
-                addInPlace(s.q, w.qBias());
-                addInPlace(s.k, w.kBias());
-                addInPlace(s.v, w.vBias());
-            }
-            if (w.qNorm() != null) {
-                normHeads(s.q, hq, hd, w.qNorm(), eps, s.head);
-                normHeads(s.k, hkv, hd, w.kNorm(), eps, s.head);
-            }
-            for (int head = 0; head < hq; head++) {
-                rotate(s.q, head * hd, hd, s.cos, s.sin);
-            }
-            int page = t / s.pageTokens;
-            int slot = (t % s.pageTokens) * hd;
-            for (int g = 0; g < hkv; g++) {
-                rotate(s.k, g * hd, hd, s.cos, s.sin);
-                System.arraycopy(s.k, g * hd, s.keys[l][g][page], slot, hd);
-                System.arraycopy(s.v, g * hd, s.values[l][g][page], slot, hd);
-            }
+            appendKeysAndValues(s, w, l);
             attention(s, l, t + 1);
             matVec.multiply(s.attended, s.even, s.odd, w.o(), s.projected);
             addInPlace(s.x, s.projected);
@@ -659,9 +637,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                         + config.vocabSize());
             }
         }
-        int hd = config.headDim();
         int hq = config.numHeads();
-        int hkv = config.numKeyValueHeads();
         float eps = (float) config.rmsNormEps();
         float[][] x = new float[batch][];
         float[][] normed = new float[batch][];
@@ -703,27 +679,7 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             }
             matVec.multiplyBatch(batch, normed, even, odd, w.qkv(), qkv);
             for (int b = 0; b < batch; b++) {
-                State s = states[b];
-                if (w.qBias() != null) {
-                    addInPlace(s.q, w.qBias());
-                    addInPlace(s.k, w.kBias());
-                    addInPlace(s.v, w.vBias());
-                }
-                if (w.qNorm() != null) {
-                    normHeads(s.q, hq, hd, w.qNorm(), eps, s.head);
-                    normHeads(s.k, hkv, hd, w.kNorm(), eps, s.head);
-                }
-                for (int head = 0; head < hq; head++) {
-                    rotate(s.q, head * hd, hd, s.cos, s.sin);
-                }
-                int t = s.length;
-                int page = t / s.pageTokens;
-                int slot = (t % s.pageTokens) * hd;
-                for (int g = 0; g < hkv; g++) {
-                    rotate(s.k, g * hd, hd, s.cos, s.sin);
-                    System.arraycopy(s.k, g * hd, s.keys[l][g][page], slot, hd);
-                    System.arraycopy(s.v, g * hd, s.values[l][g][page], slot, hd);
-                }
+                appendKeysAndValues(states[b], w, l);
             }
             int layer = l;
             // every (sequence, head) pair is independent: one parallel pass over all of them
@@ -750,6 +706,38 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
         }
         matVec.multiplyBatch(batch, normed, even, odd, lmHead, logits);
         return logits;
+    }
+
+    /**
+     * After layer {@code l}'s q/k/v products of {@code s}'s token: their biases and per-head q/k norms where the config
+     * has them, the rotary embedding at the state's angles, and the token's keys and values written into the layer's
+     * cache at slot {@code s.length}.
+     */
+    private void appendKeysAndValues(State s, Layer w, int l) {
+        int hd = config.headDim();
+        int hq = config.numHeads();
+        int hkv = config.numKeyValueHeads();
+        float eps = (float) config.rmsNormEps();
+        if (w.qBias() != null) {
+            addInPlace(s.q, w.qBias());
+            addInPlace(s.k, w.kBias());
+            addInPlace(s.v, w.vBias());
+        }
+        if (w.qNorm() != null) {
+            normHeads(s.q, hq, hd, w.qNorm(), eps, s.head);
+            normHeads(s.k, hkv, hd, w.kNorm(), eps, s.head);
+        }
+        for (int head = 0; head < hq; head++) {
+            rotate(s.q, head * hd, hd, s.cos, s.sin);
+        }
+        int t = s.length;
+        int page = t / s.pageTokens;
+        int slot = (t % s.pageTokens) * hd;
+        for (int g = 0; g < hkv; g++) {
+            rotate(s.k, g * hd, hd, s.cos, s.sin);
+            System.arraycopy(s.k, g * hd, s.keys[l][g][page], slot, hd);
+            System.arraycopy(s.v, g * hd, s.values[l][g][page], slot, hd);
+        }
     }
 
     /** cos/sin over the head dim: angle[d] = position · inv_freq[d mod hd/2] in float32, as the engine's rotary(). */
