@@ -276,6 +276,12 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             NDArray scales = owner.create(new Shape(rows, WeightMatrix.blocksPerRow(cols)), DataType.FLOAT32);
             ByteBuffer q = ((PtNDArray) quants).toByteBuffer(true);
             ByteBuffer d = ((PtNDArray) scales).toByteBuffer(true);
+            forRowBlocks(name, rows, cols, (block, from, count) -> WeightMatrix.quantizeRows(block, cols, from, count, q, d));
+            return WeightMatrix.quantized(rows, cols, q, d);
+        }
+
+        /** Rows as float32 blocks of at most {@link #ROWS_PER_TASK} rows, handed to {@code quantizer} on the threads. */
+        private void forRowBlocks(String name, int rows, int cols, RowBlockQuantizer quantizer) {
             threads.run(rows, ROWS_PER_TASK, (worker, from, to) -> {
                 int elements = (to - from) * cols;
                 if (values[worker] == null || values[worker].length < elements) { // grown to the widest matrix
@@ -285,9 +291,8 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
                 ByteBuffer block = blocks[worker].clear();
                 ckpt.readFloat32Range(name, block, (long) from * cols, elements);
                 block.asFloatBuffer().get(values[worker], 0, elements);
-                WeightMatrix.quantizeRows(values[worker], cols, from, to - from, q, d);
+                quantizer.quantize(values[worker], from, to - from);
             });
-            return WeightMatrix.quantized(rows, cols, q, d);
         }
 
         private WeightMatrix quantizeQ4(String name, int rows, int cols) {
@@ -302,19 +307,16 @@ public final class Qwen2JavaDecoder implements AutoCloseable {
             ByteBuffer q = ((PtNDArray) codes).toByteBuffer(true);
             ByteBuffer d = ((PtNDArray) scales).toByteBuffer(true);
             ByteBuffer m = ((PtNDArray) offsets).toByteBuffer(true);
-            threads.run(rows, ROWS_PER_TASK, (worker, from, to) -> {
-                int elements = (to - from) * cols;
-                if (values[worker] == null || values[worker].length < elements) {
-                    values[worker] = new float[ROWS_PER_TASK * cols];
-                    blocks[worker] = ByteBuffer.allocate(ROWS_PER_TASK * cols * 4).order(ByteOrder.nativeOrder());
-                }
-                ByteBuffer block = blocks[worker].clear();
-                ckpt.readFloat32Range(name, block, (long) from * cols, elements);
-                block.asFloatBuffer().get(values[worker], 0, elements);
-                WeightMatrix.quantizeRowsQ4(values[worker], cols, from, to - from, group, q, d, m);
-            });
+            forRowBlocks(name, rows, cols,
+                    (block, from, count) -> WeightMatrix.quantizeRowsQ4(block, cols, from, count, group, q, d, m));
             return WeightMatrix.q4(rows, cols, group, q, d, m);
         }
+    }
+
+    /** Quantises {@code count} rows (row-major floats in {@code block}) that are rows [from, from + count). */
+    @FunctionalInterface
+    private interface RowBlockQuantizer {
+        void quantize(float[] block, int from, int count);
     }
 
     /** The (rows × cols) matrix a config name resolves to, as stored or as its int8 copy. */
