@@ -79,6 +79,24 @@ class ServingLimitsTest {
                 .tokens()).isLessThanOrEqualTo(40);
     }
 
+    /** Qwen3-VL resizes within the same limit, on its own grid (16-px patches merged 2 × 2: 32 px per token side). */
+    @Test
+    void qwen3VlImagesAreResizedWithinTheTokenLimitToo() {
+        int limit = 30;
+        QwenVlModel capped = load("qwen3-vl-tiny", ServingLimits.NONE.withMaxImageTokens(limit));
+        QwenVlModel plain = load("qwen3-vl-tiny", ServingLimits.NONE);
+        ImageSource image = ImageSource.of(photo());
+        ImageInfo info = capped.describeImage(image, null, 0);
+        SmartResize.Size expected = SmartResize.compute(480, 640, 32, 8192, limit * 32L * 32);
+        assertThat(info.resizedWidth()).isEqualTo(expected.width());
+        assertThat(info.resizedHeight()).isEqualTo(expected.height());
+        assertThat(info.tokens()).isLessThanOrEqualTo(limit).isEqualTo(expected.width() * expected.height() / (32 * 32));
+        assertThat(plain.describeImage(image, null, 0).tokens()).isGreaterThan(limit);
+        GenerationResult viaLimit = capped.generate(describe(image, greedy()));
+        assertThat(viaLimit.usage().imageTokens()).isEqualTo(info.tokens());
+        assertThat(viaLimit.images().get(0)).isEqualTo(info);
+    }
+
     @Test
     void theImageTokenLimitDefaultsPerDevice() {
         assertThat(ServingLimits.SERVING_DEFAULTS.imageTokensOn(false)).isEqualTo(ServingLimits.CPU_MAX_IMAGE_TOKENS);

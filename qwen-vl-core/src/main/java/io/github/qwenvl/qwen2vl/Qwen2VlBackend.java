@@ -101,6 +101,14 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public java.util.Set<Integer> keptSpecialTokens() {
+        return groundingTokens(tokenizer);
+    }
+
+    /**
+     * The grounding markup tokens a Qwen2-style tokenizer has (object ref, box and quad start/end): kept in answers so
+     * boxes can be parsed.
+     */
+    public static java.util.Set<Integer> groundingTokens(QwenTokenizer tokenizer) {
         var s = tokenizer.specialTokens();
         java.util.Set<Integer> kept = new java.util.HashSet<>();
         for (int id : new int[] {s.objectRefStart(), s.objectRefEnd(), s.boxStart(), s.boxEnd(), s.quadStart(), s.quadEnd()}) {
@@ -122,16 +130,24 @@ public final class Qwen2VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
      * image over it is resized by the same smart_resize the reference runs with that {@code max_pixels}.
      */
     private long[] pixelBounds(GenerationOptions generationOptions) {
-        ImageProcessorConfig pc = config.imageProcessor();
+        return pixelBounds(config.imageProcessor(), generationOptions,
+                options.serving().imageTokensOn(manager.getDevice().isGpu()));
+    }
+
+    /**
+     * {min, max} resized-area bounds of a dynamic-resolution architecture: the request's over preprocessor_config.json,
+     * the max lowered to {@code maxImageTokens} tokens' worth of patches when there is such a limit.
+     */
+    public static long[] pixelBounds(ImageProcessorConfig pc, GenerationOptions generationOptions,
+                                     Integer maxImageTokens) {
         long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
         long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
         if (minPixels < 1 || maxPixels < minPixels) {
             throw new InvalidRequestException("Invalid pixel bounds: minPixels " + minPixels + ", maxPixels " + maxPixels);
         }
-        Integer maxTokens = options.serving().imageTokensOn(manager.getDevice().isGpu());
-        if (maxTokens != null) {
+        if (maxImageTokens != null) {
             long unit = (long) pc.patchSize() * pc.mergeSize();
-            maxPixels = Math.min(maxPixels, maxTokens * unit * unit);
+            maxPixels = Math.min(maxPixels, maxImageTokens * unit * unit);
             minPixels = Math.min(minPixels, maxPixels);
         }
         return new long[] {minPixels, maxPixels};

@@ -11,7 +11,6 @@ import io.github.qwenvl.chat.Content;
 import io.github.qwenvl.checkpoint.Float32WeightCache;
 import io.github.qwenvl.checkpoint.SafetensorsCheckpoint;
 import io.github.qwenvl.config.GenerationDefaults;
-import io.github.qwenvl.config.ImageProcessorConfig;
 import io.github.qwenvl.config.ModelArchitecture;
 import io.github.qwenvl.config.ModelConfig;
 import io.github.qwenvl.engine.ModelBackend;
@@ -33,7 +32,6 @@ import io.github.qwenvl.tokenizer.Qwen2Tokenizer;
 import io.github.qwenvl.tokenizer.QwenTokenizer;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -118,14 +116,7 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
 
     @Override
     public Set<Integer> keptSpecialTokens() {
-        var s = tokenizer.specialTokens();
-        Set<Integer> kept = new HashSet<>();
-        for (int id : new int[] {s.objectRefStart(), s.objectRefEnd(), s.boxStart(), s.boxEnd(), s.quadStart(), s.quadEnd()}) {
-            if (id >= 0) {
-                kept.add(id);
-            }
-        }
-        return Set.copyOf(kept);
+        return Qwen2VlBackend.groundingTokens(tokenizer);
     }
 
     @Override
@@ -134,14 +125,10 @@ public final class Qwen3VlBackend implements ModelBackend<Qwen2VlBackend.Pixels>
     }
 
     /** {min, max} resized-area bounds: request options over preprocessor_config.json. */
+    /** The request's bounds over the checkpoint's, capped by the image-token limit as for Qwen2-VL. */
     private long[] pixelBounds(GenerationOptions generationOptions) {
-        ImageProcessorConfig pc = config.imageProcessor();
-        long minPixels = generationOptions.minPixels() != null ? generationOptions.minPixels() : pc.minPixels();
-        long maxPixels = generationOptions.maxPixels() != null ? generationOptions.maxPixels() : pc.maxPixels();
-        if (minPixels < 1 || maxPixels < minPixels) {
-            throw new InvalidRequestException("Invalid pixel bounds: minPixels " + minPixels + ", maxPixels " + maxPixels);
-        }
-        return new long[] {minPixels, maxPixels};
+        return Qwen2VlBackend.pixelBounds(config.imageProcessor(), generationOptions,
+                options.serving().imageTokensOn(manager.getDevice().isGpu()));
     }
 
     @Override

@@ -13,7 +13,7 @@ public final class MatVec {
     private final Kernels kernels;
     private final DecodeThreads threads;
     /** x permuted for Q8 or prepared for Q4 rows, per calling thread (requests may step concurrently); read by the workers. */
-    private final ThreadLocal<float[]> q8Scratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> preparedScratch = ThreadLocal.withInitial(() -> new float[0]);
     /** A batch's x packed for the BF16 batched kernels, per calling thread; read by the workers. */
     private final ThreadLocal<float[]> packScratch = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -92,19 +92,19 @@ public final class MatVec {
     private float[] prepare(WeightMatrix m, float[] x, int cols, float[] even, float[] odd) {
         if (m.format() == WeightMatrix.Format.Q4) {
             int length = Kernels.q4PreparedLength(cols, m.groupSize());
-            float[] scratch = q8Scratch.get();
+            float[] scratch = preparedScratch.get();
             if (scratch.length < length) {
                 scratch = new float[length];
-                q8Scratch.set(scratch);
+                preparedScratch.set(scratch);
             }
             kernels.prepareForQ4(x, cols, m.groupSize(), scratch);
             return scratch;
         }
         if (m.format() == WeightMatrix.Format.Q8) {
-            float[] scratch = q8Scratch.get();
+            float[] scratch = preparedScratch.get();
             if (scratch.length < cols) {
                 scratch = new float[cols];
-                q8Scratch.set(scratch);
+                preparedScratch.set(scratch);
             }
             kernels.permuteForQ8(x, cols, scratch);
             return scratch;
