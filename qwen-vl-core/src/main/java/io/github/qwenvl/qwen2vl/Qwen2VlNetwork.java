@@ -172,8 +172,16 @@ public final class Qwen2VlNetwork {
      * @return (B, S, H)
      */
     public NDArray embedPrompt(NDManager scope, long[][] ids, NDArray imageEmbeds) {
+        return embedPrompt(text, scope, ids, Qwen2VlConfig.of(config).text().imageTokenId(), imageEmbeds);
+    }
+
+    /**
+     * {@code text}'s token embeddings of {@code ids} with {@code imageEmbeds} in place of the {@code imageToken} ids,
+     * as {@link #embedPrompt(NDManager, long[][], NDArray)} (shared by the architectures on the Qwen2-style decoder).
+     */
+    public static NDArray embedPrompt(Qwen2TextModel text, NDManager scope, long[][] ids, int imageToken,
+                                      NDArray imageEmbeds) {
         NDArray embeds = text.embed(scope, ids);
-        int imageToken = Qwen2VlConfig.of(config).text().imageTokenId();
         int b = ids.length;
         int s = ids[0].length;
         long[] source = new long[b * s];

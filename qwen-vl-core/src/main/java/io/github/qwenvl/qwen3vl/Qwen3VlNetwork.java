@@ -1,8 +1,6 @@
 package io.github.qwenvl.qwen3vl;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.qwenvl.QwenVlOptions;
@@ -156,29 +154,7 @@ public final class Qwen3VlNetwork {
      * @return (B, S, H)
      */
     public NDArray embedPrompt(NDManager scope, long[][] ids, NDArray imageEmbeds) {
-        NDArray embeds = text.embed(scope, ids);
-        int imageToken = qwen3.text().imageTokenId();
-        int b = ids.length;
-        int s = ids[0].length;
-        long[] source = new long[b * s];
-        int next = 0;
-        for (int r = 0; r < b; r++) {
-            for (int i = 0; i < s; i++) {
-                source[r * s + i] = ids[r][i] == imageToken ? (long) b * s + next++ : (long) r * s + i;
-            }
-        }
-        long available = imageEmbeds == null ? 0 : imageEmbeds.getShape().get(0);
-        if (next != available) {
-            throw new IllegalArgumentException("Image features and image tokens do not match: tokens " + next
-                    + ", features " + available);
-        }
-        if (next == 0) {
-            return embeds;
-        }
-        long h = embeds.getShape().get(2);
-        NDArray rows = NDArrays.concat(new NDList(embeds.reshape(-1, h),
-                imageEmbeds.toType(embeds.getDataType(), false)), 0);
-        return rows.get(scope.create(source)).reshape(b, s, h);
+        return Qwen2VlNetwork.embedPrompt(text, scope, ids, qwen3.text().imageTokenId(), imageEmbeds);
     }
 
     /**
